@@ -1,0 +1,3 @@
+"""eda-kit: the Event-Driven Architecture Kit."""
+
+__version__ = "0.1.0"

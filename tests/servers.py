@@ -1,0 +1,103 @@
+"""Start real servers on 127.0.0.1 for tests, and stop them after. Shared by every test layer's conftest."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+PG_BIN = Path(os.environ.get("EDAKIT_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's HTTP server (AWS APIs); yields the endpoint URL."""
+    port = free_port()
+    exe = Path(sys.executable).with_name("moto_server")
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """redis-server from Debian, no persistence; yields a redis:// URL."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise RuntimeError("redis-server not found: run `make setup` (scripts/setup-system.sh installs it)")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throw-away PostgreSQL 15 cluster (initdb refuses root, so it runs as `postgres` when we are root)."""
+    port = free_port()
+    data = Path(tempfile.mkdtemp(prefix="edakit-pg-"))
+    as_root = os.geteuid() == 0
+
+    def run(*args: str) -> subprocess.Popen:
+        cmd = list(args)
+        if as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    if as_root:
+        shutil.chown(data, "postgres", "postgres")
+    init = run(str(PG_BIN / "initdb"), "-D", str(data / "db"), "-U", "postgres", "-A", "trust", "--no-sync")
+    _, err = init.communicate()
+    if init.returncode:
+        raise RuntimeError(f"initdb failed: {err.decode(errors='replace')}")
+    proc = run(str(PG_BIN / "postgres"), "-D", str(data / "db"), "-p", str(port), "-h", "127.0.0.1",
+               "-k", str(data), "-c", "fsync=off", "-c", "synchronous_commit=off",
+               "-c", "full_page_writes=off", "-c", "max_connections=200")
+    try:
+        wait_for_port(port, proc)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        _stop(proc)
+        shutil.rmtree(data, ignore_errors=True)

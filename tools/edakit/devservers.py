@@ -1,4 +1,4 @@
-"""Start real servers on 127.0.0.1 for tests, and stop them after. Shared by every test layer's conftest."""
+"""Start real servers on 127.0.0.1 (tests, benchmarks, local demos) and stop them after."""
 
 from __future__ import annotations
 

@@ -1,0 +1,173 @@
+"""Payload validation against an event schema: Avro through fastavro, JSON Schema (Draft 2020-12 and Draft 7,
+formats checked) through a compiled jsonschema-rs validator, with jsonschema explaining failures by JSON path.
+Validators are compiled once per schema file and cached."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import jsonschema
+import jsonschema_rs
+import orjson
+
+from edakit.schemas.errors import SchemaError
+
+AVRO_SUFFIX = ".avsc"
+JSON_SUFFIX = ".schema.json"
+
+
+def schema_type_of(path: Path) -> str:
+    if path.name.endswith(AVRO_SUFFIX):
+        return "AVRO"
+    if path.name.endswith(JSON_SUFFIX) or path.suffix == ".json":
+        return "JSON"
+    raise SchemaError(str(path), f"unknown schema kind: expected a *{AVRO_SUFFIX} or *{JSON_SUFFIX} file")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise SchemaError(str(path), "file not found") from exc
+    except orjson.JSONDecodeError as exc:
+        raise SchemaError(str(path), f"not valid JSON: {exc}") from exc
+
+
+@dataclass
+class PayloadReport:
+    """Validation outcome of one payload; `line` is set in NDJSON batch mode."""
+
+    source: str
+    errors: list[str] = field(default_factory=list)
+    line: int | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        if self.valid:
+            return f"{where}: valid"
+        return "\n".join(f"{where}: {error}" for error in self.errors)
+
+
+class PayloadValidator:
+    """A compiled validator for one schema: `is_valid` is the fast path, `errors` explains a failure."""
+
+    def __init__(self, schema_type: str, schema: Any, source: str = "<schema>") -> None:
+        self.schema_type, self.schema, self.source = schema_type, schema, source
+        if schema_type == "AVRO":
+            try:
+                self._avro = fastavro.parse_schema(schema)
+            except Exception as exc:  # fastavro raises several exception types for bad schemas
+                raise SchemaError(source, f"not a valid Avro schema: {exc}") from exc
+        else:
+            # the draft named by $schema (Draft 7, 2020-12, ...); 2020-12 when none is named
+            draft = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+            try:
+                draft.check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                raise SchemaError(source, f"not a valid JSON Schema at {exc.json_path}: {exc.message}") from exc
+            self._explainer = draft(schema, format_checker=draft.FORMAT_CHECKER)
+            self._compiled = jsonschema_rs.validator_for(schema, validate_formats=True)
+
+    def is_valid(self, payload: Any) -> bool:
+        if self.schema_type == "AVRO":
+            return fastavro.validate(payload, self._avro, raise_errors=False)
+        return self._compiled.is_valid(payload)
+
+    def errors(self, payload: Any) -> list[str]:
+        """Every problem with its JSON path (empty when valid)."""
+        if self.is_valid(payload):
+            return []
+        if self.schema_type == "AVRO":
+            return _avro_errors(self._avro, payload, "$", {}) or ["does not match the Avro schema"]
+        found = sorted(self._explainer.iter_errors(payload), key=lambda e: list(e.absolute_path))
+        # the compiled validator and jsonschema can disagree on exotic formats; report the compiled verdict
+        return [f"{e.json_path}: {e.message}" for e in found] or [
+            f"{_json_path(err.instance_path)}: {err.message}" for err in self._compiled.iter_errors(payload)]
+
+
+def _avro_errors(schema: Any, datum: Any, path: str, named: dict[str, Any]) -> list[str]:
+    """Explain an Avro validation failure by JSON path; leaves are judged by fastavro itself so verdicts agree."""
+    if isinstance(schema, str) and schema in named:
+        schema = named[schema]
+    if isinstance(schema, list):
+        if any(not _avro_errors(branch, datum, path, named) for branch in schema):
+            return []
+        names = [b if isinstance(b, str) else b.get("name", b.get("type")) for b in schema]
+        return [f"{path}: {_show(datum)} matches no branch of the union {names}"]
+    kind = schema.get("type") if isinstance(schema, dict) else schema
+    if isinstance(schema, dict) and "name" in schema:
+        named[schema["name"]] = schema
+    if kind == "record":
+        if not isinstance(datum, dict):
+            return [f"{path}: expected an object (record {schema['name']}), found {_show(datum)}"]
+        errors: list[str] = []
+        for f in schema["fields"]:
+            if f["name"] not in datum and "default" not in f:
+                errors.append(f"{path}: required field '{f['name']}' is missing")
+            elif f["name"] in datum:
+                errors += _avro_errors(f["type"], datum[f["name"]], f"{path}.{f['name']}", named)
+        return errors
+    if kind == "array":
+        if not isinstance(datum, (list, tuple)):
+            return [f"{path}: expected an array, found {_show(datum)}"]
+        return [e for i, item in enumerate(datum) for e in _avro_errors(schema["items"], item, f"{path}[{i}]", named)]
+    if kind == "map":
+        if not isinstance(datum, dict):
+            return [f"{path}: expected an object (map), found {_show(datum)}"]
+        return [e for k, v in datum.items() for e in _avro_errors(schema["values"], v, f"{path}[{k!r}]", named)]
+    if fastavro.validate(datum, schema, raise_errors=False):
+        return []
+    expected = schema if isinstance(schema, str) else {k: v for k, v in schema.items() if k != "doc"}
+    return [f"{path}: {_show(datum)} is not a valid {orjson.dumps(expected).decode()}"]
+
+
+def _json_path(parts: list[str | int]) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@functools.lru_cache(maxsize=256)
+def _validator_for(path: Path, _mtime_ns: int) -> PayloadValidator:  # the mtime is part of the cache key
+    return PayloadValidator(schema_type_of(path), read_json(path), str(path))
+
+
+def validator_for(path: Path) -> PayloadValidator:
+    """The cached compiled validator of a schema file (recompiled when the file changes)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError as exc:
+        raise SchemaError(str(path), "schema file not found") from exc
+    return _validator_for(path.resolve(), mtime)
+
+
+def validate_payload(schema_path: Path, payload_path: Path) -> PayloadReport:
+    """Validate one JSON payload file against a schema file."""
+    payload = read_json(payload_path)
+    return PayloadReport(str(payload_path), validator_for(schema_path).errors(payload))
+
+
+def validate_ndjson(schema_path: Path, lines: Iterable[bytes], source: str) -> Iterator[PayloadReport]:
+    """Validate an NDJSON stream, one report per non-blank line (a line that is not JSON is an error)."""
+    validator = validator_for(schema_path)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            payload = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield PayloadReport(source, [f"not valid JSON: {exc}"], number)
+            continue
+        yield PayloadReport(source, validator.errors(payload), number)

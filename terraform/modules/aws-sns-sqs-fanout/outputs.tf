@@ -1,0 +1,49 @@
+output "topic_arn" {
+  description = "ARN of the SNS topic publishers send to."
+  value       = aws_sns_topic.this.arn
+}
+
+output "topic_name" {
+  description = "Name of the SNS topic (with `.fifo` for a FIFO topic)."
+  value       = aws_sns_topic.this.name
+}
+
+output "kms_key_arn" {
+  description = "KMS key encrypting the topic and queues: publishers need kms:GenerateDataKey and consumers kms:Decrypt on it."
+  value       = local.kms_key_id
+}
+
+output "queue_arns" {
+  description = "Subscriber queue ARNs, by subscriber."
+  value       = { for key, queue in aws_sqs_queue.this : key => queue.arn }
+}
+
+output "queue_urls" {
+  description = "Subscriber queue URLs, by subscriber."
+  value       = { for key, queue in aws_sqs_queue.this : key => queue.url }
+}
+
+output "dlq_arns" {
+  description = "Dead-letter queue ARNs, by subscriber (subscribers with create_dlq = false are absent)."
+  value       = { for key, queue in aws_sqs_queue.dlq : key => queue.arn }
+}
+
+output "dlq_urls" {
+  description = "Dead-letter queue URLs, by subscriber (subscribers with create_dlq = false are absent)."
+  value       = { for key, queue in aws_sqs_queue.dlq : key => queue.url }
+}
+
+output "subscription_arns" {
+  description = "SNS subscription ARNs, by subscriber."
+  value       = { for key, subscription in aws_sns_topic_subscription.this : key => subscription.arn }
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarm names by subscriber: `dlq_depth` (null without a DLQ) and `oldest_message_age`."
+  value = {
+    for key in keys(var.subscribers) : key => {
+      dlq_depth          = lookup({ for k, alarm in aws_cloudwatch_metric_alarm.dlq_depth : k => alarm.alarm_name }, key, null)
+      oldest_message_age = aws_cloudwatch_metric_alarm.oldest_message_age[key].alarm_name
+    }
+  }
+}

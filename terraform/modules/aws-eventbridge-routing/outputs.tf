@@ -1,0 +1,24 @@
+output "event_bus_name" {
+  description = "Name of the custom event bus producers put events on."
+  value       = aws_cloudwatch_event_bus.this.name
+}
+
+output "event_bus_arn" {
+  description = "ARN of the custom event bus (grant events:PutEvents on it to producers)."
+  value       = aws_cloudwatch_event_bus.this.arn
+}
+
+output "rule_arns" {
+  description = "Rule ARNs keyed by route name."
+  value       = { for name, r in aws_cloudwatch_event_rule.this : name => r.arn }
+}
+
+output "dead_letter_queue_urls" {
+  description = "Dead-letter queue URLs keyed by route name (redrive reads from these)."
+  value       = { for name, q in aws_sqs_queue.dead_letter : name => q.url }
+}
+
+output "archive_arn" {
+  description = "ARN of the replay archive, or null."
+  value       = one(aws_cloudwatch_event_archive.this[*].arn)
+}

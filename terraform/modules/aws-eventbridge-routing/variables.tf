@@ -1,0 +1,116 @@
+variable "name" {
+  description = "Name of the custom event bus; also prefixes the rules' dead-letter queues and the archive."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,40}$", var.name)) && var.name != "default" && !startswith(var.name, "aws.")
+    error_message = "name must be 1-40 characters of letters, digits, . _ -, and not \"default\" or start with \"aws.\" (reserved by EventBridge)."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_identifier" {
+  description = "KMS key (ARN, key id, alias) encrypting events on the bus and in its archive; null uses an AWS owned key."
+  type        = string
+  default     = null
+}
+
+variable "dead_letter_kms_key_id" {
+  description = "KMS key for the dead-letter queues; null uses SQS-managed encryption (SSE-SQS). A customer managed key must allow events.amazonaws.com kms:GenerateDataKey and kms:Decrypt."
+  type        = string
+  default     = null
+}
+
+variable "archive" {
+  description = "Archive of every event on the bus, for replay. retention_days = 0 keeps events indefinitely. null disables it."
+  type = object({
+    retention_days = optional(number, 7)
+  })
+  default = {}
+
+  validation {
+    condition     = var.archive == null || try(var.archive.retention_days >= 0 && floor(var.archive.retention_days) == var.archive.retention_days, false)
+    error_message = "archive.retention_days must be a whole number of days, 0 (keep indefinitely) or more."
+  }
+}
+
+variable "routes" {
+  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. Each route gets a dead-letter queue for events its targets could not take. Set sqs_queue_url on an SQS target to let this module own that queue's policy (allowing only these rules to send)."
+  type = map(object({
+    description   = optional(string)
+    event_pattern = string
+    state         = optional(string, "ENABLED")
+    targets = map(object({
+      arn              = string
+      sqs_queue_url    = optional(string)
+      message_group_id = optional(string)
+      role_arn         = optional(string)
+      input_path       = optional(string)
+      retry_policy = optional(object({
+        maximum_event_age_in_seconds = optional(number, 86400)
+        maximum_retry_attempts       = optional(number, 185)
+      }), {})
+    }))
+  }))
+
+  validation {
+    condition     = length(var.routes) > 0 && alltrue([for name, _ in var.routes : can(regex("^[A-Za-z0-9._-]{1,64}$", name))])
+    error_message = "routes needs at least one route; each route name (map key) is the rule name: 1-64 letters, digits, . _ -."
+  }
+
+  validation {
+    condition     = alltrue([for route, _ in var.routes : length("${var.name}-${route}-dlq") <= 80])
+    error_message = "A route's dead-letter queue is named NAME-ROUTE-dlq and SQS allows 80 characters: shorten the bus name or the route name."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : can(keys(jsondecode(r.event_pattern)))])
+    error_message = "Each route's event_pattern must be a JSON object, e.g. jsonencode({ source = [\"shop.orders\"], \"detail-type\" = [\"OrderPlaced\"] })."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : contains(["ENABLED", "DISABLED"], r.state)])
+    error_message = "A route's state must be \"ENABLED\" or \"DISABLED\"."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : length(r.targets) >= 1 && length(r.targets) <= 5 && alltrue([for id, _ in r.targets : can(regex("^[A-Za-z0-9._-]{1,64}$", id))])])
+    error_message = "Each route needs 1-5 targets (the EventBridge limit per rule), keyed by target id of 1-64 letters, digits, . _ -."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in values(var.routes) : [for t in values(r.targets) : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", t.arn))]]))
+    error_message = "Each target arn must be an ARN (arn:aws:SERVICE:...)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for r in values(var.routes) : [for t in values(r.targets) :
+      t.retry_policy.maximum_event_age_in_seconds >= 60 && t.retry_policy.maximum_event_age_in_seconds <= 86400 &&
+      t.retry_policy.maximum_retry_attempts >= 0 && t.retry_policy.maximum_retry_attempts <= 185
+    ]]))
+    error_message = "retry_policy.maximum_event_age_in_seconds must be 60-86400 and retry_policy.maximum_retry_attempts 0-185."
+  }
+
+  validation {
+    condition = alltrue(flatten([for r in values(var.routes) : [for t in values(r.targets) :
+      t.sqs_queue_url == null || (startswith(t.arn, "arn:aws:sqs:") && endswith(coalesce(t.sqs_queue_url, "-"), "/${element(split(":", t.arn), 5)}"))
+    ]]))
+    error_message = "sqs_queue_url is only for SQS targets and must be the URL of the queue named in arn (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in values(var.routes) : [for t in values(r.targets) : (endswith(t.arn, ".fifo") && startswith(t.arn, "arn:aws:sqs:")) == (t.message_group_id != null)]]))
+    error_message = "FIFO queue targets (arn ending in .fifo) need message_group_id, and only they take one."
+  }
+}
+
+variable "dead_letter_alarm_actions" {
+  description = "SNS topic ARNs notified when a route's dead-letter queue holds messages; an empty list still creates the alarms."
+  type        = list(string)
+  default     = []
+}

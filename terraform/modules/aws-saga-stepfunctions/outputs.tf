@@ -1,0 +1,24 @@
+output "state_machine_arn" {
+  description = "ARN of the saga state machine (start executions with states:StartExecution)."
+  value       = aws_sfn_state_machine.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the role the state machine runs as."
+  value       = aws_iam_role.this.arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch Logs group receiving every execution event."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "log_kms_key_arn" {
+  description = "KMS key encrypting the execution logs."
+  value       = aws_kms_key.logs.arn
+}
+
+output "invoked_resources" {
+  description = "The functions, queues and topics the definition invokes: exactly what the role may call."
+  value       = { lambda_functions = local.lambda_functions, sqs_queues = local.sqs_queues, sns_topics = local.sns_topics }
+}

@@ -1,0 +1,111 @@
+"""Whatever a user does to a valid spec, the loader returns a Spec or raises SpecError with located problems."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from edakit.spec import Spec, SpecError, load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ("order-events-sns.yaml", "order-events-kafka.yaml")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+# Values near the edges of the schema's ranges and names.
+edge_values = st.sampled_from([0, -1, 1, 20, 21, 43201, 337, 1001, 1.5, "", "x" * 300, "kafka", "sqs-sns", True])
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A copy of the repository's specs and the schema files they reference."""
+    root = tmp_path_factory.mktemp("repo")
+    (root / "pyproject.toml").write_text("")
+    shutil.copytree(ROOT / "schemas", root / "schemas")
+    yaml = YAML(typ="safe", pure=True)
+    return root, {name: yaml.load((ROOT / "configs" / name).read_text()) for name in SEEDS}
+
+
+def _paths(data: Any, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _mutate(data: Any, path: tuple, kind: str, value: Any, key: str) -> Any:
+    if not path:
+        return value if kind == "set" else data
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    if kind == "delete":
+        del parent[last]
+    elif kind == "set":
+        parent[last] = value
+    elif kind == "unknown-key" and isinstance(parent[last], dict):
+        parent[last][key] = value
+    return data
+
+
+def _dump(data: Any) -> str:
+    stream = io.StringIO()
+    YAML(typ="safe", pure=True).dump(data, stream)
+    return stream.getvalue()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.sampled_from(SEEDS),
+    choice=st.integers(min_value=0),
+    kind=st.sampled_from(["delete", "set", "unknown-key", "edge", "text"]),
+    value=json_values,
+    edge=edge_values,
+    key=st.text(min_size=1, max_size=10),
+    cut=st.tuples(st.integers(min_value=0), st.integers(0, 8), st.text(max_size=4)),
+    env=st.sampled_from([None, "staging", "prod", "qa"]),
+)
+def test_loader_only_returns_a_spec_or_located_problems(
+    seeds: tuple[Path, dict[str, Any]], seed: str, choice: int, kind: str, value: Any, edge: Any, key: str,
+    cut: tuple[int, int, str], env: str | None,
+) -> None:
+    root, documents = seeds
+    data = YAML(typ="safe", pure=True).load(_dump(documents[seed]))  # a fresh deep copy
+    paths = _paths(data)
+    path = paths[choice % len(paths)]
+    if kind == "text":  # splice the YAML text itself: broken indentation, quotes, brackets
+        text = _dump(data)
+        start = cut[0] % (len(text) + 1)
+        text = text[:start] + cut[2] + text[start + cut[1]:]
+    else:
+        mutated = _mutate(data, path, "set" if kind == "edge" else kind, edge if kind == "edge" else value, key)
+        text = _dump(mutated)
+    spec_file = root / "configs" / "mutant.yaml"
+    spec_file.parent.mkdir(exist_ok=True)
+    spec_file.write_text(text)
+    lines = text.count("\n") + 2
+    try:
+        loaded = load_spec(spec_file, env)
+    except SpecError as exc:
+        assert exc.problems, "a SpecError must carry at least one problem"
+        for problem in exc.problems:
+            assert problem.file == str(spec_file)
+            assert 1 <= problem.line <= lines and problem.column >= 1, problem
+            assert problem.path and problem.message, problem
+    else:
+        assert isinstance(loaded, Spec) and loaded.environment == env

@@ -1,0 +1,94 @@
+"""Spec -> one `<module>.auto.tfvars.json` per Terraform module the spec uses; one renderer per module.
+
+A module's file holds exactly (a subset of) its input variables, so it works for the module alone and for the
+pattern root that passes them through. The provider settings the pattern roots need (`region`,
+`bootstrap_servers`) go to `provider.auto.tfvars.json` beside them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edakit.render import kafka_topics, sns_sqs_fanout
+from edakit.spec import Problem, SpecError, load_spec
+from edakit.spec.model import Spec
+
+Renderer = Callable[[Spec], dict[str, Any] | None]
+
+RENDERERS: dict[str, Renderer] = {
+    sns_sqs_fanout.MODULE: sns_sqs_fanout.tfvars,
+    kafka_topics.MODULE: kafka_topics.tfvars,
+}
+PROVIDER_SETTINGS: tuple[Renderer, ...] = (sns_sqs_fanout.provider_settings, kafka_topics.provider_settings)
+PROVIDER_SETTINGS_FILE = "provider.auto.tfvars.json"
+
+
+def tfvars_file(module: str) -> str:
+    return f"{module}.auto.tfvars.json"
+
+
+def render_tfvars(spec: Spec) -> dict[str, dict[str, Any]]:
+    """Module name -> its input variables, for every module the spec uses."""
+    rendered = {module: render(spec) for module, render in RENDERERS.items()}
+    return {module: variables for module, variables in rendered.items() if variables is not None}
+
+
+def provider_settings(spec: Spec) -> dict[str, Any]:
+    """Variables of the pattern roots' provider blocks for the brokers the spec uses (empty: none)."""
+    settings: dict[str, Any] = {}
+    for render in PROVIDER_SETTINGS:
+        settings |= render(spec) or {}
+    return settings
+
+
+def render_spec(spec: Spec, out_dir: str | Path) -> list[Path]:
+    """Write the tfvars files into `out_dir` (deterministic bytes) and return their paths.
+
+    A file left from an earlier render of a spec that no longer needs it is removed.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {tfvars_file(module): variables for module, variables in render_tfvars(spec).items()}
+    if settings := provider_settings(spec):
+        files[PROVIDER_SETTINGS_FILE] = settings
+    for stale in {tfvars_file(module) for module in RENDERERS} | {PROVIDER_SETTINGS_FILE}:
+        if stale not in files:
+            (out / stale).unlink(missing_ok=True)
+    written = []
+    for name, variables in files.items():
+        path = out / name
+        path.write_text(json.dumps(variables, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def default_out_dir(spec: Spec, root: Path) -> Path:
+    """`build/<spec name>/<environment>/`; a render without --env goes to `build/<spec name>/base/`."""
+    return root / "build" / spec.name / (spec.environment or "base")
+
+
+def spec_files(root: Path) -> list[Path]:
+    """The specs `make validate` renders: every `configs/*.yaml` (sub-directories hold other formats)."""
+    return sorted((root / "configs").glob("*.yaml"))
+
+
+def render_all(root: str | Path) -> list[Path]:
+    """Load every spec under `root/configs/` and render each environment (or the base, if it has none) into
+    `root/build/<spec>/<env>/`. Raises one SpecError with the problems of every file."""
+    root = Path(root)
+    problems: list[Problem] = []
+    written: list[Path] = []
+    for path in spec_files(root):
+        try:
+            base = load_spec(path, root=root)
+            for environment in base.environments or (None,):
+                spec = load_spec(path, environment, root=root) if environment else base
+                written += render_spec(spec, default_out_dir(spec, root))
+        except SpecError as exc:
+            problems += exc.problems
+    if problems:
+        raise SpecError(problems)
+    return written

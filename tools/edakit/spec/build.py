@@ -1,0 +1,185 @@
+"""Schema-valid spec data -> the typed model, resolving every default in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edakit.spec.model import (
+    Channel,
+    ConsumerSettings,
+    DlqPolicy,
+    Event,
+    Filter,
+    KafkaSettings,
+    KafkaTopic,
+    Location,
+    RetryPolicy,
+    SqsQueueSettings,
+    SqsSnsSettings,
+    Spec,
+    Subscriber,
+)
+from edakit.spec.schema import defaults
+from edakit.spec.source import Document
+
+
+def resource_name(spec_name: str, environment: str | None, item: str) -> str:
+    """`orders-staging-order-placed`: the one naming rule for cloud resources derived from a spec."""
+    return "-".join(part for part in (spec_name, environment, item) if part)
+
+
+def build(document: Document, environment: str | None, environments: list[str], root: Path) -> Spec:
+    data: dict[str, Any] = document.data
+    kafka = _kafka(data["kafka"]) if "kafka" in data else None
+    sqs_sns = _sqs_sns(data["sqs_sns"]) if "sqs_sns" in data else None
+    channels = {
+        name: _channel(name, raw, data, kafka, environment) for name, raw in data.get("channels", {}).items()
+    }
+    subscribers = {
+        name: _subscriber(name, raw, data["name"], environment, channels, sqs_sns)
+        for name, raw in data.get("subscribers", {}).items()
+    }
+    return Spec(
+        name=data["name"],
+        environment=environment,
+        description=data.get("description"),
+        broker=data["broker"],
+        tags=dict(data.get("tags", {})),
+        kafka=kafka,
+        sqs_sns=sqs_sns,
+        consumer=_consumer({**defaults("consumer_settings"), **data.get("consumer", {})}),
+        events={name: _event(name, raw, root) for name, raw in data.get("events", {}).items()},
+        channels=channels,
+        subscribers=subscribers,
+        environments=tuple(environments),
+        file=document.file,
+        root=root,
+        locations={path: Location(document.file, *pos) for path, pos in document.positions.items()},
+    )
+
+
+def _consumer(values: dict[str, Any]) -> ConsumerSettings:
+    return ConsumerSettings(
+        max_poll_records=int(values["max_poll_records"]),
+        enable_auto_commit=values["enable_auto_commit"],
+        idempotency_window_hours=int(values["idempotency_window_hours"]),
+        processing_timeout_seconds=int(values["processing_timeout_seconds"]),
+    )
+
+
+def _kafka(raw: dict[str, Any]) -> KafkaSettings:
+    values = {**defaults("kafka_settings"), **raw}
+    return KafkaSettings(
+        bootstrap_servers=tuple(values["bootstrap_servers"]),
+        schema_registry_url=values.get("schema_registry_url"),
+        default_replication_factor=int(values["default_replication_factor"]),
+        default_partitions=int(values["default_partitions"]),
+        retention_hours=int(values["retention_hours"]),
+        min_insync_replicas=int(values["min_insync_replicas"]),
+    )
+
+
+def _queue(values: dict[str, Any]) -> SqsQueueSettings:
+    return SqsQueueSettings(
+        visibility_timeout_seconds=int(values["visibility_timeout_seconds"]),
+        message_retention_hours=int(values["message_retention_hours"]),
+        receive_wait_time_seconds=int(values["receive_wait_time_seconds"]),
+        raw_message_delivery=values["raw_message_delivery"],
+        age_of_oldest_message_alarm_seconds=int(values["age_of_oldest_message_alarm_seconds"]),
+    )
+
+
+def _sqs_sns(raw: dict[str, Any]) -> SqsSnsSettings:
+    values = {**defaults("sqs_sns_settings"), **raw}
+    return SqsSnsSettings(
+        region=values["region"],
+        dlq_max_receive_count=int(values["dlq_max_receive_count"]),
+        dlq_retention_hours=int(values["dlq_retention_hours"]),
+        kms_master_key_id=values.get("kms_master_key_id"),
+        alarm_actions=tuple(values["alarm_actions"]),
+        queue_defaults=_queue(values),
+    )
+
+
+def _event(name: str, raw: dict[str, Any], root: Path) -> Event:
+    return Event(
+        name=name,
+        schema=raw["schema"],
+        schema_path=root / raw["schema"],
+        version=int(raw["version"]),
+        domain=raw.get("domain"),
+        description=raw.get("description"),
+    )
+
+
+def _channel(
+    name: str, raw: dict[str, Any], data: dict[str, Any], kafka: KafkaSettings | None, environment: str | None
+) -> Channel:
+    values = {**defaults("channel"), **raw}
+    broker = values.get("broker", data["broker"])
+    topic = None
+    if broker == "kafka" and kafka is not None:
+        given = {**defaults("channel", "kafka"), **raw.get("kafka", {})}
+        topic = KafkaTopic(
+            partitions=int(given.get("partitions", kafka.default_partitions)),
+            replication_factor=int(given.get("replication_factor", kafka.default_replication_factor)),
+            retention_hours=int(given.get("retention_hours", kafka.retention_hours)),
+            min_insync_replicas=int(given.get("min_insync_replicas", kafka.min_insync_replicas)),
+            cleanup_policy=given["cleanup_policy"],
+            producers=tuple(given["producers"]),
+        )
+    sqs_sns = {**defaults("channel", "sqs_sns"), **raw.get("sqs_sns", {})}
+    return Channel(
+        name=name,
+        resource_name=resource_name(data["name"], environment, name),
+        broker=broker,
+        events=tuple(values["events"]),
+        fifo=values["fifo"],
+        content_based_deduplication=sqs_sns["content_based_deduplication"],
+        kafka=topic,
+        description=values.get("description"),
+    )
+
+
+def _subscriber(
+    name: str,
+    raw: dict[str, Any],
+    spec_name: str,
+    environment: str | None,
+    channels: dict[str, Channel],
+    sqs_sns: SqsSnsSettings | None,
+) -> Subscriber:
+    values = {**defaults("subscriber"), **raw}
+    channel = channels.get(values["channel"])
+    broker = channel.broker if channel else None
+    dlq = defaults("dlq_policy")
+    queue = None
+    consumer_group = None
+    if broker == "sqs-sns" and sqs_sns is not None:
+        queue = _queue({**sqs_sns.queue_defaults.__dict__, **raw.get("sqs_sns", {})})
+        dlq |= {"max_receive_count": sqs_sns.dlq_max_receive_count, "retention_hours": sqs_sns.dlq_retention_hours}
+    if broker == "kafka" and channel is not None and channel.kafka is not None:
+        consumer_group = raw.get("kafka", {}).get("consumer_group", resource_name(spec_name, environment, name))
+        dlq |= {"retention_hours": channel.kafka.retention_hours}
+    dlq |= raw.get("dlq", {})
+    filter_ = {**defaults("filter"), **raw["filter"]} if "filter" in raw else None
+    retry = {**defaults("retry_policy"), **raw.get("retry", {})}
+    return Subscriber(
+        name=name,
+        channel=values["channel"],
+        filter=Filter(filter_["policy"], filter_["scope"]) if filter_ else None,
+        retry=RetryPolicy(
+            min_backoff_seconds=int(retry["min_backoff_seconds"]), max_backoff_seconds=int(retry["max_backoff_seconds"])
+        ),
+        dlq=DlqPolicy(
+            enabled=dlq["enabled"],
+            max_receive_count=int(dlq["max_receive_count"]),
+            retention_hours=int(dlq["retention_hours"]) if "retention_hours" in dlq else None,
+        ),
+        parallelism=int(values["parallelism"]),
+        queue=queue,
+        consumer_group=consumer_group,
+        principals=tuple(raw.get("kafka", {}).get("principals", ())),
+        description=values.get("description"),
+    )

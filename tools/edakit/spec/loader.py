@@ -1,0 +1,64 @@
+"""`load_spec`: YAML -> schema -> environment merge -> typed model -> cross-checks, every problem in one SpecError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edakit.spec import schema
+from edakit.spec.build import build
+from edakit.spec.checks import cross_check
+from edakit.spec.errors import Problem, SpecError
+from edakit.spec.model import Spec
+from edakit.spec.overrides import base, environment_names, merge
+from edakit.spec.schema import did_you_mean
+from edakit.spec.source import parse
+
+
+def repository_root(spec_path: Path) -> Path:
+    """Nearest ancestor holding `.git` or `pyproject.toml`; event schema paths are relative to it."""
+    start = spec_path.resolve().parent
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists() or (directory / "pyproject.toml").is_file():
+            return directory
+    return start
+
+
+def load_spec(path: str | Path, env: str | None = None, *, root: Path | None = None) -> Spec:
+    """Load and check a spec; the base and every environment are checked, the one asked for is returned.
+
+    Raises SpecError listing every problem, each with file, line, column and key path.
+    """
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([Problem(file, 1, 1, "(root)", f"cannot read the spec: {exc}")]) from exc
+    document, problems = parse(text, file)
+    if problems and document.data is None:  # not YAML at all
+        raise SpecError(problems)
+    problems += schema.check(document)
+    if not isinstance(document.data, dict):
+        raise SpecError(problems)
+
+    names = environment_names(document)
+    if env is not None and env not in names:
+        where = ("environments",) if names else ()
+        problems.append(document.problem(where, f"no environment '{env}' in the spec{did_you_mean(env, names)}"))
+    root = root if root is not None else repository_root(Path(path))
+    wanted: Spec | None = None
+    for name in (None, *names):
+        if name is None:
+            variant, merge_problems = base(document), []
+        else:
+            variant, merge_problems = merge(document, name)
+        schema_problems = schema.check(variant)
+        problems += merge_problems + schema_problems
+        if schema_problems:
+            continue  # cross-checks need a well-formed spec; the schema problems say what to fix first
+        spec = build(variant, name, names, root)
+        problems += cross_check(spec, variant)
+        if name == env:
+            wanted = spec
+    if problems or wanted is None:
+        raise SpecError(problems)
+    return wanted

@@ -1,0 +1,153 @@
+"""The typed spec: what renderers, lint and routes read. Defaults are resolved; nothing reads the YAML again."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from edakit.spec.errors import KeyPath
+
+Broker = Literal["kafka", "sqs-sns", "event-grid", "pubsub"]
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: tuple[str, ...]
+    schema_registry_url: str | None
+    default_replication_factor: int
+    default_partitions: int
+    retention_hours: int
+    min_insync_replicas: int
+
+
+@dataclass(frozen=True)
+class SqsQueueSettings:
+    visibility_timeout_seconds: int
+    message_retention_hours: int
+    receive_wait_time_seconds: int
+    raw_message_delivery: bool
+    age_of_oldest_message_alarm_seconds: int
+
+
+@dataclass(frozen=True)
+class SqsSnsSettings:
+    region: str
+    dlq_max_receive_count: int
+    dlq_retention_hours: int
+    kms_master_key_id: str | None
+    alarm_actions: tuple[str, ...]
+    queue_defaults: SqsQueueSettings
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    max_poll_records: int
+    enable_auto_commit: bool
+    idempotency_window_hours: int
+    processing_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    schema: str  # as written, relative to the repository root
+    schema_path: Path
+    version: int
+    domain: str | None
+    description: str | None
+
+
+@dataclass(frozen=True)
+class KafkaTopic:
+    partitions: int
+    replication_factor: int
+    retention_hours: int
+    min_insync_replicas: int
+    cleanup_policy: str
+    producers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    resource_name: str  # <spec>-<environment>-<channel>: the topic's name in the cloud
+    broker: Broker
+    events: tuple[str, ...]
+    fifo: bool
+    content_based_deduplication: bool
+    kafka: KafkaTopic | None  # set for kafka channels only
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Filter:
+    policy: Mapping[str, Any] | str  # the broker's native form
+    scope: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    min_backoff_seconds: int
+    max_backoff_seconds: int
+
+
+@dataclass(frozen=True)
+class DlqPolicy:
+    enabled: bool
+    max_receive_count: int
+    retention_hours: int | None  # None only where the broker's settings are missing (a reported problem)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    channel: str
+    filter: Filter | None
+    retry: RetryPolicy
+    dlq: DlqPolicy
+    parallelism: int
+    queue: SqsQueueSettings | None  # sqs-sns subscribers only
+    consumer_group: str | None  # kafka subscribers only
+    principals: tuple[str, ...]
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    environment: str | None
+    description: str | None
+    broker: Broker
+    tags: Mapping[str, str]
+    kafka: KafkaSettings | None
+    sqs_sns: SqsSnsSettings | None
+    consumer: ConsumerSettings
+    events: Mapping[str, Event]
+    channels: Mapping[str, Channel]
+    subscribers: Mapping[str, Subscriber]
+    environments: tuple[str, ...]  # every environment the file defines
+    file: str
+    root: Path  # repository root; event schema paths are relative to it
+    locations: Mapping[KeyPath, Location]
+
+    def location(self, *path: str | int) -> Location:
+        """Where `path` (or its nearest written ancestor) is written, for findings about the spec."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.locations:
+                return self.locations[path[:end]]
+        return Location(self.file, 1, 1)
+
+    def subscribers_of(self, channel: str) -> list[Subscriber]:
+        return [s for s in self.subscribers.values() if s.channel == channel]

@@ -1,0 +1,179 @@
+"""`edakit validate` (what `make validate` runs): every static check of the repository, in one run.
+
+Each step prints what it checked and every problem with its location; all steps run even when one fails, so a
+single run lists everything to fix. The result is the exit code: 0 clean, 1 findings, 2 a spec that cannot be read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import hcl2
+
+Echo = Callable[[str], None]
+
+OK, FINDINGS, BAD_INPUT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[Path, Echo], int]  # returns OK, FINDINGS or BAD_INPUT
+
+
+def _specs(root: Path, echo: Echo) -> int:
+    """Load every spec in configs/, for every environment, and render its tfvars into build/."""
+    from edakit.render import render_all
+    from edakit.spec import SpecError
+
+    try:
+        written = render_all(root)
+    except SpecError as exc:
+        for problem in exc.problems:
+            echo(f"  {problem}")
+        return BAD_INPUT
+    for path in written:
+        echo(f"  rendered {path.relative_to(root)}")
+    return OK
+
+
+def _schemas(root: Path, echo: Echo) -> int:
+    """Every subject version against its predecessors at its level; every example payload against its schema."""
+    from edakit.schemas import check_repository
+
+    problems = check_repository(root)
+    for problem in problems:
+        echo(f"  {problem}")
+    return FINDINGS if problems else OK
+
+
+def _terraform(root: Path, echo: Echo) -> int:
+    """fmt, init, validate, terraform test and checkov over every module and pattern root."""
+    from edakit.tfharness import check_all
+
+    return OK if check_all(root, echo=lambda line: echo(f"  {line}")) else FINDINGS
+
+
+def pattern_roots_using(root: Path) -> dict[str, list[Path]]:
+    """Module name -> the pattern roots under terraform/patterns whose `module` blocks call it."""
+    modules = (root / "terraform" / "modules").resolve()
+    using: dict[str, list[Path]] = {}
+    for tf_file in sorted((root / "terraform" / "patterns").rglob("*.tf")):
+        if ".terraform" in tf_file.parts:
+            continue
+        with tf_file.open() as handle:
+            parsed = hcl2.load(handle)
+        for block in parsed.get("module", []):
+            for call in block.values():
+                source = (tf_file.parent / str(call.get("source", "")).strip('"')).resolve()
+                if source.parent == modules:
+                    using.setdefault(source.name, []).append(tf_file.parent)
+    return using
+
+
+def _plans(root: Path, echo: Echo) -> int:
+    """Every rendered tfvars file through `terraform plan` of each pattern root that calls its module."""
+    from edakit.render import PROVIDER_SETTINGS_FILE, tfvars_file
+    from edakit.tfharness import Harness
+
+    harness = Harness(root)
+    using = pattern_roots_using(root)
+    status = OK
+    for env_dir in sorted(p for p in (root / "build").glob("*/*") if p.is_dir()):
+        settings = env_dir / PROVIDER_SETTINGS_FILE
+        for module, roots in using.items():
+            rendered = env_dir / tfvars_file(module)
+            if not rendered.exists():
+                continue
+            for pattern in roots:
+                var_files = [rendered] + ([settings] if settings.exists() else [])
+                result = harness.init(pattern)
+                if result.ok:
+                    result = harness.plan(pattern, var_files, {"environment": env_dir.name})
+                label = f"{rendered.relative_to(root)} -> {pattern.relative_to(root)}"
+                changes = len((result.data or {}).get("resource_changes", []))
+                echo(f"  {'ok  ' if result.ok else 'FAIL'} {label}" + (f" ({changes} resources)" if result.ok else ""))
+                for diagnostic in result.diagnostics:
+                    echo(f"      {diagnostic.format(root)}")
+                if not result.ok:
+                    status = FINDINGS
+    return status
+
+
+def _lint(root: Path, echo: Echo) -> int:
+    """Event-driven best practice over every spec (each environment) and its rendered tfvars."""
+    from edakit.lint import blocking, format_table, lint_paths
+    from edakit.render import spec_files
+    from edakit.spec import SpecError
+
+    try:
+        findings = lint_paths(spec_files(root))
+    except SpecError as exc:
+        for problem in exc.problems:
+            echo(f"  {problem}")
+        return BAD_INPUT
+    if findings:
+        for line in format_table(findings).splitlines():
+            echo(f"  {line}")
+    return FINDINGS if blocking(findings) else OK
+
+
+def _routes(root: Path, echo: Echo) -> int:
+    """Every example event in examples/events/<spec>/ reaches exactly the subscribers it expects."""
+    from edakit.render import spec_files
+    from edakit.routing.routes import check_expected
+    from edakit.spec import SpecError, load_spec
+
+    problems = []
+    try:
+        for path in spec_files(root):
+            base = load_spec(path, root=root)
+            for environment in base.environments or (None,):
+                spec = load_spec(path, environment, root=root) if environment else base
+                problems += check_expected(spec)
+    except SpecError as exc:
+        for problem in exc.problems:
+            echo(f"  {problem}")
+        return BAD_INPUT
+    for problem in problems:
+        echo(f"  {problem}")
+    return FINDINGS if problems else OK
+
+
+def _sagas(root: Path, echo: Echo) -> int:
+    """Every saga definition in configs/sagas/ loads and generates its Step Functions ASL."""
+    from edakit.saga import check_sagas
+
+    problems = check_sagas(root / "configs" / "sagas")
+    for problem in problems:
+        echo(f"  {problem}")
+    return BAD_INPUT if problems else OK
+
+
+STEPS: list[Step] = [
+    Step("specs: load and render", _specs),
+    Step("sagas: definitions", _sagas),
+    Step("lint: event-driven best practice", _lint),
+    Step("routes: example events reach their expected subscribers", _routes),
+    Step("schemas: compatibility and example payloads", _schemas),
+    Step("terraform: fmt, validate, test, checkov", _terraform),
+    Step("terraform: plan every rendered tfvars file", _plans),
+]
+
+
+def validate(root: Path, echo: Echo = print, steps: list[Step] | None = None) -> int:
+    """Run every step; return the worst status (2 beats 1 beats 0)."""
+    root = Path(root).resolve()
+    worst = OK
+    for step in steps or STEPS:
+        echo(f"== {step.name}")
+        start = time.perf_counter()
+        status = step.run(root, echo)
+        verdict = {OK: "ok", FINDINGS: "FAILED", BAD_INPUT: "FAILED (bad input)"}[status]
+        echo(f"== {step.name}: {verdict} in {time.perf_counter() - start:.1f}s")
+        worst = max(worst, status)
+    echo("validate: all checks passed" if worst == OK else "validate: FAILED")
+    return worst

@@ -75,31 +75,33 @@ def pattern_roots_using(root: Path) -> dict[str, list[Path]]:
 
 
 def _plans(root: Path, echo: Echo) -> int:
-    """Every rendered tfvars file through `terraform plan` of each pattern root that calls its module."""
+    """Every rendered environment through `terraform plan` of each pattern root that calls its modules."""
     from edakit.render import PROVIDER_SETTINGS_FILE, tfvars_file
     from edakit.tfharness import Harness
 
     harness = Harness(root)
-    using = pattern_roots_using(root)
+    roots: dict[Path, list[str]] = {}
+    for module, pattern_roots in pattern_roots_using(root).items():
+        for pattern in pattern_roots:
+            roots.setdefault(pattern, []).append(module)
     status = OK
     for env_dir in sorted(p for p in (root / "build").glob("*/*") if p.is_dir()):
         settings = env_dir / PROVIDER_SETTINGS_FILE
-        for module, roots in using.items():
-            rendered = env_dir / tfvars_file(module)
-            if not rendered.exists():
+        for pattern, modules in sorted(roots.items()):
+            rendered = [env_dir / tfvars_file(m) for m in sorted(modules) if (env_dir / tfvars_file(m)).exists()]
+            if not rendered:
                 continue
-            for pattern in roots:
-                var_files = [rendered] + ([settings] if settings.exists() else [])
-                result = harness.init(pattern)
-                if result.ok:
-                    result = harness.plan(pattern, var_files, {"environment": env_dir.name})
-                label = f"{rendered.relative_to(root)} -> {pattern.relative_to(root)}"
-                changes = len((result.data or {}).get("resource_changes", []))
-                echo(f"  {'ok  ' if result.ok else 'FAIL'} {label}" + (f" ({changes} resources)" if result.ok else ""))
-                for diagnostic in result.diagnostics:
-                    echo(f"      {diagnostic.format(root)}")
-                if not result.ok:
-                    status = FINDINGS
+            var_files = rendered + ([settings] if settings.exists() else [])
+            result = harness.init(pattern)
+            if result.ok:
+                result = harness.plan(pattern, var_files, {"environment": env_dir.name})
+            label = f"{env_dir.relative_to(root)} -> {pattern.relative_to(root)}"
+            changes = len((result.data or {}).get("resource_changes", []))
+            echo(f"  {'ok  ' if result.ok else 'FAIL'} {label}" + (f" ({changes} resources)" if result.ok else ""))
+            for diagnostic in result.diagnostics:
+                echo(f"      {diagnostic.format(root)}")
+            if not result.ok:
+                status = FINDINGS
     return status
 
 

@@ -155,12 +155,26 @@ def _sagas(root: Path, echo: Echo) -> int:
     return BAD_INPUT if problems else OK
 
 
+def _docs(root: Path, echo: Echo) -> int:
+    """Every module and pattern README's inputs/outputs tables match the code (`edakit docs` rewrites them)."""
+    from edakit.docs import DocsError, check_docs
+
+    try:
+        problems = check_docs(root)
+    except DocsError as exc:
+        problems = exc.problems
+    for problem in problems:
+        echo(f"  {problem}")
+    return FINDINGS if problems else OK
+
+
 STEPS: list[Step] = [
     Step("specs: load and render", _specs),
     Step("sagas: definitions", _sagas),
     Step("lint: event-driven best practice", _lint),
     Step("routes: example events reach their expected subscribers", _routes),
     Step("schemas: compatibility and example payloads", _schemas),
+    Step("docs: module READMEs match the code", _docs),
     Step("terraform: fmt, validate, test, checkov", _terraform),
     Step("terraform: plan every rendered tfvars file", _plans),
 ]

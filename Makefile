@@ -12,11 +12,13 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
-$(STAMP): pyproject.toml scripts/setup-system.sh
+$(STAMP): pyproject.toml scripts/setup-system.sh scripts/build-pstest.sh scripts/install-azurite.sh
 	bash scripts/setup-system.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	$(BIN)/edakit tf install
+	bash scripts/build-pstest.sh
+	bash scripts/install-azurite.sh
 	touch $@
 
 # checkov pins many libraries of its own: it lives in its own venv so the kit's pins stay ours.

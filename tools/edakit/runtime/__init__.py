@@ -1,0 +1,5 @@
+"""Runtime that services import: one message model, broker adapters, and the patterns built on them."""
+
+from edakit.runtime.message import Message, MessageError
+
+__all__ = ["Message", "MessageError"]

@@ -1,0 +1,97 @@
+"""The adapter interface every broker implements, and the dead-letter reason they all record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Protocol
+
+from edakit.runtime.message import Message
+
+# Feature names an adapter may declare in `features`; the conformance suite selects tests by them.
+FEATURES = frozenset(
+    {"ordering", "consumer_groups", "transactions", "server_side_filtering", "native_dlq", "delayed_nack"}
+)
+# Metadata key under which a Delivery read from a dead-letter queue exposes its DeadLetterReason as JSON.
+DLQ_REASON_KEY = "dlq_reason"
+
+
+class PublishError(RuntimeError):
+    """The broker did not acknowledge a publish; nothing may be assumed delivered."""
+
+
+class BrokerError(RuntimeError):
+    """Any other broker failure (receive, ack, settings)."""
+
+
+@dataclass(frozen=True)
+class DeadLetterReason:
+    """Why a message was dead-lettered; travels with it into the DLQ."""
+
+    error_type: str
+    error_message: str
+    attempts: int
+    first_failure: datetime
+    last_failure: datetime
+    original_source: str
+    original_partition: int | None = None
+    original_offset: int | None = None
+
+    def to_json(self) -> str:
+        fields = asdict(self)
+        fields["first_failure"] = self.first_failure.isoformat()
+        fields["last_failure"] = self.last_failure.isoformat()
+        return json.dumps(fields, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> DeadLetterReason:
+        fields = json.loads(text)
+        fields["first_failure"] = datetime.fromisoformat(fields["first_failure"])
+        fields["last_failure"] = datetime.fromisoformat(fields["last_failure"])
+        return cls(**fields)
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, messages: Sequence[Message]) -> None:
+        """Return only after the broker acknowledged every message; raise PublishError otherwise."""
+
+    def close(self) -> None:
+        """Release the client; idempotent."""
+
+
+class Delivery(Protocol):
+    message: Message
+    attempt: int  # 1 on first delivery (redelivery count + 1)
+    source: str  # topic/queue/subscription it came from
+    metadata: Mapping[str, str]  # broker specifics: partition, offset, receipt handle, dlq_reason...
+
+    def ack(self) -> None: ...
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        """Redeliver later (not before `delay_seconds` if the adapter declares "delayed_nack")."""
+
+    def dead_letter(self, reason: DeadLetterReason) -> None:
+        """Move to the dead-letter queue with `reason`; removes it from the source."""
+
+
+class Subscriber(Protocol):
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[Delivery]: ...
+
+    def close(self) -> None:
+        """Release the client; idempotent."""
+
+
+class Broker(Protocol):
+    """Settings for one broker; what the conformance suite and the DLQ tooling are given."""
+
+    features: frozenset[str]
+
+    def publisher(self) -> Publisher: ...
+
+    def subscriber(self, topic: str, group: str) -> Subscriber:
+        """A consumer in `group`; every group receives every message published after it was created."""
+
+    def dead_letter_subscriber(self, topic: str, group: str) -> Subscriber:
+        """Reads what `group` dead-lettered from `topic`; each Delivery carries metadata[DLQ_REASON_KEY]."""

@@ -1,0 +1,251 @@
+"""Embedded broker: a durable local broker in one SQLite file, for demos and users' own tests.
+
+Not a production broker: one machine, one file, polling receivers. It survives process crashes (WAL,
+synchronous=NORMAL) but not power loss of the last commits. Semantics follow a topic with subscriptions:
+
+- a consumer group is a subscription; it receives every message published to the topic after the group was
+  first created (by `subscriber(topic, group)` or `create_group`), and competing consumers in one group share them;
+- a received message is invisible for `visibility_timeout` seconds, then redelivered with attempt + 1 unless acked;
+- messages with the same key are delivered in publish order within a group: a later one is held back while an
+  earlier one is in flight or delayed (like an SQS FIFO message group);
+- `dead_letter` moves the message to the subscription `<topic>.<group>.dlq` (same group) with the reason recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.message import Message
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS subscriptions (
+    topic TEXT NOT NULL, grp TEXT NOT NULL, PRIMARY KEY (topic, grp)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL, time TEXT NOT NULL,
+    content_type TEXT NOT NULL, key TEXT, subject TEXT, headers TEXT NOT NULL, payload BLOB NOT NULL,
+    published_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    topic TEXT NOT NULL, grp TEXT NOT NULL, seq INTEGER NOT NULL REFERENCES messages (seq),
+    key TEXT, attempts INTEGER NOT NULL DEFAULT 0, visible_at REAL NOT NULL, lease TEXT, reason TEXT,
+    PRIMARY KEY (topic, grp, seq)
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_key ON deliveries (topic, grp, key, seq);
+"""
+
+
+def dead_letter_topic(topic: str, group: str) -> str:
+    """Same convention as the Kafka adapter and the kafka-topics Terraform module."""
+    return f"{topic}.{group}.dlq"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # Autocommit mode: every write below opens its own explicit transaction.
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class _Connection:
+    """One SQLite connection shared by the threads of one publisher/subscriber, serialised by a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = _connect(path)
+        self._lock = threading.Lock()
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class EmbeddedBroker:
+    """Settings for one SQLite file; hands out publishers and subscribers."""
+
+    features = frozenset({"ordering", "consumer_groups", "native_dlq", "delayed_nack"})
+
+    def __init__(self, path: str | Path, *, visibility_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.visibility_timeout = visibility_timeout
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _connect(self.path) as conn:
+            conn.executescript(SCHEMA)
+
+    def create_group(self, topic: str, group: str) -> None:
+        """Start a subscription: the group receives every message published from now on."""
+        conn = _Connection(self.path)
+        try:
+            conn.transaction(lambda c: c.execute("INSERT OR IGNORE INTO subscriptions VALUES (?, ?)", (topic, group)))
+        finally:
+            conn.close()
+
+    def publisher(self) -> EmbeddedPublisher:
+        return EmbeddedPublisher(self.path)
+
+    def subscriber(self, topic: str, group: str, *, visibility_timeout: float | None = None) -> EmbeddedSubscriber:
+        self.create_group(topic, group)
+        return EmbeddedSubscriber(self.path, topic, group, visibility_timeout or self.visibility_timeout)
+
+    def dead_letter_subscriber(self, topic: str, group: str) -> EmbeddedSubscriber:
+        return self.subscriber(dead_letter_topic(topic, group), group)
+
+
+class EmbeddedPublisher:
+    def __init__(self, path: Path) -> None:
+        self._conn = _Connection(path)
+
+    def publish(self, topic: str, messages: Sequence[Message]) -> None:
+        """All messages commit in one transaction, so a batch is delivered whole or not at all."""
+
+        def insert(conn: sqlite3.Connection) -> None:
+            groups = [g for (g,) in conn.execute("SELECT grp FROM subscriptions WHERE topic = ?", (topic,))]
+            now = time.time()
+            for m in messages:
+                cur = conn.execute(
+                    "INSERT INTO messages (topic, id, type, source, time, content_type, key, subject, headers,"
+                    " payload, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (topic, m.id, m.type, m.source, m.time.isoformat(), m.content_type, m.key, m.subject,
+                     json.dumps(dict(m.headers)), m.payload, now),
+                )
+                conn.executemany(
+                    "INSERT INTO deliveries (topic, grp, seq, key, visible_at) VALUES (?, ?, ?, ?, ?)",
+                    [(topic, g, cur.lastrowid, m.key, now) for g in groups],
+                )
+
+        try:
+            self._conn.transaction(insert)
+        except sqlite3.Error as exc:
+            raise PublishError(f"embedded broker: publish to {topic!r} failed: {exc}") from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@dataclass
+class EmbeddedDelivery:
+    message: Message
+    attempt: int
+    source: str
+    metadata: Mapping[str, str]
+    _subscriber: EmbeddedSubscriber = field(repr=False)
+    _seq: int = field(repr=False)
+    _lease: str = field(repr=False)
+
+    def ack(self) -> None:
+        self._subscriber._settle(self, "DELETE FROM deliveries WHERE topic = ? AND grp = ? AND seq = ? AND lease = ?")
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        self._subscriber._settle(
+            self,
+            "UPDATE deliveries SET lease = NULL, visible_at = ? WHERE topic = ? AND grp = ? AND seq = ? AND lease = ?",
+            time.time() + delay_seconds,
+        )
+
+    def dead_letter(self, reason: DeadLetterReason) -> None:
+        self._subscriber._dead_letter(self, reason)
+
+
+class EmbeddedSubscriber:
+    # Poll interval bounds: short for responsiveness, growing while idle so waiting consumers stay cheap.
+    _POLL_MIN, _POLL_MAX = 0.01, 0.2
+
+    def __init__(self, path: Path, topic: str, group: str, visibility_timeout: float) -> None:
+        self._conn = _Connection(path)
+        self.topic, self.group, self.visibility_timeout = topic, group, visibility_timeout
+
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[EmbeddedDelivery]:
+        deadline = time.monotonic() + timeout
+        pause = self._POLL_MIN
+        while True:
+            batch = self._conn.transaction(lambda c: self._lease_batch(c, max_messages))
+            if batch or time.monotonic() >= deadline:
+                return batch
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, self._POLL_MAX)
+
+    def _lease_batch(self, conn: sqlite3.Connection, limit: int) -> list[EmbeddedDelivery]:
+        now = time.time()
+        rows = conn.execute(
+            """
+            SELECT d.seq, d.attempts, d.reason, m.id, m.type, m.source, m.time, m.content_type, m.key, m.subject,
+                   m.headers, m.payload
+            FROM deliveries d JOIN messages m ON m.seq = d.seq
+            WHERE d.topic = :topic AND d.grp = :grp AND d.visible_at <= :now
+              AND (d.key IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM deliveries e
+                    WHERE e.topic = d.topic AND e.grp = d.grp AND e.key = d.key AND e.seq < d.seq
+                      AND e.visible_at > :now))
+            ORDER BY d.seq LIMIT :limit
+            """,
+            {"topic": self.topic, "grp": self.group, "now": now, "limit": limit},
+        ).fetchall()
+        lease = uuid.uuid4().hex
+        conn.executemany(
+            "UPDATE deliveries SET attempts = attempts + 1, visible_at = ?, lease = ? "
+            "WHERE topic = ? AND grp = ? AND seq = ?",
+            [(now + self.visibility_timeout, lease, self.topic, self.group, r[0]) for r in rows],
+        )
+        deliveries = []
+        for seq, attempts, reason, mid, mtype, source, mtime, ctype, key, subject, headers, payload in rows:
+            metadata = {"seq": str(seq), "group": self.group}
+            if reason is not None:
+                metadata[DLQ_REASON_KEY] = reason
+            message = Message(id=mid, type=mtype, source=source, payload=payload, time=datetime.fromisoformat(mtime),
+                              content_type=ctype, key=key, subject=subject, headers=json.loads(headers))
+            deliveries.append(EmbeddedDelivery(message, attempts + 1, self.topic, metadata, self, seq, lease))
+        return deliveries
+
+    def _settle(self, delivery: EmbeddedDelivery, sql: str, *leading: object) -> None:
+        params = (*leading, self.topic, self.group, delivery._seq, delivery._lease)
+        changed = self._conn.transaction(lambda c: c.execute(sql, params).rowcount)
+        if not changed:
+            raise BrokerError(
+                f"embedded broker: message {delivery.message.id} in {self.topic!r}/{self.group!r} is no longer "
+                f"leased by this delivery (visibility timeout of {self.visibility_timeout}s expired, or settled)"
+            )
+
+    def _dead_letter(self, delivery: EmbeddedDelivery, reason: DeadLetterReason) -> None:
+        dlq = dead_letter_topic(self.topic, self.group)
+
+        def move(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT OR IGNORE INTO subscriptions VALUES (?, ?)", (dlq, self.group))
+            return conn.execute(
+                "UPDATE deliveries SET topic = ?, attempts = 0, visible_at = ?, lease = NULL, reason = ? "
+                "WHERE topic = ? AND grp = ? AND seq = ? AND lease = ?",
+                (dlq, time.time(), reason.to_json(), self.topic, self.group, delivery._seq, delivery._lease),
+            ).rowcount
+
+        if not self._conn.transaction(move):
+            raise BrokerError(
+                f"embedded broker: message {delivery.message.id} in {self.topic!r}/{self.group!r} is no longer "
+                f"leased by this delivery; not dead-lettered"
+            )
+
+    def close(self) -> None:
+        self._conn.close()

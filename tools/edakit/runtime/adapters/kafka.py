@@ -1,0 +1,406 @@
+"""Kafka adapter (confluent-kafka): CloudEvents binary mode over record headers, non-blocking retry topics.
+
+Conventions shared with the kafka-topics Terraform module: a consumer group `g` reading topic `t` nacks into
+`t.g.retry.<n>` (n = 1..retry_topic_count, the attempt's level, capped at the last) and dead-letters into `t.g.dlq`.
+
+- Record key = Message.key (the CloudEvents Kafka binding maps `partitionkey` to the key); other attributes are
+  `ce_*` headers and `content-type`.
+- Producers use acks=all with idempotence; `publish` returns after every record is acknowledged.
+- Offsets are stored only when a delivery is settled (ack, nack copied to a retry topic, or dead-lettered), and only
+  up to the first unsettled offset of each partition; librdkafka auto-commits stored offsets (and on close).
+- Redelivery count: Kafka keeps none. `attempt` is carried in the `edakit_attempt` header of retry copies; a record
+  redelivered after a crash or rebalance reports the attempt it was published with.
+- Ordering: per key within the source topic; a nacked message is retried out of order (non-blocking retries).
+- A record that is not a CloudEvent is moved, unchanged, to the DLQ topic with the reason (it would otherwise block
+  or silently vanish).
+- `nack(delay)`: the retry copy carries `edakit_not_before`; the consumer pauses that retry partition until then.
+- Transactions: `transactional_publisher(id).transaction()` publishes atomically and, for consume-transform-produce,
+  commits the consumed offsets in the same transaction (`send_offsets_to_transaction`); consumers read_committed.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.cloudevents import KAFKA_PREFIX, binary_pairs, from_binary
+from edakit.runtime.message import Message, MessageError
+
+ATTEMPT_HEADER = "edakit_attempt"
+NOT_BEFORE_HEADER = "edakit_not_before"  # epoch milliseconds
+_PARTITION_KEY = KAFKA_PREFIX + "partitionkey"
+
+
+def retry_topic(topic: str, group: str, n: int) -> str:
+    return f"{topic}.{group}.retry.{n}"
+
+
+def dead_letter_topic(topic: str, group: str) -> str:
+    return f"{topic}.{group}.dlq"
+
+
+def encode(message: Message, extra_headers: Mapping[str, str] | None = None
+           ) -> tuple[bytes | None, bytes, list[tuple[str, str]]]:
+    """Record key, value and headers for a Message (binary content mode); the client encodes str values as UTF-8."""
+    headers = binary_pairs(message, KAFKA_PREFIX, partitionkey=False)
+    if extra_headers:
+        headers.extend(extra_headers.items())
+    key = message.key.encode() if message.key is not None else None
+    return key, message.payload, headers
+
+
+def decode(record) -> tuple[Message, dict[str, str]]:  # noqa: ANN001 - confluent_kafka.Message
+    """Message and all record headers as text."""
+    headers = {name: (value or b"").decode() for name, value in (record.headers() or [])}
+    attributes = dict(headers)
+    if record.key() is not None:
+        attributes[_PARTITION_KEY] = record.key().decode()
+    where = f"Kafka record {record.topic()}[{record.partition()}]@{record.offset()}"
+    return from_binary(attributes, record.value() or b"", KAFKA_PREFIX, where), headers
+
+
+class KafkaBroker:
+    """Settings for one Kafka cluster.
+
+    `create_missing_topics` makes `subscriber()` create the topic, its retry and DLQ topics (tests, demos);
+    in production the kafka-topics Terraform module owns them.
+    """
+
+    features = frozenset({"ordering", "consumer_groups", "transactions", "delayed_nack"})
+
+    def __init__(self, bootstrap_servers: str, *, retry_topic_count: int = 3, producer_config: Mapping | None = None,
+                 consumer_config: Mapping | None = None, create_missing_topics: bool = False,
+                 partitions: int = 3) -> None:
+        if retry_topic_count < 1:
+            raise ValueError(f"retry_topic_count: expected at least 1 (nack needs a retry topic), "
+                             f"got {retry_topic_count}")
+        self.bootstrap_servers = bootstrap_servers
+        self.retry_topic_count = retry_topic_count
+        # Delivery reports only for failures: flush() returning 0 already says every record was acknowledged.
+        self.producer_config = {"bootstrap.servers": bootstrap_servers, "acks": "all", "enable.idempotence": True,
+                                "linger.ms": 5, "delivery.report.only.error": True, **(producer_config or {})}
+        self.consumer_config = {"bootstrap.servers": bootstrap_servers, "auto.offset.reset": "earliest",
+                                "enable.auto.commit": True, "enable.auto.offset.store": False,
+                                "isolation.level": "read_committed", **(consumer_config or {})}
+        self.create_missing_topics = create_missing_topics
+        self.partitions = partitions
+
+    def publisher(self) -> KafkaPublisher:
+        return KafkaPublisher(self.producer_config)
+
+    def transactional_publisher(self, transactional_id: str) -> KafkaTransactionalPublisher:
+        return KafkaTransactionalPublisher(Producer({**self.producer_config, "transactional.id": transactional_id}))
+
+    def subscriber(self, topic: str, group: str) -> KafkaSubscriber:
+        retries = [retry_topic(topic, group, n) for n in range(1, self.retry_topic_count + 1)]
+        if self.create_missing_topics:
+            self.create_topics([topic, *retries, dead_letter_topic(topic, group)])
+        return KafkaSubscriber(self, topic, group, [topic, *retries], retries, dead_letter_topic(topic, group))
+
+    def dead_letter_subscriber(self, topic: str, group: str) -> KafkaSubscriber:
+        """Reads `<topic>.<group>.dlq` as group `<group>.dlq`; nack and dead_letter are refused there."""
+        dlq = dead_letter_topic(topic, group)
+        if self.create_missing_topics:
+            self.create_topics([dlq])
+        return KafkaSubscriber(self, dlq, f"{group}.dlq", [dlq], [], None)
+
+    def create_topics(self, names: Sequence[str]) -> None:
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        futures = admin.create_topics([NewTopic(name, self.partitions, 1) for name in names], operation_timeout=10)
+        for name, future in futures.items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise BrokerError(f"Kafka: creating topic {name!r} failed: {exc}") from exc
+
+
+class KafkaPublisher:
+    """Idempotent producer whose `publish` returns once every record is acknowledged. One publish at a time per
+    instance (failures are collected per instance): give each thread its own publisher."""
+
+    def __init__(self, config: Mapping[str, object]) -> None:
+        self._failures: list[str] = []
+        # One delivery callback for the producer, not one per record: per-record callbacks cost ~10% of produce.
+        self._producer = Producer({**config, "on_delivery": self._on_delivery})
+
+    def _on_delivery(self, err: KafkaError | None, record) -> None:  # noqa: ANN001 - confluent_kafka.Message
+        if err is not None:
+            self._failures.append(f"{record.topic()}: {err.str()}")
+
+    def publish(self, topic: str, messages: Sequence[Message]) -> None:
+        self.produce_all(topic, (encode(m) for m in messages))
+
+    def produce_all(self, topic: str, records: Iterable[tuple[bytes | None, bytes, list]],
+                    timeout: float = 30.0) -> None:
+        """Produce records and wait for every acknowledgement; raise PublishError naming the first failure.
+        `records` may be a generator: encoding the next record then overlaps with librdkafka sending earlier ones."""
+        self._failures.clear()
+        produce = self._producer.produce
+        try:
+            for key, value, headers in records:
+                try:
+                    produce(topic, value=value, key=key, headers=headers)
+                except BufferError:  # local queue full: let deliveries drain, then retry this record once
+                    self._producer.flush(timeout)
+                    produce(topic, value=value, key=key, headers=headers)
+        except KafkaException as exc:
+            raise PublishError(f"Kafka: produce to {topic!r} failed: {exc}") from exc
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            raise PublishError(f"Kafka: {remaining} record(s) not acknowledged within {timeout}s")
+        if self._failures:
+            raise PublishError(f"Kafka: {len(self._failures)} record(s) rejected, first: {self._failures[0]}")
+
+    def close(self) -> None:
+        self._producer.flush(30)
+
+
+class KafkaTransactionalPublisher:
+    """Transactional producer: everything published in `transaction()` becomes visible atomically, together with
+    the consumer offsets of the deliveries passed to `Transaction.commit_deliveries` (consume-transform-produce)."""
+
+    def __init__(self, producer: Producer, timeout: float = 30.0) -> None:
+        self._producer = producer
+        self._timeout = timeout
+        producer.init_transactions(timeout)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        self._producer.begin_transaction()
+        tx = Transaction(self._producer, self._timeout)
+        try:
+            yield tx
+            self._producer.commit_transaction(self._timeout)
+        except BaseException:
+            self._producer.abort_transaction(self._timeout)
+            tx.rewind()
+            raise
+        tx.settle()
+
+    def close(self) -> None:
+        self._producer.flush(self._timeout)
+
+
+def _by_subscriber(deliveries: Sequence[KafkaDelivery]) -> list[list[KafkaDelivery]]:
+    groups: dict[int, list[KafkaDelivery]] = {}
+    for delivery in deliveries:
+        groups.setdefault(id(delivery._subscriber), []).append(delivery)
+    return list(groups.values())
+
+
+@dataclass
+class Transaction:
+    _producer: Producer
+    _timeout: float
+    _deliveries: list[KafkaDelivery] = field(default_factory=list)
+
+    def publish(self, topic: str, messages: Sequence[Message]) -> None:
+        for message in messages:
+            key, value, headers = encode(message)
+            self._producer.produce(topic, value=value, key=key, headers=headers)
+
+    def commit_deliveries(self, deliveries: Sequence[KafkaDelivery]) -> None:
+        """Commit these deliveries' offsets as part of the transaction (they count as acked once it commits)."""
+        for group in _by_subscriber(deliveries):
+            subscriber = group[0]._subscriber
+            self._producer.send_offsets_to_transaction(
+                subscriber._offsets_after(group), subscriber._consumer.consumer_group_metadata(), self._timeout)
+        self._deliveries.extend(deliveries)
+
+    def settle(self) -> None:
+        for delivery in self._deliveries:
+            delivery._subscriber._settle(delivery, store=False)
+
+    def rewind(self) -> None:
+        """After an abort the consumed records must be read again."""
+        for group in _by_subscriber(self._deliveries):
+            group[0]._subscriber._rewind(group)
+
+
+@dataclass
+class KafkaDelivery:
+    message: Message
+    attempt: int
+    source: str
+    metadata: Mapping[str, str]
+    _subscriber: KafkaSubscriber = field(repr=False)
+    _topic: str = field(repr=False)
+    _partition: int = field(repr=False)
+    _offset: int = field(repr=False)
+
+    def ack(self) -> None:
+        self._subscriber._settle(self)
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        self._subscriber._retry(self, delay_seconds)
+
+    def dead_letter(self, reason: DeadLetterReason) -> None:
+        self._subscriber._dead_letter(self, reason)
+
+
+class KafkaSubscriber:
+    def __init__(self, broker: KafkaBroker, topic: str, group: str, topics: list[str], retry_topics: list[str],
+                 dlq_topic: str | None) -> None:
+        self.topic, self.group = topic, group
+        self._retry_topics, self._dlq_topic = retry_topics, dlq_topic
+        self._broker = broker
+        self._lock = threading.Lock()
+        self._in_flight: dict[tuple[str, int], dict[int, bool]] = {}  # partition -> offset -> settled
+        self._paused: dict[tuple[str, int], float] = {}  # retry partition -> resume at (monotonic)
+        self._republisher: KafkaPublisher | None = None  # retry and DLQ copies; created on first use
+        self._consumer = Consumer({**broker.consumer_config, "group.id": group})
+        self._consumer.subscribe(topics, on_revoke=self._on_revoke)
+
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[KafkaDelivery]:
+        deadline = time.monotonic() + timeout
+        while True:
+            self._resume_due()
+            remaining = max(0.0, deadline - time.monotonic())
+            wait = min(remaining, *(t - time.monotonic() for t in self._paused.values())) if self._paused else remaining
+            records = self._consumer.consume(num_messages=max_messages, timeout=max(wait, 0.0))
+            deliveries = self._accept(records)
+            if deliveries or time.monotonic() >= deadline:
+                return deliveries
+
+    def _accept(self, records: list) -> list[KafkaDelivery]:
+        deliveries, held = [], set()
+        for record in records:
+            if record.error():
+                if record.error().code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                    continue
+                raise BrokerError(f"Kafka: consuming {self.topic!r} as {self.group!r}: {record.error().str()}")
+            tp = (record.topic(), record.partition())
+            if tp in held:
+                continue  # re-read after the seek below
+            try:
+                message, headers = decode(record)
+            except MessageError as exc:
+                self._quarantine(record, exc)
+                continue
+            not_before = int(headers.get(NOT_BEFORE_HEADER, "0")) / 1000
+            if not_before > time.time():
+                # Not due yet: rewind to this record and pause the partition until it is.
+                self._consumer.seek(TopicPartition(record.topic(), record.partition(), record.offset()))
+                self._consumer.pause([TopicPartition(record.topic(), record.partition())])
+                self._paused[tp] = time.monotonic() + (not_before - time.time())
+                held.add(tp)
+                continue
+            metadata = {"topic": record.topic(), "partition": str(record.partition()), "offset": str(record.offset()),
+                        "group": self.group}
+            if DLQ_REASON_KEY in headers:
+                metadata[DLQ_REASON_KEY] = headers[DLQ_REASON_KEY]
+            with self._lock:
+                self._in_flight.setdefault(tp, {})[record.offset()] = False
+            deliveries.append(KafkaDelivery(message, int(headers.get(ATTEMPT_HEADER, "1")), self.topic, metadata,
+                                            self, record.topic(), record.partition(), record.offset()))
+        return deliveries
+
+    def _resume_due(self) -> None:
+        now = time.monotonic()
+        due = [tp for tp, at in self._paused.items() if at <= now]
+        if due:
+            self._consumer.resume([TopicPartition(t, p) for t, p in due])
+            for tp in due:
+                del self._paused[tp]
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        with self._lock:
+            for tp in partitions:
+                self._in_flight.pop((tp.topic, tp.partition), None)
+                self._paused.pop((tp.topic, tp.partition), None)
+
+    def _quarantine(self, record, error: MessageError) -> None:  # noqa: ANN001 - confluent_kafka.Message
+        """A record that is no CloudEvent goes to the DLQ as it is, so it neither blocks nor vanishes."""
+        where = f"{record.topic()}[{record.partition()}]@{record.offset()}"
+        if self._dlq_topic is None:
+            raise BrokerError(f"Kafka: record {where} in dead-letter topic is not a CloudEvent: {error}")
+        now = datetime.now(timezone.utc)
+        reason = DeadLetterReason(type(error).__name__, str(error), 1, now, now, self.topic, record.partition(),
+                                  record.offset())
+        headers = [*(record.headers() or []), (DLQ_REASON_KEY, reason.to_json())]
+        self._publisher().produce_all(self._dlq_topic, [(record.key(), record.value() or b"", headers)])
+        with self._lock:
+            self._in_flight.setdefault((record.topic(), record.partition()), {})[record.offset()] = False
+        self._mark_settled(record.topic(), record.partition(), record.offset())
+
+    def _settle(self, delivery: KafkaDelivery, store: bool = True) -> None:
+        self._mark_settled(delivery._topic, delivery._partition, delivery._offset, store)
+
+    def _mark_settled(self, topic: str, partition: int, offset: int, store: bool = True) -> None:
+        """Mark settled; store the offset after the longest settled prefix of the partition's in-flight records."""
+        tp = (topic, partition)
+        with self._lock:
+            offsets = self._in_flight.get(tp)
+            if offsets is None or offset not in offsets:
+                raise BrokerError(f"Kafka: {topic}[{partition}]@{offset} is not in flight for group {self.group!r} "
+                                  f"(already settled, or partition revoked)")
+            offsets[offset] = True
+            done = []
+            for pending in sorted(offsets):
+                if not offsets[pending]:
+                    break
+                done.append(pending)
+            for pending in done:
+                del offsets[pending]
+        if done and store:
+            try:
+                self._consumer.store_offsets(offsets=[TopicPartition(tp[0], tp[1], done[-1] + 1)])
+            except KafkaException as exc:
+                raise BrokerError(f"Kafka: storing offset for {tp[0]}[{tp[1]}]: {exc}") from exc
+
+    def _offsets_after(self, deliveries: Sequence[KafkaDelivery]) -> list[TopicPartition]:
+        """Next offsets to commit for these deliveries (transactional commit)."""
+        highest: dict[tuple[str, int], int] = {}
+        for d in deliveries:
+            highest[(d._topic, d._partition)] = max(highest.get((d._topic, d._partition), -1), d._offset)
+        return [TopicPartition(t, p, offset + 1) for (t, p), offset in highest.items()]
+
+    def _rewind(self, deliveries: Sequence[KafkaDelivery]) -> None:
+        """Seek each partition back to the earliest of these deliveries; later in-flight records come again too."""
+        earliest: dict[tuple[str, int], int] = {}
+        for d in deliveries:
+            tp = (d._topic, d._partition)
+            earliest[tp] = min(earliest.get(tp, d._offset), d._offset)
+        with self._lock:
+            for tp in earliest:
+                self._in_flight.pop(tp, None)
+        for (topic, partition), offset in earliest.items():
+            self._consumer.seek(TopicPartition(topic, partition, offset))
+
+    def _publisher(self) -> KafkaPublisher:
+        if self._republisher is None:
+            self._republisher = self._broker.publisher()
+        return self._republisher
+
+    def _republish(self, topic: str, delivery: KafkaDelivery, headers: Mapping[str, str]) -> None:
+        self._publisher().produce_all(topic, [encode(delivery.message, headers)])
+
+    def _retry(self, delivery: KafkaDelivery, delay_seconds: float) -> None:
+        if not self._retry_topics:
+            raise BrokerError(f"Kafka: {self.topic!r} has no retry topics; nack is not available here")
+        level = min(delivery.attempt, len(self._retry_topics))
+        not_before = math.ceil((time.time() + delay_seconds) * 1000)  # never round early
+        self._republish(self._retry_topics[level - 1], delivery,
+                        {ATTEMPT_HEADER: str(delivery.attempt + 1), NOT_BEFORE_HEADER: str(not_before)})
+        self._settle(delivery)
+
+    def _dead_letter(self, delivery: KafkaDelivery, reason: DeadLetterReason) -> None:
+        if self._dlq_topic is None:
+            raise BrokerError(f"Kafka: {self.topic!r} is a dead-letter topic; it has no DLQ of its own")
+        self._republish(self._dlq_topic, delivery, {DLQ_REASON_KEY: reason.to_json()})
+        self._settle(delivery)
+
+    def close(self) -> None:
+        if self._republisher is not None:
+            self._republisher.close()
+        self._consumer.close()

@@ -1,0 +1,296 @@
+"""Amazon SNS/SQS adapter (boto3): publish to an SNS topic, consume from each subscriber's SQS queue.
+
+Names follow the aws-sns-sqs-fanout Terraform module: topic `<name>[.fifo]`, a consumer group `g` is the queue
+`<name>-<g>[.fifo]` subscribed to it, with its native DLQ `<name>-<g>-dlq[.fifo]` behind a redrive policy.
+
+- CloudEvents: binary mode as SNS/SQS message attributes (`ce_*`, `content-type`) when the payload is SQS-safe text
+  and the attributes fit the 10-attribute limit; otherwise structured mode (`content-type:
+  application/cloudevents+json`, JSON body). Queues with or without raw message delivery are both read.
+- FIFO topics: MessageGroupId = Message.key (the id when there is no key), MessageDeduplicationId = Message.id.
+- `attempt` is SQS's ApproximateReceiveCount; `nack(delay)` is ChangeMessageVisibility(delay); `dead_letter` sends
+  to the DLQ with the reason in a `dlq_reason` attribute, then deletes. Slow handlers keep their messages with
+  `SqsSubscriber.keep_alive` (a ChangeMessageVisibilityBatch heartbeat).
+- A message that is not a CloudEvent is skipped (logged) and left to the queue's redrive policy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.cloudevents import (
+    CONTENT_TYPE,
+    KAFKA_PREFIX,
+    STRUCTURED_CONTENT_TYPE,
+    from_binary,
+    from_structured,
+    to_binary,
+    to_structured,
+)
+from edakit.runtime.message import Message, MessageError
+
+log = logging.getLogger(__name__)
+
+BATCH = 10  # SNS PublishBatch, SQS SendMessageBatch/DeleteMessageBatch/ChangeMessageVisibilityBatch limit
+MAX_ATTRIBUTES = 10  # SQS message attributes per message (SNS raw delivery passes them through)
+MAX_VISIBILITY = 43_200  # seconds, SQS maximum visibility timeout
+# Characters SQS accepts in bodies and attribute values.
+_SQS_TEXT = re.compile("[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+ATTRIBUTE_PREFIX = KAFKA_PREFIX  # `ce_`: SNS/SQS attribute names allow `_`, and no official binding exists
+
+
+def _fifo(name: str) -> bool:
+    return name.endswith(".fifo")
+
+
+def queue_name(topic: str, group: str) -> str:
+    base = topic.removesuffix(".fifo")
+    return f"{base}-{group}.fifo" if _fifo(topic) else f"{base}-{group}"
+
+
+def dead_letter_queue_name(topic: str, group: str) -> str:
+    base = topic.removesuffix(".fifo")
+    return f"{base}-{group}-dlq.fifo" if _fifo(topic) else f"{base}-{group}-dlq"
+
+
+def encode(message: Message, extra: Mapping[str, str] | None = None) -> tuple[str, dict[str, dict[str, str]]]:
+    """SQS/SNS body and message attributes (Publish API form) for a Message."""
+    attributes = {**to_binary(message, ATTRIBUTE_PREFIX), **(extra or {})}
+    try:
+        body = message.payload.decode()
+    except UnicodeDecodeError:
+        body = None
+    binary_ok = (body is not None and _SQS_TEXT.fullmatch(body) is not None and len(attributes) <= MAX_ATTRIBUTES
+                 and all(v and _SQS_TEXT.fullmatch(v) for v in attributes.values()))
+    if not binary_ok:
+        body = to_structured(message).decode()
+        attributes = {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **(extra or {})}
+    return body, {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
+
+
+def decode(body: str, attributes: Mapping[str, str], where: str) -> Message:
+    if attributes.get(CONTENT_TYPE) == STRUCTURED_CONTENT_TYPE:
+        return from_structured(body, where)
+    return from_binary(attributes, body.encode(), ATTRIBUTE_PREFIX, where)
+
+
+def _unwrap(sqs_message: Mapping) -> tuple[str, dict[str, str]]:
+    """Body and attributes of an SQS message, whether SNS delivered it raw or in its JSON envelope."""
+    body = sqs_message["Body"]
+    attributes = {k: v["StringValue"] for k, v in sqs_message.get("MessageAttributes", {}).items()
+                  if "StringValue" in v}
+    if not attributes and body.startswith("{"):
+        envelope = json.loads(body)
+        if isinstance(envelope, dict) and envelope.get("Type") == "Notification" and "TopicArn" in envelope:
+            return envelope["Message"], {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+    return body, attributes
+
+
+class SqsSnsBroker:
+    """Settings for SNS/SQS in one account and region.
+
+    `create_missing` makes `subscriber()` create the topic, queue, DLQ, redrive policy and raw-delivery
+    subscription (tests, demos); in production the aws-sns-sqs-fanout Terraform module owns them.
+    Per-key ordering holds on FIFO topics only (".fifo"), so "ordering" is not in the broker-wide `features`.
+    """
+
+    features = frozenset({"consumer_groups", "native_dlq", "delayed_nack"})
+
+    def __init__(self, session: boto3.Session | None = None, *, endpoint_url: str | None = None,
+                 create_missing: bool = False, max_receive_count: int = 5, visibility_timeout: int = 30) -> None:
+        session = session or boto3.Session()
+        self.sns = session.client("sns", endpoint_url=endpoint_url)
+        self.sqs = session.client("sqs", endpoint_url=endpoint_url)
+        self.create_missing = create_missing
+        self.max_receive_count = max_receive_count
+        self.visibility_timeout = visibility_timeout
+        self._topic_arns: dict[str, str] = {}
+
+    def topic_arn(self, topic: str) -> str:
+        if topic not in self._topic_arns:
+            # CreateTopic is idempotent and returns the ARN of an existing topic.
+            attributes = {"FifoTopic": "true"} if _fifo(topic) else {}
+            self._topic_arns[topic] = self.sns.create_topic(Name=topic, Attributes=attributes)["TopicArn"]
+        return self._topic_arns[topic]
+
+    def queue_url(self, name: str) -> str:
+        try:
+            return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        except ClientError as exc:
+            raise BrokerError(f"SQS: queue {name!r} not found ({exc.response['Error']['Code']})") from exc
+
+    def publisher(self) -> SnsPublisher:
+        return SnsPublisher(self)
+
+    def subscriber(self, topic: str, group: str) -> SqsSubscriber:
+        queue, dlq = queue_name(topic, group), dead_letter_queue_name(topic, group)
+        if self.create_missing:
+            self._provision(topic, queue, dlq)
+        return SqsSubscriber(self, topic, self.queue_url(queue), dlq_url=self.queue_url(dlq))
+
+    def dead_letter_subscriber(self, topic: str, group: str) -> SqsSubscriber:
+        dlq = dead_letter_queue_name(topic, group)
+        if self.create_missing:
+            self._provision(topic, queue_name(topic, group), dlq)
+        return SqsSubscriber(self, topic, self.queue_url(dlq), dlq_url=None)
+
+    def _provision(self, topic: str, queue: str, dlq: str) -> None:
+        fifo = {"FifoQueue": "true"} if _fifo(topic) else {}
+        dlq_url = self.sqs.create_queue(QueueName=dlq, Attributes=fifo)["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": self.max_receive_count})
+        url = self.sqs.create_queue(QueueName=queue, Attributes={
+            **fifo, "RedrivePolicy": redrive, "VisibilityTimeout": str(self.visibility_timeout)})["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=self.topic_arn(topic), Protocol="sqs", Endpoint=arn,
+                           Attributes={"RawMessageDelivery": "true"})
+
+
+class SnsPublisher:
+    def __init__(self, broker: SqsSnsBroker) -> None:
+        self._broker = broker
+
+    def publish(self, topic: str, messages: Sequence[Message]) -> None:
+        """PublishBatch, 10 entries per call; any failed entry fails the whole publish (earlier ones stay sent)."""
+        try:
+            arn = self._broker.topic_arn(topic)
+            for start in range(0, len(messages), BATCH):
+                entries = [self._entry(str(i), m, _fifo(topic)) for i, m in enumerate(messages[start:start + BATCH])]
+                failed = self._broker.sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=entries).get("Failed")
+                if failed:
+                    first = failed[0]
+                    raise PublishError(f"SNS: {len(failed)} message(s) rejected by {topic!r}, first: "
+                                       f"{first.get('Code')}: {first.get('Message')}")
+        except (ClientError, BotoCoreError) as exc:
+            raise PublishError(f"SNS: publish to {topic!r} failed: {exc}") from exc
+
+    @staticmethod
+    def _entry(entry_id: str, message: Message, fifo: bool) -> dict:
+        body, attributes = encode(message)
+        entry = {"Id": entry_id, "Message": body, "MessageAttributes": attributes}
+        if fifo:
+            entry |= {"MessageGroupId": message.key or message.id, "MessageDeduplicationId": message.id}
+        return entry
+
+    def close(self) -> None:
+        """Nothing buffered: every publish call has completed when it returns."""
+
+
+@dataclass
+class SqsDelivery:
+    message: Message
+    attempt: int
+    source: str
+    metadata: Mapping[str, str]
+    _subscriber: SqsSubscriber = field(repr=False)
+    _receipt_handle: str = field(repr=False)
+
+    def ack(self) -> None:
+        self._subscriber.ack_all([self])
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        self.extend_visibility(delay_seconds)
+
+    def extend_visibility(self, seconds: float) -> None:
+        """Keep (or release) the message: it becomes visible again `seconds` from now."""
+        self._subscriber._call("ChangeMessageVisibility", self._subscriber.sqs.change_message_visibility,
+                               QueueUrl=self._subscriber.queue_url, ReceiptHandle=self._receipt_handle,
+                               VisibilityTimeout=min(MAX_VISIBILITY, math.ceil(seconds)))
+
+    def dead_letter(self, reason: DeadLetterReason) -> None:
+        self._subscriber._dead_letter(self, reason)
+
+
+class SqsSubscriber:
+    def __init__(self, broker: SqsSnsBroker, topic: str, queue_url: str, dlq_url: str | None) -> None:
+        self.sqs = broker.sqs
+        self.topic, self.queue_url, self.dlq_url = topic, queue_url, dlq_url
+
+    def _call(self, action: str, method, **params):  # noqa: ANN001, ANN202 - a boto3 client method
+        try:
+            return method(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise BrokerError(f"SQS: {action} on {self.queue_url} failed: {exc}") from exc
+
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[SqsDelivery]:
+        """Long polling: SQS waits in whole seconds, so `timeout` is rounded, and at least 1 s unless 0."""
+        wait = 0 if timeout <= 0 else max(1, min(20, round(timeout)))
+        response = self._call("ReceiveMessage", self.sqs.receive_message, QueueUrl=self.queue_url,
+                              MaxNumberOfMessages=max(1, min(BATCH, max_messages)), WaitTimeSeconds=wait,
+                              MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"])
+        deliveries = []
+        for raw in response.get("Messages", []):
+            body, attributes = _unwrap(raw)
+            try:
+                message = decode(body, attributes, f"SQS message {raw['MessageId']} in {self.queue_url}")
+            except MessageError as exc:
+                # Left in flight: the queue's redrive policy moves it to the DLQ after maxReceiveCount receives.
+                log.warning("skipping a message that is not a CloudEvent: %s", exc)
+                continue
+            metadata = {"queue_url": self.queue_url, "message_id": raw["MessageId"]}
+            if DLQ_REASON_KEY in attributes:
+                metadata[DLQ_REASON_KEY] = attributes[DLQ_REASON_KEY]
+            attempt = int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            deliveries.append(SqsDelivery(message, attempt, self.topic, metadata, self, raw["ReceiptHandle"]))
+        return deliveries
+
+    def ack_all(self, deliveries: Sequence[SqsDelivery]) -> None:
+        """DeleteMessageBatch, 10 per call."""
+        for start in range(0, len(deliveries), BATCH):
+            chunk = deliveries[start:start + BATCH]
+            response = self._call("DeleteMessageBatch", self.sqs.delete_message_batch, QueueUrl=self.queue_url,
+                                  Entries=[{"Id": str(i), "ReceiptHandle": d._receipt_handle}
+                                           for i, d in enumerate(chunk)])
+            if response.get("Failed"):
+                first = response["Failed"][0]
+                raise BrokerError(f"SQS: delete failed for {len(response['Failed'])} message(s) in {self.queue_url}, "
+                                  f"first: {first.get('Code')}: {first.get('Message')}")
+
+    @contextmanager
+    def keep_alive(self, deliveries: Sequence[SqsDelivery], visibility_timeout: int = 30,
+                   interval: float | None = None) -> Iterator[None]:
+        """Heartbeat for slow handlers: every `interval` (default a third of the timeout) push the visibility
+        timeout of `deliveries` to `visibility_timeout` seconds from now, until the block exits."""
+        stop = threading.Event()
+        every = interval if interval is not None else visibility_timeout / 3
+
+        def beat() -> None:
+            while not stop.wait(every):
+                for start in range(0, len(deliveries), BATCH):
+                    self._call("ChangeMessageVisibilityBatch", self.sqs.change_message_visibility_batch,
+                               QueueUrl=self.queue_url,
+                               Entries=[{"Id": str(i), "ReceiptHandle": d._receipt_handle,
+                                         "VisibilityTimeout": visibility_timeout}
+                                        for i, d in enumerate(deliveries[start:start + BATCH])])
+
+        thread = threading.Thread(target=beat, name="sqs-keep-alive", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _dead_letter(self, delivery: SqsDelivery, reason: DeadLetterReason) -> None:
+        if self.dlq_url is None:
+            raise BrokerError(f"SQS: {self.queue_url} is a dead-letter queue; it has no DLQ of its own")
+        body, attributes = encode(delivery.message, {DLQ_REASON_KEY: reason.to_json()})
+        params = {"QueueUrl": self.dlq_url, "MessageBody": body, "MessageAttributes": attributes}
+        if _fifo(self.dlq_url):
+            params |= {"MessageGroupId": delivery.message.key or delivery.message.id,
+                       "MessageDeduplicationId": delivery.message.id}
+        self._call("SendMessage", self.sqs.send_message, **params)
+        delivery.ack()
+
+    def close(self) -> None:
+        """Nothing to release: the boto3 clients belong to the broker."""

@@ -54,6 +54,14 @@ def test_binary_mode_round_trip(message: Message, prefix: str) -> None:
 
 
 @given(messages)
+def test_http_binary_header_names_are_case_insensitive(message: Message) -> None:
+    # HTTP (and so Event Grid webhooks) may deliver `Ce-Id`, `CE-TYPE`, `Content-Type`.
+    headers = {name.title() if i % 2 else name.upper(): value
+               for i, (name, value) in enumerate(to_binary(message, HTTP_PREFIX).items())}
+    assert from_binary(headers, message.payload, HTTP_PREFIX) == message
+
+
+@given(messages)
 def test_structured_mode_round_trip(message: Message) -> None:
     body = to_structured(message)
     event = json.loads(body)

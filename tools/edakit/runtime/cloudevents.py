@@ -107,7 +107,8 @@ def to_binary(message: Message, prefix: str = KAFKA_PREFIX) -> dict[str, str]:
 def from_binary(headers: Mapping[str, str], payload: bytes, prefix: str = KAFKA_PREFIX,
                 where: str = "binary-mode event") -> Message:
     """Inverse of to_binary; headers without the prefix (broker or tooling headers) are ignored."""
-    attributes = {name[len(prefix):]: value for name, value in headers.items()
+    # Header names are case-insensitive in the HTTP and Pub/Sub bindings; attribute names are lower-case.
+    attributes = {name[len(prefix):].lower(): value for name, value in headers.items()
                   if name.lower().startswith(prefix)}
     content_type = next((v for k, v in headers.items() if k.lower() == CONTENT_TYPE), None)
     return from_attributes(attributes, payload, content_type, where)

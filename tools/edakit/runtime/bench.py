@@ -1,0 +1,171 @@
+"""Runtime benchmarks: each kit path against its bare baseline, on the same servers in the same run.
+
+- outbox_relay_ratio: relay throughput (PostgreSQL outbox -> Kafka, acked) / a raw
+  `DELETE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING` loop on the same table (>= 0.5).
+- idempotent_consumer_cost_ratio: time per event of the transactional idempotent handler (record + business
+  write) / a bare `INSERT ... ON CONFLICT DO NOTHING` + the same business write in one transaction (<= 1.25).
+- kafka_publish_ratio: messages/s through KafkaPublisher / raw confluent-kafka `produce` + `flush` of the same
+  records (>= 0.9).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import psycopg
+from confluent_kafka import Producer
+
+from edakit.devservers import postgres_server, tansu_broker
+from edakit.runtime.adapters.embedded import EmbeddedBroker
+from edakit.runtime.adapters.kafka import KafkaBroker, encode
+from edakit.runtime.idempotency import SqlIdempotencyStore, transactional
+from edakit.runtime.message import Message
+from edakit.runtime.outbox import OutboxEvent, PostgresOutbox, Relay, append
+from edakit.runtime.outbox import postgres as pg_outbox
+
+OUTBOX_EVENTS, OUTBOX_BATCH = 20_000, 500
+CONSUMER_EVENTS = 2_000
+PUBLISH_MESSAGES, PUBLISH_BATCH = 20_000, 1_000
+
+
+def _timed(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def _fill_outbox(conn: psycopg.Connection) -> None:
+    with conn.transaction():
+        conn.execute("TRUNCATE outbox")
+        append(conn, [OutboxEvent(aggregate_type="Order", aggregate_id=f"o{n % 1000}", event_type="OrderPlaced",
+                                  payload=json.dumps({"n": n, "pad": "x" * 200}).encode(), topic="bench.outbox",
+                                  source="/bench") for n in range(OUTBOX_EVENTS)])
+    conn.execute("VACUUM ANALYZE outbox")
+
+
+def _raw_claim_loop(conn: psycopg.Connection) -> None:
+    claim = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id FOR UPDATE SKIP LOCKED LIMIT %s) "
+             "RETURNING *")
+    while True:
+        with conn.transaction():
+            if not conn.execute(claim, (OUTBOX_BATCH,)).fetchall():
+                return
+
+
+def bench_outbox(pg_url: str, kafka: KafkaBroker) -> dict[str, float]:
+    kafka.create_topics(["bench.outbox"])
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        pg_outbox.create_schema(conn)
+        _fill_outbox(conn)
+        raw = _timed(lambda: _raw_claim_loop(conn))
+        _fill_outbox(conn)
+    store, publisher = PostgresOutbox(pg_url), kafka.publisher()
+    # Connection set-up and topic metadata are not relay throughput.
+    publisher.publish("bench.outbox", [Message.new("Warmup", b"{}", source="/bench")])
+    try:
+        relayed = _timed(Relay(store, publisher, batch_size=OUTBOX_BATCH).drain)
+        assert store.lag().rows == 0
+    finally:
+        store.close()
+        publisher.close()
+    return {"outbox_raw_claim_rows_per_s": OUTBOX_EVENTS / raw, "outbox_relay_rows_per_s": OUTBOX_EVENTS / relayed,
+            "outbox_relay_ratio": raw / relayed}
+
+
+def bench_idempotent_consumer(pg_url: str, workdir: Path) -> dict[str, float]:
+    store = SqlIdempotencyStore("bench", window_hours=24)
+    conn = psycopg.connect(pg_url)
+    with conn.transaction():
+        store.create_schema(conn)
+        conn.execute("CREATE TABLE IF NOT EXISTS bare_processed (event_key TEXT PRIMARY KEY)")
+        conn.execute("CREATE TABLE IF NOT EXISTS ledger (event_id TEXT NOT NULL, amount INTEGER NOT NULL)")
+    broker = EmbeddedBroker(workdir / "bench.sqlite3", visibility_timeout=600)
+    subscriber = broker.subscriber("payments", "bench")
+    broker.publisher().publish("payments", [Message.new("PaymentReceived", b'{"amount": 5}', source="/bench")
+                                            for _ in range(CONSUMER_EVENTS)])
+    deliveries = subscriber.receive(CONSUMER_EVENTS, timeout=5)
+
+    def business(delivery, tx: psycopg.Connection) -> None:  # noqa: ANN001 - any Delivery
+        tx.execute("INSERT INTO ledger (event_id, amount) VALUES (%s, %s)", (delivery.message.id, 5))
+
+    @contextmanager
+    def transaction() -> Iterator[psycopg.Connection]:
+        with conn.transaction():
+            yield conn
+
+    handler = transactional(transaction, store, business)
+
+    def bare(chunk: list) -> None:
+        for d in chunk:
+            with conn.transaction():
+                conn.execute("INSERT INTO bare_processed (event_key) VALUES (%s) ON CONFLICT DO NOTHING",
+                             (d.message.id,))
+                business(d, conn)
+
+    def kit(chunk: list) -> None:
+        for d in chunk:
+            handler(d)
+
+    # Small alternating chunks, so load from other processes and table growth hit both sides alike.
+    bare_time = kit_time = 0.0
+    for start in range(0, len(deliveries), 100):
+        bare_time += _timed(lambda: bare(deliveries[start:start + 50]))
+        kit_time += _timed(lambda: kit(deliveries[start + 50:start + 100]))
+    conn.close()
+    subscriber.close()
+    return {"idempotent_consumer_us_per_event": kit_time / CONSUMER_EVENTS * 1e6,
+            "bare_on_conflict_us_per_event": bare_time / CONSUMER_EVENTS * 1e6,
+            "idempotent_consumer_cost_ratio": kit_time / bare_time}
+
+
+def bench_kafka_publish(kafka: KafkaBroker) -> dict[str, float]:
+    kafka.create_topics(["bench.publish"])
+    messages = [Message.new("OrderPlaced", json.dumps({"n": n, "pad": "x" * 200}).encode(), source="/bench",
+                            key=f"o{n % 100}") for n in range(PUBLISH_MESSAGES)]
+    records = [encode(m) for m in messages]
+    batches = [messages[i:i + PUBLISH_BATCH] for i in range(0, PUBLISH_MESSAGES, PUBLISH_BATCH)]
+    producer = Producer(kafka.producer_config)
+    publisher = kafka.publisher()
+
+    def raw() -> None:
+        for start in range(0, PUBLISH_MESSAGES, PUBLISH_BATCH):
+            for key, value, headers in records[start:start + PUBLISH_BATCH]:
+                producer.produce("bench.publish", value=value, key=key, headers=headers)
+            producer.flush(30)
+
+    def adapter() -> None:
+        for batch in batches:
+            publisher.publish("bench.publish", batch)
+
+    raw()  # warm-up: metadata, connections, idempotent producer id
+    adapter()
+    raw_time = _timed(raw) + _timed(raw)
+    adapter_time = _timed(adapter) + _timed(adapter)
+    encode_time = _timed(lambda: [encode(m) for m in messages])  # where the adapter's extra time goes
+    publisher.close()
+    return {"kafka_raw_produce_msgs_per_s": 2 * PUBLISH_MESSAGES / raw_time,
+            "kafka_adapter_publish_msgs_per_s": 2 * PUBLISH_MESSAGES / adapter_time,
+            "kafka_adapter_encode_us_per_msg": encode_time / PUBLISH_MESSAGES * 1e6,
+            "kafka_publish_ratio": raw_time / adapter_time}
+
+
+def run() -> dict[str, float]:
+    with ExitStack() as stack:
+        pg_url = stack.enter_context(postgres_server())
+        kafka = KafkaBroker(stack.enter_context(tansu_broker()))
+        workdir = Path(stack.enter_context(TemporaryDirectory(prefix="edakit-bench-")))
+        results: dict[str, float] = {}
+        results.update(bench_kafka_publish(kafka))
+        results.update(bench_outbox(pg_url, kafka))
+        results.update(bench_idempotent_consumer(pg_url, workdir))
+        return results
+
+
+if __name__ == "__main__":
+    for name, value in sorted(run().items()):
+        print(f"{name:40s} {value:14,.3f}")

@@ -1,0 +1,9 @@
+"""Consume loop and middleware chain: tracing -> retry -> idempotency -> handler; retry's last step is the DLQ."""
+
+from edakit.runtime.middleware.chain import Handler, Middleware, compose
+from edakit.runtime.middleware.retry import RetryPolicy, dead_letter_reason, retry
+from edakit.runtime.middleware.router import Router, TrackedDelivery, handle
+from edakit.runtime.middleware.tracing import SpanContext, current_span, parse_traceparent, tracing
+
+__all__ = ["Handler", "Middleware", "RetryPolicy", "Router", "SpanContext", "TrackedDelivery", "compose",
+           "current_span", "dead_letter_reason", "handle", "parse_traceparent", "retry", "tracing"]

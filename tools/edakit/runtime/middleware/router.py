@@ -1,0 +1,101 @@
+"""The consume loop: receive, run the handler chain, settle each delivery exactly once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from edakit.runtime.adapters.base import BrokerError, DeadLetterReason, Delivery, Subscriber
+from edakit.runtime.message import Message
+from edakit.runtime.middleware.chain import Handler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrackedDelivery:
+    """A delivery that remembers whether a middleware already settled it (acked, nacked or dead-lettered)."""
+
+    delivery: Delivery
+    settled: str | None = field(default=None)
+
+    @property
+    def message(self) -> Message:
+        return self.delivery.message
+
+    @property
+    def attempt(self) -> int:
+        return self.delivery.attempt
+
+    @property
+    def source(self) -> str:
+        return self.delivery.source
+
+    @property
+    def metadata(self) -> Mapping[str, str]:
+        return self.delivery.metadata
+
+    def _settle(self, how: str) -> None:
+        if self.settled is not None:
+            raise RuntimeError(f"message {self.message.id}: {how} after it was already {self.settled}")
+        self.settled = how
+
+    def ack(self) -> None:
+        self._settle("acked")
+        self.delivery.ack()
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        self._settle("nacked")
+        self.delivery.nack(delay_seconds)
+
+    def dead_letter(self, reason: DeadLetterReason) -> None:
+        self._settle("dead-lettered")
+        self.delivery.dead_letter(reason)
+
+
+def handle(delivery: Delivery, handler: Handler) -> str:
+    """Run `handler`; ack if it returned without settling, nack (redeliver) if it raised. Returns the outcome.
+
+    A settle the broker refuses (the lease expired, so the message is already out again) is logged, not raised:
+    the redelivery is the duplicate an idempotent consumer absorbs.
+    """
+    tracked = TrackedDelivery(delivery)
+    try:
+        try:
+            handler(tracked)
+        except BrokerError:
+            raise
+        except Exception:
+            log.exception("handler failed for message %s from %s", delivery.message.id, delivery.source)
+            if tracked.settled is None:
+                tracked.nack()
+        else:
+            if tracked.settled is None:
+                tracked.ack()
+    except BrokerError as exc:
+        log.warning("could not settle message %s from %s: %s", delivery.message.id, delivery.source, exc)
+    return tracked.settled or "unsettled"
+
+
+class Router:
+    """Feeds one subscriber's deliveries, one at a time in receive order, through one handler chain."""
+
+    def __init__(self, subscriber: Subscriber, handler: Handler, *, max_messages: int = 10,
+                 receive_timeout: float = 1.0) -> None:
+        self.subscriber = subscriber
+        self.handler = handler
+        self.max_messages = max_messages
+        self.receive_timeout = receive_timeout
+
+    def run_once(self) -> int:
+        """Receive one batch and handle it; returns how many deliveries were handled."""
+        deliveries = self.subscriber.receive(self.max_messages, self.receive_timeout)
+        for delivery in deliveries:
+            handle(delivery, self.handler)
+        return len(deliveries)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.run_once()

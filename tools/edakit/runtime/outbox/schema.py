@@ -1,0 +1,96 @@
+"""Outbox table DDL for PostgreSQL and SQLite, and the mapping between rows and OutboxEvent."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from edakit.runtime.message import Message
+from edakit.runtime.outbox.event import OutboxEvent
+
+# Row columns in insert order (besides the generated `id`); `msg_key` because KEY is reserved in some SQL dialects.
+COLUMNS = ("event_id", "aggregate_type", "aggregate_id", "event_type", "source", "topic", "msg_key",
+           "content_type", "headers", "payload", "created_at")
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,48}")
+
+POSTGRES_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  aggregate_type TEXT NOT NULL,
+  aggregate_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  source TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  msg_key TEXT,
+  content_type TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  payload BYTEA NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX IF NOT EXISTS {table}_aggregate ON {table} (aggregate_type, aggregate_id, id);
+CREATE OR REPLACE FUNCTION {table}_notify() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM pg_notify('{table}', ''); RETURN NULL; END $$;
+CREATE OR REPLACE TRIGGER {table}_notify AFTER INSERT ON {table}
+  FOR EACH STATEMENT EXECUTE FUNCTION {table}_notify();
+"""
+
+SQLITE_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  aggregate_type TEXT NOT NULL,
+  aggregate_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  source TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  msg_key TEXT,
+  content_type TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS {table}_aggregate ON {table} (aggregate_type, aggregate_id, id);
+"""
+
+
+def checked_table(table: str) -> str:
+    """Table names are spliced into SQL, so only plain lower-case identifiers are accepted."""
+    if not IDENTIFIER.fullmatch(table):
+        raise ValueError(f"table name {table!r}: expected a lower-case SQL identifier matching {IDENTIFIER.pattern}")
+    return table
+
+
+def to_row(event: OutboxEvent, *, created_at_as_text: bool) -> dict[str, Any]:
+    """Bind parameters for one insert; SQLite stores time as ISO-8601 text (it has no timestamp type)."""
+    return {
+        "event_id": event.event_id,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "event_type": event.event_type,
+        "source": event.source,
+        "topic": event.topic,
+        "msg_key": event.key,
+        "content_type": event.content_type,
+        "headers": json.dumps(dict(event.headers), sort_keys=True),
+        "payload": event.payload,
+        "created_at": event.created_at.astimezone(timezone.utc).isoformat() if created_at_as_text else event.created_at,
+    }
+
+
+def to_message(row: Mapping[str, Any]) -> Message:
+    """The message a claimed row publishes; built straight from the row (the relay's hot path)."""
+    created_at = row["created_at"]
+    return Message(
+        id=row["event_id"],
+        type=row["event_type"],
+        source=row["source"],
+        payload=bytes(row["payload"]),
+        time=datetime.fromisoformat(created_at) if isinstance(created_at, str) else created_at,
+        content_type=row["content_type"],
+        key=row["msg_key"] if row["msg_key"] is not None else row["aggregate_id"],
+        headers=json.loads(row["headers"]),
+    )

@@ -212,13 +212,13 @@ def test_broker_blocks_must_match_the_channel_broker(write_spec: Write, problems
     ]
 
 
-def test_brokers_need_their_settings_and_a_renderer(write_spec: Write, problems: Problems) -> None:
+def test_brokers_need_their_settings(write_spec: Write, problems: Problems) -> None:
     grid = "    events: [OrderPlaced]\n  grid:\n    events: [OrderPlaced]\n    broker: event-grid"
     text = SNS.replace("sqs_sns:\n  region: eu-west-1\n", "").replace("    events: [OrderPlaced]", grid)
     assert problems(write_spec(text)) == [
         "configs/shop.yaml:2:1 broker: channel uses sqs-sns but the spec has no top-level `sqs_sns` block",
-        "configs/shop.yaml:10:5 channels.grid.broker: channels on 'event-grid' are not supported yet; supported: "
-        "kafka, sqs-sns",
+        "configs/shop.yaml:10:5 channels.grid.broker: channel uses event-grid but the spec has no top-level "
+        "`event_grid` block",
     ]
 
 

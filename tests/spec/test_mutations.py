@@ -15,7 +15,8 @@ from ruamel.yaml import YAML
 from edakit.spec import Spec, SpecError, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ("order-events-sns.yaml", "order-events-kafka.yaml")
+SEEDS = ("order-events-sns.yaml", "order-events-kafka.yaml", "order-events-eventgrid.yaml", "order-events-pubsub.yaml",
+         "order-routing-eventbridge.yaml", "order-claim-check.yaml", "order-saga.yaml")
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=12),
@@ -23,7 +24,8 @@ json_values = st.recursive(
     max_leaves=6,
 )
 # Values near the edges of the schema's ranges and names.
-edge_values = st.sampled_from([0, -1, 1, 20, 21, 43201, 337, 1001, 1.5, "", "x" * 300, "kafka", "sqs-sns", True])
+edge_values = st.sampled_from([0, -1, 1, 4, 20, 21, 31, 43201, 337, 1001, 1.5, "", "x" * 300, "kafka", "sqs-sns",
+                               "pubsub", "event-grid", "eventbridge", True])
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
     root = tmp_path_factory.mktemp("repo")
     (root / "pyproject.toml").write_text("")
     shutil.copytree(ROOT / "schemas", root / "schemas")
+    shutil.copytree(ROOT / "configs" / "sagas", root / "configs" / "sagas")
     yaml = YAML(typ="safe", pure=True)
     return root, {name: yaml.load((ROOT / "configs" / name).read_text()) for name in SEEDS}
 

@@ -1,7 +1,7 @@
 """Spec -> one `<module>.auto.tfvars.json` per Terraform module the spec uses; one renderer per module.
 
 A module's file holds exactly (a subset of) its input variables, so it works for the module alone and for the
-pattern root that passes them through. The provider settings the pattern roots need (`region`,
+pattern root that passes them through. The provider settings the pattern roots need (AWS `region`, Kafka
 `bootstrap_servers`) go to `provider.auto.tfvars.json` beside them.
 """
 
@@ -12,7 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edakit.render import kafka_topics, sns_sqs_fanout
+from edakit.render import (
+    azure_eventgrid,
+    claim_check,
+    eventbridge_routing,
+    gcp_pubsub,
+    kafka_topics,
+    saga_stepfunctions,
+    sns_sqs_fanout,
+)
 from edakit.spec import Problem, SpecError, load_spec
 from edakit.spec.model import Spec
 
@@ -21,8 +29,22 @@ Renderer = Callable[[Spec], dict[str, Any] | None]
 RENDERERS: dict[str, Renderer] = {
     sns_sqs_fanout.MODULE: sns_sqs_fanout.tfvars,
     kafka_topics.MODULE: kafka_topics.tfvars,
+    azure_eventgrid.MODULE: azure_eventgrid.tfvars,
+    gcp_pubsub.MODULE: gcp_pubsub.tfvars,
+    eventbridge_routing.MODULE: eventbridge_routing.tfvars,
+    claim_check.S3_MODULE: claim_check.s3_tfvars,
+    claim_check.AZURE_BLOB_MODULE: claim_check.azure_blob_tfvars,
+    claim_check.GCS_MODULE: claim_check.gcs_tfvars,
+    saga_stepfunctions.MODULE: saga_stepfunctions.tfvars,
 }
-PROVIDER_SETTINGS: tuple[Renderer, ...] = (sns_sqs_fanout.provider_settings, kafka_topics.provider_settings)
+# Azure and Google roots need no provider settings: location and project are module inputs.
+PROVIDER_SETTINGS: tuple[Renderer, ...] = (
+    sns_sqs_fanout.provider_settings,
+    kafka_topics.provider_settings,
+    eventbridge_routing.provider_settings,
+    claim_check.provider_settings,
+    saga_stepfunctions.provider_settings,
+)
 PROVIDER_SETTINGS_FILE = "provider.auto.tfvars.json"
 
 

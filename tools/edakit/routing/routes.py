@@ -11,7 +11,8 @@ Example events live in `examples/events/<spec name>/*.json`, one event per file:
     }
 
 `message_attributes` use the SNS Publish API form; Pub/Sub filters see each attribute's StringValue. `body` is the
-message body (SNS MessageBody policies) and, for Event Grid, the event itself. Kafka has no broker-side filters:
+message body (SNS MessageBody policies) and, for Event Grid and EventBridge, the event itself. Kafka has no
+broker-side filters:
 every consumer group of a channel receives all of it.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from edakit.routing.errors import InvalidFilterError
+from edakit.routing.eventbridge import explain_event_pattern
 from edakit.routing.eventgrid import explain_eventgrid
 from edakit.routing.pubsub import explain_pubsub
 from edakit.routing.sns import explain_sns
@@ -140,6 +142,9 @@ def filter_reasons(broker: str, subscription_filter: Filter, example: ExampleEve
     if broker == "event-grid":
         event = example.body if isinstance(example.body, dict) else {}
         return explain_eventgrid(dict(subscription_filter.policy), event)  # type: ignore[arg-type]
+    if broker == "eventbridge":
+        event = example.body if isinstance(example.body, dict) else {}
+        return explain_event_pattern(dict(subscription_filter.policy), event)  # type: ignore[arg-type]
     raise InvalidFilterError(f"{broker} has no broker-side filters")
 
 

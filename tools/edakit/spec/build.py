@@ -7,14 +7,23 @@ from typing import Any
 
 from edakit.spec.model import (
     Channel,
+    ClaimCheck,
     ConsumerSettings,
     DlqPolicy,
     Event,
+    EventBridgeSettings,
+    EventBridgeTarget,
+    EventGridDestination,
+    EventGridSettings,
     Filter,
     KafkaSettings,
     KafkaTopic,
     Location,
+    PubSubSettings,
+    PubSubSubscription,
+    PubSubTopic,
     RetryPolicy,
+    Saga,
     SqsQueueSettings,
     SqsSnsSettings,
     Spec,
@@ -48,6 +57,11 @@ def build(document: Document, environment: str | None, environments: list[str], 
         tags=dict(data.get("tags", {})),
         kafka=kafka,
         sqs_sns=sqs_sns,
+        event_grid=_event_grid(data["event_grid"]) if "event_grid" in data else None,
+        pubsub=_pubsub(data["pubsub"]) if "pubsub" in data else None,
+        eventbridge=_eventbridge(data["eventbridge"]) if "eventbridge" in data else None,
+        claim_check=_claim_check(data["claim_check"], data["name"], environment) if "claim_check" in data else None,
+        saga=_saga(data["saga"], root) if "saga" in data else None,
         consumer=_consumer({**defaults("consumer_settings"), **data.get("consumer", {})}),
         events={name: _event(name, raw, root) for name, raw in data.get("events", {}).items()},
         channels=channels,
@@ -102,6 +116,64 @@ def _sqs_sns(raw: dict[str, Any]) -> SqsSnsSettings:
     )
 
 
+def _event_grid(raw: dict[str, Any]) -> EventGridSettings:
+    values = {**defaults("event_grid_settings"), **raw}
+    storage = {**defaults("event_grid_settings", "dead_letter_storage"), **raw.get("dead_letter_storage", {})}
+    return EventGridSettings(
+        resource_group_name=values["resource_group_name"],
+        location=values["location"],
+        input_schema=values["input_schema"],
+        dead_letter_storage_account_name=storage.get("storage_account_name"),
+        dead_letter_storage_account_id=storage.get("storage_account_id"),
+        dead_letter_container_name=storage["container_name"],
+        dead_letter_retention_days=int(storage["retention_days"]),
+        alert_action_groups=tuple(values["alert_action_groups"]),
+    )
+
+
+def _pubsub(raw: dict[str, Any]) -> PubSubSettings:
+    values = {**defaults("pubsub_settings"), **raw}
+    return PubSubSettings(
+        project_id=values["project_id"],
+        location=values.get("location"),
+        kms_key_name=values.get("kms_key_name"),
+        notification_channels=tuple(values["notification_channels"]),
+    )
+
+
+def _eventbridge(raw: dict[str, Any]) -> EventBridgeSettings:
+    values = {**defaults("eventbridge_settings"), **raw}
+    return EventBridgeSettings(
+        region=values["region"],
+        archive_retention_days=int(values["archive_retention_days"]),
+        kms_key_identifier=values.get("kms_key_identifier"),
+        alarm_actions=tuple(values["alarm_actions"]),
+    )
+
+
+def _claim_check(raw: dict[str, Any], spec_name: str, environment: str | None) -> ClaimCheck:
+    values = {**defaults("claim_check"), **raw}
+    return ClaimCheck(
+        store=values["store"],
+        name=values.get("name", resource_name(spec_name, environment, "claim-checks")),
+        payload_expiration_days=int(values["payload_expiration_days"]),
+        readers=tuple(values["readers"]),
+        writers=tuple(values["writers"]),
+    )
+
+
+def _saga(raw: dict[str, Any], root: Path) -> Saga:
+    values = {**defaults("saga"), **raw}
+    return Saga(
+        definition=values["definition"],
+        definition_path=root / values["definition"],
+        region=values["region"],
+        log_retention_days=int(values["log_retention_days"]),
+        include_execution_data=values["include_execution_data"],
+        integration_kms_key_arns=tuple(values["integration_kms_key_arns"]),
+    )
+
+
 def _event(name: str, raw: dict[str, Any], root: Path) -> Event:
     return Event(
         name=name,
@@ -130,6 +202,7 @@ def _channel(
             producers=tuple(given["producers"]),
         )
     sqs_sns = {**defaults("channel", "sqs_sns"), **raw.get("sqs_sns", {})}
+    pubsub = raw.get("pubsub", {})
     return Channel(
         name=name,
         resource_name=resource_name(data["name"], environment, name),
@@ -138,6 +211,9 @@ def _channel(
         fifo=values["fifo"],
         content_based_deduplication=sqs_sns["content_based_deduplication"],
         kafka=topic,
+        pubsub=PubSubTopic(pubsub.get("message_retention_hours"), pubsub.get("schema_encoding"))
+        if broker == "pubsub"
+        else None,
         description=values.get("description"),
     )
 
@@ -170,7 +246,9 @@ def _subscriber(
         channel=values["channel"],
         filter=Filter(filter_["policy"], filter_["scope"]) if filter_ else None,
         retry=RetryPolicy(
-            min_backoff_seconds=int(retry["min_backoff_seconds"]), max_backoff_seconds=int(retry["max_backoff_seconds"])
+            min_backoff_seconds=int(retry["min_backoff_seconds"]),
+            max_backoff_seconds=int(retry["max_backoff_seconds"]),
+            max_event_age_seconds=int(retry["max_event_age_seconds"]),
         ),
         dlq=DlqPolicy(
             enabled=dlq["enabled"],
@@ -180,6 +258,31 @@ def _subscriber(
         parallelism=int(values["parallelism"]),
         queue=queue,
         consumer_group=consumer_group,
+        event_grid=_destination(raw["event_grid"]["destination"])
+        if broker == "event-grid" and "event_grid" in raw
+        else None,
+        pubsub=_subscription(raw.get("pubsub", {})) if broker == "pubsub" else None,
+        eventbridge=EventBridgeTarget(raw["eventbridge"]["queue_arn"], raw["eventbridge"].get("message_group_id"))
+        if broker == "eventbridge" and "eventbridge" in raw
+        else None,
         principals=tuple(raw.get("kafka", {}).get("principals", ())),
         description=values.get("description"),
+    )
+
+
+def _destination(raw: dict[str, Any]) -> EventGridDestination:
+    return EventGridDestination(raw["type"], raw.get("webhook_url"), raw.get("resource_id"), raw.get("queue_name"))
+
+
+def _subscription(raw: dict[str, Any]) -> PubSubSubscription:
+    values = {**defaults("subscriber", "pubsub"), **raw}
+    push = raw.get("push", {})
+    return PubSubSubscription(
+        ack_deadline_seconds=int(values["ack_deadline_seconds"]),
+        message_retention_hours=int(values["message_retention_hours"]),
+        enable_message_ordering=values["enable_message_ordering"],
+        enable_exactly_once_delivery=values["enable_exactly_once_delivery"],
+        push_endpoint=push.get("endpoint"),
+        push_oidc_service_account_email=push.get("oidc_service_account_email"),
+        push_audience=push.get("audience"),
     )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
+from edakit.spec.build import resource_name
 from edakit.spec.errors import Problem
-from edakit.spec.model import Spec
+from edakit.spec.model import Spec, Subscriber
 from edakit.spec.schema import did_you_mean
 from edakit.spec.source import Document
 
-# Brokers whose modules and renderers exist; event-grid and pubsub arrive with issue 3.
-RENDERED_BROKERS = ("kafka", "sqs-sns")
 SQS_QUEUE_NAME_MAX = 80
 
 
@@ -57,25 +57,33 @@ def channels_exist(spec: Spec, doc: Document) -> Iterator[Problem]:
             yield doc.problem(("subscribers", sub.name, "channel"), f"unknown channel '{sub.channel}'{hint}")
 
 
+# The top-level settings block each broker's channels need, and the channel/subscriber block that belongs to it.
+BROKER_BLOCKS = {"kafka": "kafka", "sqs-sns": "sqs_sns", "event-grid": "event_grid", "pubsub": "pubsub",
+                 "eventbridge": "eventbridge"}
+# The native form of `filter.policy` per broker (kafka has no broker-side filters).
+FILTER_FORMS: dict[str, tuple[type, str]] = {
+    "sqs-sns": (dict, "an SNS filter policy is a mapping such as {event_type: [OrderPlaced]}, not a string"),
+    "eventbridge": (dict, "an EventBridge event pattern is a mapping such as {detail-type: [OrderPlaced]}"),
+    "event-grid": (dict, "an Event Grid filter is a mapping such as {includedEventTypes: [OrderPlaced]}"),
+    "pubsub": (str, "a Pub/Sub filter is an expression string such as 'attributes.event_type = \"OrderPlaced\"'"),
+}
+# Deliveries before dead-lettering each broker accepts (Pub/Sub max_delivery_attempts, Event Grid
+# max_delivery_attempts, EventBridge 1 + maximum_retry_attempts).
+MAX_RECEIVE_COUNT_RANGE = {"pubsub": (5, 100), "event-grid": (1, 30), "eventbridge": (1, 186)}
+
+
 def brokers_configured(spec: Spec, doc: Document) -> Iterator[Problem]:
     for channel in spec.channels.values():
-        where = _first_written(doc, ("channels", channel.name, "broker"), ("broker",))
-        if channel.broker not in RENDERED_BROKERS:
-            yield doc.problem(
-                where,
-                f"channels on '{channel.broker}' are not supported yet; supported: {', '.join(RENDERED_BROKERS)}",
-            )
-        elif channel.broker == "kafka" and spec.kafka is None:
-            yield doc.problem(where, "channel uses kafka but the spec has no top-level `kafka` block")
-        elif channel.broker == "sqs-sns" and spec.sqs_sns is None:
-            yield doc.problem(where, "channel uses sqs-sns but the spec has no top-level `sqs_sns` block")
+        block = BROKER_BLOCKS[channel.broker]
+        if block not in doc.data:
+            where = _first_written(doc, ("channels", channel.name, "broker"), ("broker",))
+            yield doc.problem(where, f"channel uses {channel.broker} but the spec has no top-level `{block}` block")
 
 
 def broker_blocks_match(spec: Spec, doc: Document) -> Iterator[Problem]:
-    """A `kafka:` or `sqs_sns:` block on a channel or subscriber of the other broker would be silently ignored."""
-    blocks = {"kafka": "kafka", "sqs_sns": "sqs-sns"}
+    """A broker block on a channel or subscriber of another broker would be silently ignored."""
     for channel in spec.channels.values():
-        for block, broker in blocks.items():
+        for broker, block in BROKER_BLOCKS.items():
             if ("channels", channel.name, block) in doc.positions and channel.broker != broker:
                 yield doc.problem(
                     ("channels", channel.name, block),
@@ -85,27 +93,71 @@ def broker_blocks_match(spec: Spec, doc: Document) -> Iterator[Problem]:
         channel = spec.channels.get(sub.channel)
         if channel is None:
             continue
-        for block, broker in blocks.items():
+        for broker, block in BROKER_BLOCKS.items():
             if ("subscribers", sub.name, block) in doc.positions and channel.broker != broker:
                 yield doc.problem(
                     ("subscribers", sub.name, block),
                     f"`{block}` settings apply to {broker} subscribers; channel '{channel.name}' uses {channel.broker}",
                 )
-        if sub.filter is not None and channel.broker == "kafka":
+        yield from _subscriber_rules(sub, channel.broker, doc)
+
+
+def _subscriber_rules(sub: Subscriber, broker: str, doc: Document) -> Iterator[Problem]:
+    here = ("subscribers", sub.name)
+    if sub.filter is not None and broker == "kafka":
+        yield doc.problem(
+            (*here, "filter"),
+            "Kafka has no broker-side filtering: every consumer group reads the whole topic; remove `filter`",
+        )
+    elif sub.filter is not None and not isinstance(sub.filter.policy, FILTER_FORMS[broker][0]):
+        yield doc.problem((*here, "filter", "policy"), FILTER_FORMS[broker][1])
+    if (*here, "filter", "scope") in doc.positions and broker not in ("sqs-sns", "kafka"):
+        yield doc.problem((*here, "filter", "scope"), "`scope` applies to SNS filter policies only; remove it")
+    if not sub.dlq.enabled and broker in ("kafka", "event-grid", "eventbridge"):
+        why = {
+            "kafka": "kafka subscribers always get a DLQ topic: without one, a failing message blocks its partition",
+            "event-grid": "the event-grid topic always dead-letters undeliverable events to its Blob container",
+            "eventbridge": "eventbridge rules always get a DLQ: without one, events that exhaust the retries are lost",
+        }[broker]
+        yield doc.problem((*here, "dlq", "enabled"), why)
+    if broker in MAX_RECEIVE_COUNT_RANGE and sub.dlq.enabled:
+        low, high = MAX_RECEIVE_COUNT_RANGE[broker]
+        if not low <= sub.dlq.max_receive_count <= high:
             yield doc.problem(
-                ("subscribers", sub.name, "filter"),
-                "Kafka has no broker-side filtering: every consumer group reads the whole topic; remove `filter`",
+                _written(doc, *here, "dlq", "max_receive_count"),
+                f"dlq.max_receive_count {sub.dlq.max_receive_count} is outside {low}-{high}, "
+                f"the delivery attempts {broker} allows before dead-lettering",
             )
-        if sub.filter is not None and channel.broker == "sqs-sns" and not isinstance(sub.filter.policy, dict):
-            yield doc.problem(
-                ("subscribers", sub.name, "filter", "policy"),
-                "an SNS filter policy is a mapping such as {event_type: [OrderPlaced]}, not a string",
-            )
-        if not sub.dlq.enabled and channel.broker == "kafka":
-            yield doc.problem(
-                ("subscribers", sub.name, "dlq", "enabled"),
-                "kafka subscribers always get a DLQ topic: without one, a failing message blocks its partition",
-            )
+    if (*here, "dlq", "retention_hours") in doc.positions and broker in MAX_RECEIVE_COUNT_RANGE:
+        yield doc.problem(
+            (*here, "dlq", "retention_hours"),
+            f"{broker} dead-letter retention is not set per subscriber; remove it",
+        )
+    if broker == "event-grid" and sub.event_grid is None:
+        yield doc.problem(here, "an event-grid subscriber needs `event_grid.destination` (where Event Grid delivers)")
+    if broker == "eventbridge" and sub.eventbridge is None:
+        yield doc.problem(here, "an eventbridge subscriber (a rule) needs `eventbridge.queue_arn`, its SQS target")
+    if broker == "eventbridge" and sub.filter is None:
+        yield doc.problem(here, "an eventbridge subscriber (a rule) needs `filter.policy`, its event pattern")
+    target = sub.eventbridge
+    if target is not None and target.queue_arn.endswith(".fifo") and target.message_group_id is None:
+        yield doc.problem((*here, "eventbridge"), "a FIFO queue target needs `message_group_id`")
+    destination = sub.event_grid
+    if destination is not None:
+        needs = {"webhook": ("webhook_url",), "storage_queue": ("resource_id", "queue_name")}.get(
+            destination.type, ("resource_id",)
+        )
+        for key in needs:
+            if getattr(destination, key) is None:
+                yield doc.problem(
+                    (*here, "event_grid", "destination"), f"destination type {destination.type} needs `{key}`"
+                )
+        for key in sorted({"webhook_url", "resource_id", "queue_name"} - set(needs)):
+            if getattr(destination, key) is not None:
+                yield doc.problem(
+                    (*here, "event_grid", "destination", key),
+                    f"destination type {destination.type} takes no `{key}`",
+                )
 
 
 def fifo_rules(spec: Spec, doc: Document) -> Iterator[Problem]:
@@ -203,20 +255,171 @@ def kafka_rules(spec: Spec, doc: Document) -> Iterator[Problem]:
 
 
 def renderable(spec: Spec, doc: Document) -> Iterator[Problem]:
-    """The fan-out module takes one topic, so a spec renders one tfvars file per module (split larger systems)."""
-    sns_channels = [c for c in spec.channels.values() if c.broker == "sqs-sns"]
-    for extra in sns_channels[1:]:
-        yield doc.problem(
-            ("channels", extra.name),
-            f"a spec may have one sqs-sns channel (it renders aws-sns-sqs-fanout.auto.tfvars.json); "
-            f"'{sns_channels[0].name}' is already one: move this channel to its own spec file",
-        )
-    for channel in sns_channels:
-        if not spec.subscribers_of(channel.name):
+    """Each broker module takes one topic (or bus), so a spec renders one tfvars file per module: split larger
+    systems into several specs."""
+    modules = {"sqs-sns": "aws-sns-sqs-fanout", "event-grid": "azure-eventgrid", "pubsub": "gcp-pubsub",
+               "eventbridge": "aws-eventbridge-routing"}
+    for broker, module in modules.items():
+        channels = [c for c in spec.channels.values() if c.broker == broker]
+        for extra in channels[1:]:
+            yield doc.problem(
+                ("channels", extra.name),
+                f"a spec may have one {broker} channel (it renders {module}.auto.tfvars.json); "
+                f"'{channels[0].name}' is already one: move this channel to its own spec file",
+            )
+    for channel in spec.channels.values():
+        if channel.broker == "sqs-sns" and not spec.subscribers_of(channel.name):
             yield doc.problem(
                 ("channels", channel.name),
                 "an sqs-sns channel needs at least one subscriber: SNS drops messages nobody subscribed to",
             )
+
+
+def pubsub_schema(spec: Spec, doc: Document) -> Iterator[Problem]:
+    """A Pub/Sub topic takes one schema: the channel's single event's Avro file."""
+    for channel in spec.channels.values():
+        if channel.pubsub is None or channel.pubsub.schema_encoding is None:
+            continue
+        events = [spec.events[e] for e in channel.events if e in spec.events]
+        if len(channel.events) != 1 or not all(e.schema.endswith(".avsc") for e in events):
+            yield doc.problem(
+                ("channels", channel.name, "pubsub", "schema_encoding"),
+                "a Pub/Sub topic schema comes from the channel's event Avro file: the channel needs exactly one "
+                "event with an .avsc schema",
+            )
+
+
+def aws_region_agrees(spec: Spec, doc: Document) -> Iterator[Problem]:
+    """AWS pattern roots have one provider, so every AWS block of a spec names the same region."""
+    regions = [
+        (("sqs_sns", "region"), spec.sqs_sns.region if spec.sqs_sns else None),
+        (("eventbridge", "region"), spec.eventbridge.region if spec.eventbridge else None),
+        (("saga", "region"), spec.saga.region if spec.saga else None),
+    ]
+    named = [(path, region) for path, region in regions if region is not None]
+    for path, region in named[1:]:
+        if region != named[0][1]:
+            first = ".".join(named[0][0])
+            yield doc.problem(path, f"region {region} differs from {first} {named[0][1]}: use one AWS region")
+
+
+def claim_check_store(spec: Spec, doc: Document) -> Iterator[Problem]:
+    """The store sits in the same cloud as the broker and takes its location from that broker's block."""
+    store = spec.claim_check
+    if store is None:
+        return
+    if store.store == "s3" and spec.sqs_sns is None and spec.eventbridge is None:
+        yield doc.problem(("claim_check", "store"), "an s3 store takes its region from `sqs_sns` or `eventbridge`")
+    if store.store == "azure-blob":
+        if spec.event_grid is None:
+            yield doc.problem(
+                ("claim_check", "store"), "an azure-blob store takes its resource group and location from `event_grid`"
+            )
+        if ("claim_check", "name") not in doc.positions or not re.fullmatch("[a-z0-9]{3,24}", store.name):
+            yield doc.problem(
+                _written(doc, "claim_check", "name"),
+                "an azure-blob store needs `name`: a storage account name of 3-24 lowercase letters and digits",
+            )
+    if store.store == "gcs" and (spec.pubsub is None or spec.pubsub.location is None):
+        yield doc.problem(("claim_check", "store"), "a gcs store takes its project and location from `pubsub`")
+    longest = spec.longest_message_retention_hours()
+    if longest is not None and store.payload_expiration_days * 24 < longest:
+        yield doc.problem(
+            _written(doc, "claim_check", "payload_expiration_days"),
+            f"payloads expire after {store.payload_expiration_days} days but a message can wait {longest} h in a "
+            f"queue or DLQ of this spec: set payload_expiration_days to at least {-(-longest // 24)}",
+        )
+
+
+# Name limits of the cloud resources a spec's names become (the modules validate the same at plan time).
+EVENTBRIDGE_BUS_NAME_MAX = 40
+EVENT_GRID_TOPIC_NAME = (3, 50)
+EVENT_GRID_SUBSCRIPTION_NAME = (3, 64)
+STATE_MACHINE_NAME_MAX = 64
+PUBSUB_FILTER_BYTES_MAX = 256
+GCP_LABEL = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+GCP_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+
+
+def cloud_names_fit(spec: Spec, doc: Document) -> Iterator[Problem]:
+    """Derived names that a cloud would reject, reported at the spec's names rather than at `terraform plan`."""
+    for channel in spec.channels.values():
+        name = channel.resource_name
+        if channel.broker == "eventbridge":
+            if len(name) > EVENTBRIDGE_BUS_NAME_MAX:
+                yield doc.problem(
+                    ("channels", channel.name),
+                    f"event bus name '{name}' is {len(name)} characters; EventBridge allows "
+                    f"{EVENTBRIDGE_BUS_NAME_MAX}: shorten the spec or channel name",
+                )
+            for sub in spec.subscribers_of(channel.name):
+                dlq = f"{name}-{sub.name}-dlq"
+                if len(dlq) > SQS_QUEUE_NAME_MAX:
+                    yield doc.problem(
+                        ("subscribers", sub.name),
+                        f"the rule's dead-letter queue '{dlq}' is {len(dlq)} characters; SQS allows "
+                        f"{SQS_QUEUE_NAME_MAX}: shorten the spec, channel or subscriber name",
+                    )
+        if channel.broker == "event-grid":
+            low, high = EVENT_GRID_TOPIC_NAME
+            if not low <= len(name) <= high:
+                yield doc.problem(
+                    ("channels", channel.name),
+                    f"Event Grid topic name '{name}' is {len(name)} characters; Event Grid allows {low}-{high}",
+                )
+            low, high = EVENT_GRID_SUBSCRIPTION_NAME
+            for sub in spec.subscribers_of(channel.name):
+                if not low <= len(sub.name) <= high:
+                    yield doc.problem(
+                        ("subscribers", sub.name),
+                        f"an Event Grid event subscription name has {low}-{high} characters; '{sub.name}' has "
+                        f"{len(sub.name)}",
+                    )
+    if spec.saga is not None:
+        machine = resource_name(spec.name, spec.environment, spec.saga.definition_path.stem)
+        if len(machine) > STATE_MACHINE_NAME_MAX:
+            yield doc.problem(
+                ("saga", "definition"),
+                f"state machine name '{machine}' is {len(machine)} characters; its IAM role allows "
+                f"{STATE_MACHINE_NAME_MAX}: shorten the spec or saga file name",
+            )
+
+
+def pubsub_rules(spec: Spec, doc: Document) -> Iterator[Problem]:
+    on_gcp = spec.pubsub is not None and (
+        any(c.broker == "pubsub" for c in spec.channels.values())
+        or (spec.claim_check is not None and spec.claim_check.store == "gcs")
+    )
+    if on_gcp:  # tags become Google labels, whose format is strict
+        for key, value in spec.tags.items():
+            if not GCP_LABEL.fullmatch(key) or not GCP_LABEL_VALUE.fullmatch(value):
+                yield doc.problem(
+                    ("tags", key),
+                    f"tag '{key}: {value}' cannot be a Google Cloud label: keys start with a lowercase letter, keys "
+                    "and values use lowercase letters, digits, _ and - (at most 63)",
+                )
+    for sub in spec.subscribers.values():
+        settings = sub.pubsub
+        if settings is None:
+            continue
+        if settings.push_endpoint is not None and settings.enable_exactly_once_delivery:
+            yield doc.problem(
+                ("subscribers", sub.name, "pubsub", "enable_exactly_once_delivery"),
+                "exactly-once delivery works only on pull subscriptions: remove `push` or this setting",
+            )
+        if sub.filter is not None and len(str(sub.filter.policy).encode()) > PUBSUB_FILTER_BYTES_MAX:
+            yield doc.problem(
+                ("subscribers", sub.name, "filter", "policy"),
+                f"a Pub/Sub filter has at most {PUBSUB_FILTER_BYTES_MAX} bytes",
+            )
+
+
+def saga_file_exists(spec: Spec, doc: Document) -> Iterator[Problem]:
+    if spec.saga is not None and not spec.saga.definition_path.is_file():
+        yield doc.problem(
+            ("saga", "definition"),
+            f"saga definition '{spec.saga.definition}' not found (looked for {spec.saga.definition_path})",
+        )
 
 
 CHECKS: tuple[Callable[[Spec, Document], Iterator[Problem]], ...] = (
@@ -230,4 +433,10 @@ CHECKS: tuple[Callable[[Spec, Document], Iterator[Problem]], ...] = (
     queue_settings,
     kafka_rules,
     renderable,
+    pubsub_schema,
+    aws_region_agrees,
+    claim_check_store,
+    saga_file_exists,
+    cloud_names_fit,
+    pubsub_rules,
 )

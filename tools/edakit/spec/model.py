@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from edakit.spec.errors import KeyPath
 
-Broker = Literal["kafka", "sqs-sns", "event-grid", "pubsub"]
+Broker = Literal["kafka", "sqs-sns", "event-grid", "pubsub", "eventbridge"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,53 @@ class SqsSnsSettings:
 
 
 @dataclass(frozen=True)
+class EventGridSettings:
+    resource_group_name: str
+    location: str
+    input_schema: str
+    dead_letter_storage_account_name: str | None  # set: the module creates this account
+    dead_letter_storage_account_id: str | None  # set: an existing account receives dead letters
+    dead_letter_container_name: str
+    dead_letter_retention_days: int
+    alert_action_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PubSubSettings:
+    project_id: str
+    location: str | None
+    kms_key_name: str | None
+    notification_channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EventBridgeSettings:
+    region: str
+    archive_retention_days: int
+    kms_key_identifier: str | None
+    alarm_actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    store: Literal["s3", "azure-blob", "gcs"]
+    name: str  # bucket or storage account
+    payload_expiration_days: int
+    readers: tuple[str, ...]
+    writers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Saga:
+    definition: str  # as written, relative to the repository root
+    definition_path: Path
+    region: str
+    log_retention_days: int
+    include_execution_data: bool
+    integration_kms_key_arns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ConsumerSettings:
     max_poll_records: int
     enable_auto_commit: bool
@@ -80,6 +127,12 @@ class KafkaTopic:
 
 
 @dataclass(frozen=True)
+class PubSubTopic:
+    message_retention_hours: int | None
+    schema_encoding: str | None  # set: the event's Avro schema becomes the topic's Pub/Sub schema
+
+
+@dataclass(frozen=True)
 class Channel:
     name: str
     resource_name: str  # <spec>-<environment>-<channel>: the topic's name in the cloud
@@ -88,6 +141,7 @@ class Channel:
     fifo: bool
     content_based_deduplication: bool
     kafka: KafkaTopic | None  # set for kafka channels only
+    pubsub: PubSubTopic | None  # set for pubsub channels only
     description: str | None
 
 
@@ -101,6 +155,7 @@ class Filter:
 class RetryPolicy:
     min_backoff_seconds: int
     max_backoff_seconds: int
+    max_event_age_seconds: int
 
 
 @dataclass(frozen=True)
@@ -108,6 +163,31 @@ class DlqPolicy:
     enabled: bool
     max_receive_count: int
     retention_hours: int | None  # None only where the broker's settings are missing (a reported problem)
+
+
+@dataclass(frozen=True)
+class EventGridDestination:
+    type: str
+    webhook_url: str | None
+    resource_id: str | None
+    queue_name: str | None
+
+
+@dataclass(frozen=True)
+class PubSubSubscription:
+    ack_deadline_seconds: int
+    message_retention_hours: int
+    enable_message_ordering: bool
+    enable_exactly_once_delivery: bool
+    push_endpoint: str | None  # set: a push subscription
+    push_oidc_service_account_email: str | None
+    push_audience: str | None
+
+
+@dataclass(frozen=True)
+class EventBridgeTarget:
+    queue_arn: str
+    message_group_id: str | None
 
 
 @dataclass(frozen=True)
@@ -120,6 +200,9 @@ class Subscriber:
     parallelism: int
     queue: SqsQueueSettings | None  # sqs-sns subscribers only
     consumer_group: str | None  # kafka subscribers only
+    event_grid: EventGridDestination | None  # event-grid subscribers only
+    pubsub: PubSubSubscription | None  # pubsub subscribers only
+    eventbridge: EventBridgeTarget | None  # eventbridge subscribers (rules) only
     principals: tuple[str, ...]
     description: str | None
 
@@ -133,6 +216,11 @@ class Spec:
     tags: Mapping[str, str]
     kafka: KafkaSettings | None
     sqs_sns: SqsSnsSettings | None
+    event_grid: EventGridSettings | None
+    pubsub: PubSubSettings | None
+    eventbridge: EventBridgeSettings | None
+    claim_check: ClaimCheck | None
+    saga: Saga | None
     consumer: ConsumerSettings
     events: Mapping[str, Event]
     channels: Mapping[str, Channel]
@@ -151,3 +239,10 @@ class Spec:
 
     def subscribers_of(self, channel: str) -> list[Subscriber]:
         return [s for s in self.subscribers.values() if s.channel == channel]
+
+    def longest_message_retention_hours(self) -> int | None:
+        """The longest any message can wait in a queue, subscription or DLQ of the spec (None: none is set)."""
+        hours = [s.queue.message_retention_hours for s in self.subscribers.values() if s.queue is not None]
+        hours += [s.dlq.retention_hours for s in self.subscribers.values() if s.dlq.retention_hours is not None]
+        hours += [s.pubsub.message_retention_hours for s in self.subscribers.values() if s.pubsub is not None]
+        return max(hours, default=None)

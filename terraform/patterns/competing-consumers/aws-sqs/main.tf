@@ -1,0 +1,58 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      environment = var.environment
+      pattern     = "competing-consumers"
+      managed-by  = "eda-kit"
+    }
+  }
+}
+
+module "fanout" {
+  source = "../../../modules/aws-sns-sqs-fanout"
+
+  name                            = var.name
+  fifo_topic                      = var.fifo_topic
+  content_based_deduplication     = var.content_based_deduplication
+  kms_master_key_id               = var.kms_master_key_id
+  kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
+  subscribers                     = var.subscribers
+  alarm_actions                   = var.alarm_actions
+  tags                            = var.tags
+}
+
+# What one worker of a subscriber's pool needs: receive, delete, extend the visibility of its own queue's messages.
+resource "aws_iam_policy" "workers" {
+  for_each = module.fanout.queue_arns
+
+  name        = "${var.name}-${each.key}-workers"
+  description = "Competing consumers of ${each.key}: read and acknowledge messages of its queue."
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ConsumeQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+        Resource = each.value
+      },
+      {
+        Sid      = "DecryptMessages"
+        Effect   = "Allow"
+        Action   = "kms:Decrypt"
+        Resource = module.fanout.kms_key_arn
+      },
+    ]
+  })
+  tags = var.tags
+}
+
+# Rendered var files carry environment-specific names; applying staging's file with environment=prod is a mistake.
+check "names_match_environment" {
+  assert {
+    condition     = strcontains(var.name, var.environment)
+    error_message = "topic name \"${var.name}\" does not mention environment \"${var.environment}\": is this the var file rendered for ${var.environment}?"
+  }
+}

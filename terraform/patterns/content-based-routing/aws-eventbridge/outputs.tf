@@ -1,0 +1,19 @@
+output "event_bus_name" {
+  description = "Producers put events on this bus (PutEvents with EventBusName)."
+  value       = module.routing.event_bus_name
+}
+
+output "rule_arns" {
+  description = "One rule per route."
+  value       = module.routing.rule_arns
+}
+
+output "dead_letter_queue_urls" {
+  description = "Events a route's targets could not take, by route."
+  value       = module.routing.dead_letter_queue_urls
+}
+
+output "archive_arn" {
+  description = "Archive of every event on the bus; start a replay from it."
+  value       = module.routing.archive_arn
+}

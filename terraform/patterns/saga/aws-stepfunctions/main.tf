@@ -1,0 +1,30 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      environment = var.environment
+      pattern     = "saga"
+      managed-by  = "eda-kit"
+    }
+  }
+}
+
+module "saga" {
+  source = "../../../modules/aws-saga-stepfunctions"
+
+  name                     = var.name
+  definition               = var.definition
+  log_retention_in_days    = var.log_retention_in_days
+  include_execution_data   = var.include_execution_data
+  integration_kms_key_arns = var.integration_kms_key_arns
+  tags                     = var.tags
+}
+
+# Rendered var files carry environment-specific names; applying staging's file with environment=prod is a mistake.
+check "names_match_environment" {
+  assert {
+    condition     = strcontains(var.name, var.environment)
+    error_message = "state machine name \"${var.name}\" does not mention environment \"${var.environment}\": is this the var file rendered for ${var.environment}?"
+  }
+}

@@ -1,0 +1,60 @@
+"""tfvars for terraform/modules/aws-eventbridge-routing: the spec's eventbridge channel as a custom bus, one rule
+per subscriber with its event pattern (`filter.policy`) and its SQS target."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from edakit.render.sns_sqs_fanout import tags
+from edakit.saga.asl import queue_url
+from edakit.spec.model import Spec, Subscriber
+
+MODULE = "aws-eventbridge-routing"
+
+
+def tfvars(spec: Spec) -> dict[str, Any] | None:
+    channels = [c for c in spec.channels.values() if c.broker == "eventbridge"]
+    if not channels or spec.eventbridge is None:
+        return None
+    (channel,) = channels  # the loader allows one eventbridge channel per spec: the module takes one bus
+    settings = spec.eventbridge
+    variables: dict[str, Any] = {
+        "name": channel.resource_name,
+        "tags": tags(spec),
+        "archive": {"retention_days": settings.archive_retention_days},
+        "routes": {sub.name: _route(sub) for sub in spec.subscribers_of(channel.name)},
+        "dead_letter_alarm_actions": list(settings.alarm_actions),
+    }
+    if settings.kms_key_identifier is not None:
+        variables["kms_key_identifier"] = settings.kms_key_identifier
+    return variables
+
+
+def _route(sub: Subscriber) -> dict[str, Any]:
+    assert sub.eventbridge is not None and sub.filter is not None  # required for eventbridge rules by the loader
+    target: dict[str, Any] = {
+        "arn": sub.eventbridge.queue_arn,
+        # Naming the queue's URL lets the module own its policy: only these rules may send.
+        "sqs_queue_url": queue_url(sub.eventbridge.queue_arn),
+        "retry_policy": {
+            "maximum_event_age_in_seconds": sub.retry.max_event_age_seconds,
+            # The first delivery is not a retry: max_receive_count deliveries = 1 + maximum_retry_attempts.
+            "maximum_retry_attempts": sub.dlq.max_receive_count - 1,
+        },
+    }
+    if sub.eventbridge.message_group_id is not None:
+        target["message_group_id"] = sub.eventbridge.message_group_id
+    route: dict[str, Any] = {
+        "event_pattern": json.dumps(sub.filter.policy, sort_keys=True, separators=(",", ":")),
+        "targets": {"queue": target},
+    }
+    if sub.description is not None:
+        route["description"] = sub.description
+    return route
+
+
+def provider_settings(spec: Spec) -> dict[str, Any] | None:
+    """`region` for the AWS pattern roots' provider block."""
+    uses_bus = any(c.broker == "eventbridge" for c in spec.channels.values())
+    return {"region": spec.eventbridge.region} if uses_bus and spec.eventbridge is not None else None

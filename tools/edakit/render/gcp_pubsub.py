@@ -1,0 +1,73 @@
+"""tfvars for terraform/modules/gcp-pubsub: the spec's pubsub channel as a topic, one subscription per subscriber
+with its retry and dead-letter policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edakit.render.sns_sqs_fanout import tags
+from edakit.spec.model import Channel, Spec, Subscriber
+
+MODULE = "gcp-pubsub"
+SECONDS_PER_HOUR = 3600
+
+
+def tfvars(spec: Spec) -> dict[str, Any] | None:
+    channels = [c for c in spec.channels.values() if c.broker == "pubsub"]
+    if not channels or spec.pubsub is None:
+        return None
+    (channel,) = channels  # the loader allows one pubsub channel per spec: the module takes one topic
+    settings = spec.pubsub
+    variables: dict[str, Any] = {
+        "project_id": settings.project_id,
+        "topic_name": channel.resource_name,
+        "labels": tags(spec),
+        "subscriptions": {
+            f"{channel.resource_name}-{sub.name}": _subscription(sub) for sub in spec.subscribers_of(channel.name)
+        },
+        "alerts": {"notification_channels": list(settings.notification_channels)},
+    }
+    assert channel.pubsub is not None  # set for every pubsub channel
+    if channel.pubsub.message_retention_hours is not None:
+        variables["message_retention_duration"] = _duration(channel.pubsub.message_retention_hours * SECONDS_PER_HOUR)
+    if settings.kms_key_name is not None:
+        variables["kms_key_name"] = settings.kms_key_name
+    if channel.pubsub.schema_encoding is not None:
+        variables["schema"] = _schema(spec, channel, channel.pubsub.schema_encoding)
+    return variables
+
+
+def _schema(spec: Spec, channel: Channel, encoding: str) -> dict[str, Any]:
+    (event,) = (spec.events[name] for name in channel.events)  # the loader checks: one event with an .avsc file
+    return {"definition": event.schema_path.read_text(encoding="utf-8"), "encoding": encoding}
+
+
+def _subscription(sub: Subscriber) -> dict[str, Any]:
+    assert sub.pubsub is not None  # set for every pubsub subscriber
+    settings = sub.pubsub
+    subscription: dict[str, Any] = {
+        "ack_deadline_seconds": settings.ack_deadline_seconds,
+        "message_retention_duration": _duration(settings.message_retention_hours * SECONDS_PER_HOUR),
+        "enable_message_ordering": settings.enable_message_ordering,
+        "enable_exactly_once_delivery": settings.enable_exactly_once_delivery,
+        "retry_policy": {
+            "minimum_backoff": _duration(sub.retry.min_backoff_seconds),
+            "maximum_backoff": _duration(sub.retry.max_backoff_seconds),
+        },
+        "dead_letter_policy": {"enabled": sub.dlq.enabled, "max_delivery_attempts": sub.dlq.max_receive_count},
+    }
+    if sub.filter is not None:
+        subscription["filter"] = sub.filter.policy
+    if settings.push_endpoint is not None:
+        push = {
+            "endpoint": settings.push_endpoint,
+            "oidc_service_account_email": settings.push_oidc_service_account_email,
+            "audience": settings.push_audience,
+        }
+        subscription["push"] = {key: value for key, value in push.items() if value is not None}
+    return subscription
+
+
+def _duration(seconds: int) -> str:
+    """Google's protobuf Duration text form: `600s`."""
+    return f"{seconds}s"

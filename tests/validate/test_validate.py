@@ -90,3 +90,16 @@ def test_pattern_roots_are_found_by_the_modules_they_call() -> None:
     using = pattern_roots_using(ROOT)
     assert ROOT / "terraform/patterns/fan-out/aws-sns-sqs" in using["aws-sns-sqs-fanout"]
     assert ROOT / "terraform/patterns/fan-out/kafka" in using["kafka-topics"]
+
+
+def test_unknown_pattern_root_is_a_located_spec_problem(tmp_path: Path) -> None:
+    root = _copy(tmp_path, "configs", "schemas", "terraform/patterns/fan-out")
+    spec = root / "configs/order-events-sns.yaml"
+    text = spec.read_text()
+    line_no = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("pattern:"))
+    spec.write_text(text.replace("pattern: fan-out/aws-sns-sqs", "pattern: fan-out/aws-sns-sq", 1))
+    out: list[str] = []
+
+    assert validate(root, out.append, steps=_steps("specs", "terraform: plan")) == FINDINGS
+    assert re.search(rf"order-events-sns\.yaml:{line_no}:\d+ pattern: no Terraform root at "
+                     r"terraform/patterns/fan-out/aws-sns-sq; did you mean 'fan-out/aws-sns-sqs'", "\n".join(out)), out

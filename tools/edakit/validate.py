@@ -75,33 +75,54 @@ def pattern_roots_using(root: Path) -> dict[str, list[Path]]:
 
 
 def _plans(root: Path, echo: Echo) -> int:
-    """Every rendered environment through `terraform plan` of each pattern root that calls its modules."""
-    from edakit.render import PROVIDER_SETTINGS_FILE, tfvars_file
+    """Every rendered environment through `terraform plan` of its spec's pattern root (`pattern:`), or, for a spec
+    that names none, of every pattern root calling its modules. A warning fails too: an undeclared variable in a
+    var file is only a warning to Terraform, and it means renderer and root disagree."""
+    from edakit.render import PROVIDER_SETTINGS_FILE, default_out_dir, spec_files, tfvars_file
+    from edakit.spec import SpecError, load_spec
+    from edakit.spec.schema import did_you_mean
     from edakit.tfharness import Harness
 
     harness = Harness(root)
-    roots: dict[Path, list[str]] = {}
+    calls: dict[Path, set[str]] = {}
     for module, pattern_roots in pattern_roots_using(root).items():
         for pattern in pattern_roots:
-            roots.setdefault(pattern, []).append(module)
+            calls.setdefault(pattern, set()).add(module)
     status = OK
-    for env_dir in sorted(p for p in (root / "build").glob("*/*") if p.is_dir()):
-        settings = env_dir / PROVIDER_SETTINGS_FILE
-        for pattern, modules in sorted(roots.items()):
-            rendered = [env_dir / tfvars_file(m) for m in sorted(modules) if (env_dir / tfvars_file(m)).exists()]
-            if not rendered:
-                continue
-            var_files = rendered + ([settings] if settings.exists() else [])
-            result = harness.init(pattern)
-            if result.ok:
-                result = harness.plan(pattern, var_files, {"environment": env_dir.name})
-            label = f"{env_dir.relative_to(root)} -> {pattern.relative_to(root)}"
-            changes = len((result.data or {}).get("resource_changes", []))
-            echo(f"  {'ok  ' if result.ok else 'FAIL'} {label}" + (f" ({changes} resources)" if result.ok else ""))
-            for diagnostic in result.diagnostics:
-                echo(f"      {diagnostic.format(root)}")
-            if not result.ok:
-                status = FINDINGS
+    for path in spec_files(root):
+        try:
+            base = load_spec(path, root=root)
+        except SpecError:
+            continue  # the specs step reports it
+        for environment in base.environments or (None,):
+            spec = load_spec(path, environment, root=root) if environment else base
+            env_dir = default_out_dir(spec, root)
+            rendered = {m for p in calls.values() for m in p if (env_dir / tfvars_file(m)).exists()}
+            if spec.pattern is not None:
+                targets = [root / "terraform" / "patterns" / spec.pattern]
+                if targets[0] not in calls and not any(targets[0].glob("*.tf")):
+                    known = sorted(str(p.relative_to(root / "terraform" / "patterns")) for p in calls)
+                    echo(f"  {spec.location('pattern')} pattern: no Terraform root at terraform/patterns/"
+                         f"{spec.pattern}{did_you_mean(spec.pattern, known)}")
+                    status = FINDINGS
+                    continue
+            else:
+                targets = sorted(p for p, modules in calls.items() if modules & rendered)
+            for pattern in targets:
+                var_files = [env_dir / tfvars_file(m) for m in sorted(calls.get(pattern, set()) & rendered)]
+                if (env_dir / PROVIDER_SETTINGS_FILE).exists():
+                    var_files.append(env_dir / PROVIDER_SETTINGS_FILE)
+                result = harness.init(pattern)
+                if result.ok:
+                    result = harness.plan(pattern, var_files, {"environment": spec.environment or "base"})
+                passed = result.ok and not result.diagnostics
+                changes = len((result.data or {}).get("resource_changes", []))
+                label = f"{env_dir.relative_to(root)} -> {pattern.relative_to(root)}"
+                echo(f"  {'ok  ' if passed else 'FAIL'} {label}" + (f" ({changes} resources)" if result.ok else ""))
+                for diagnostic in result.diagnostics:
+                    echo(f"      {diagnostic.format(root)}")
+                if not passed:
+                    status = FINDINGS
     return status
 
 

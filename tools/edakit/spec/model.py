@@ -213,6 +213,7 @@ class Spec:
     environment: str | None
     description: str | None
     broker: Broker
+    pattern: str | None  # terraform/patterns/<pattern>, the root the rendered tfvars are planned against
     tags: Mapping[str, str]
     kafka: KafkaSettings | None
     sqs_sns: SqsSnsSettings | None

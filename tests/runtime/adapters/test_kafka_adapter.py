@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 from adapter_conformance import AdapterConformance, drain, event
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from edakit.runtime.adapters.base import BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
 from edakit.runtime.adapters.kafka import KafkaBroker, dead_letter_topic, decode, encode, retry_topic
 from edakit.runtime.message import Message
 
@@ -195,3 +196,51 @@ def test_a_rejected_record_raises_publish_error(any_kafka: KafkaBroker) -> None:
     with pytest.raises(PublishError, match="bad name!"):
         publisher.publish("bad name!", [event(1)])
     publisher.close()
+
+
+def test_receive_returns_a_partial_batch_without_waiting_its_timeout(tansu_bootstrap: str) -> None:
+    broker = kafka_broker(tansu_bootstrap)
+    topic, group = f"t{uuid.uuid4().hex[:12]}", f"g{uuid.uuid4().hex[:8]}"
+    subscriber = broker.subscriber(topic, group)
+    publisher = broker.publisher()
+    publisher.publish(topic, [event(1)])
+    drain(subscriber, 1, ack=True)  # group joined and partitions assigned: later receives only wait for records
+    publisher.publish(topic, [event(2)])
+    started = time.monotonic()
+    got = []
+    while not got and time.monotonic() - started < 20:
+        got = subscriber.receive(max_messages=100, timeout=30)
+    waited = time.monotonic() - started
+    subscriber.close()
+    publisher.close()
+    assert [d.message.payload for d in got] == [event(2).payload]
+    assert waited < 15, f"receive held a one-record batch for {waited:.1f}s of its 30s timeout"
+
+
+def test_a_dead_lettered_retry_copy_names_the_source_records_position(tansu_bootstrap: str) -> None:
+    broker = KafkaBroker(tansu_bootstrap, consumer_config=CONSUMER_CONFIG, create_missing_topics=True,
+                         retry_topic_count=2)
+    topic, group = f"t{uuid.uuid4().hex[:12]}", f"g{uuid.uuid4().hex[:8]}"
+    subscriber = broker.subscriber(topic, group)
+    publisher = broker.publisher()
+    publisher.publish(topic, [event(n, key="same") for n in range(3)])  # one partition, offsets 0..2
+    first = drain(subscriber, 3)
+    for delivery in first[:2]:
+        delivery.ack()
+    original = first[2]
+    original.nack()
+    for _ in range(2):  # through both retry topics, so the position must survive a copy of a copy
+        [copy] = drain(subscriber, 1)
+        copy.nack()
+    [copy] = drain(subscriber, 1)
+    assert copy.metadata["topic"] == retry_topic(topic, group, 2)
+    now = datetime.now(timezone.utc)
+    copy.dead_letter(DeadLetterReason("ValueError", "poison", copy.attempt, now, now, topic))
+    dlq = broker.dead_letter_subscriber(topic, group)
+    [letter] = drain(dlq, 1, ack=True)
+    reason = DeadLetterReason.from_json(letter.metadata[DLQ_REASON_KEY])
+    for client in (dlq, subscriber, publisher):
+        client.close()
+    assert (reason.original_partition, reason.original_offset) == (
+        int(original.metadata["partition"]), int(original.metadata["offset"]))
+    assert reason.original_offset == 2 and letter.message == original.message

@@ -47,6 +47,7 @@ def test_retry_topics_then_dlq_with_the_reason(tansu_bootstrap):
     assert (reason.error_type, reason.error_message, reason.attempts, reason.original_source) == (
         "ConnectionError", "attempt 3 failed", 3, topic)
     assert reason.first_failure < reason.last_failure
-    assert reason.original_partition is None  # read from a retry topic: the original position is not known
+    # Read from a retry topic: the copies carry the source record's position, so the reason names it.
+    assert (reason.original_partition, reason.original_offset) == (0, 1)
     dlq.close()
     sub.close()

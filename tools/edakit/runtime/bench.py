@@ -1,11 +1,12 @@
 """Runtime benchmarks: each kit path against its bare baseline, on the same servers in the same run.
 
-- outbox_relay_ratio: relay throughput (PostgreSQL outbox -> Kafka, acked) / a raw
+- outbox_relay_ratio: relay throughput (PostgreSQL outbox -> Kafka on Tansu, acked) / a raw
   `DELETE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING` loop on the same table (>= 0.5).
 - idempotent_consumer_cost_ratio: time per event of the transactional idempotent handler (record + business
   write) / a bare `INSERT ... ON CONFLICT DO NOTHING` + the same business write in one transaction (<= 1.25).
 - kafka_publish_ratio: messages/s through KafkaPublisher / raw confluent-kafka `produce` + `flush` of the same
-  records (>= 0.9).
+  records (>= 0.9). Both use the same producer config (KafkaBroker.producer_config) and the same pre-encoded
+  records for the baseline, so the adapter's ratio includes its own Message -> record encoding.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from edakit.runtime.outbox import postgres as pg_outbox
 
 OUTBOX_EVENTS, OUTBOX_BATCH = 20_000, 500
 CONSUMER_EVENTS = 2_000
-PUBLISH_MESSAGES, PUBLISH_BATCH = 20_000, 1_000
+PUBLISH_MESSAGES, PUBLISH_BATCH, PUBLISH_REPEATS = 50_000, 1_000, 5
+OUTBOX_REPEATS = 3
 
 
 def _timed(work: Callable[[], object]) -> float:
@@ -58,23 +60,26 @@ def _raw_claim_loop(conn: psycopg.Connection) -> None:
 
 
 def bench_outbox(pg_url: str, kafka: KafkaBroker) -> dict[str, float]:
+    """Relay to Kafka (Tansu), the realistic target; interleaved with the raw loop, best of OUTBOX_REPEATS each."""
     kafka.create_topics(["bench.outbox"])
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        pg_outbox.create_schema(conn)
-        _fill_outbox(conn)
-        raw = _timed(lambda: _raw_claim_loop(conn))
-        _fill_outbox(conn)
     store, publisher = PostgresOutbox(pg_url), kafka.publisher()
     # Connection set-up and topic metadata are not relay throughput.
     publisher.publish("bench.outbox", [Message.new("Warmup", b"{}", source="/bench")])
+    raw = relayed = float("inf")
     try:
-        relayed = _timed(Relay(store, publisher, batch_size=OUTBOX_BATCH).drain)
-        assert store.lag().rows == 0
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            pg_outbox.create_schema(conn)
+            for _ in range(OUTBOX_REPEATS):
+                _fill_outbox(conn)
+                raw = min(raw, _timed(lambda: _raw_claim_loop(conn)))
+                _fill_outbox(conn)
+                relayed = min(relayed, _timed(Relay(store, publisher, batch_size=OUTBOX_BATCH).drain))
+                assert store.lag().rows == 0
     finally:
         store.close()
         publisher.close()
-    return {"outbox_raw_claim_rows_per_s": OUTBOX_EVENTS / raw, "outbox_relay_rows_per_s": OUTBOX_EVENTS / relayed,
-            "outbox_relay_ratio": raw / relayed}
+    return {"outbox_raw_claim_rows_per_s": OUTBOX_EVENTS / raw,
+            "outbox_relay_to_kafka_tansu_rows_per_s": OUTBOX_EVENTS / relayed, "outbox_relay_ratio": raw / relayed}
 
 
 def bench_idempotent_consumer(pg_url: str, workdir: Path) -> dict[str, float]:
@@ -144,12 +149,15 @@ def bench_kafka_publish(kafka: KafkaBroker) -> dict[str, float]:
 
     raw()  # warm-up: metadata, connections, idempotent producer id
     adapter()
-    raw_time = _timed(raw) + _timed(raw)
-    adapter_time = _timed(adapter) + _timed(adapter)
+    # Interleaved repetitions, best of each: load from other processes hits both sides alike.
+    raw_time = adapter_time = float("inf")
+    for _ in range(PUBLISH_REPEATS):
+        raw_time = min(raw_time, _timed(raw))
+        adapter_time = min(adapter_time, _timed(adapter))
     encode_time = _timed(lambda: [encode(m) for m in messages])  # where the adapter's extra time goes
     publisher.close()
-    return {"kafka_raw_produce_msgs_per_s": 2 * PUBLISH_MESSAGES / raw_time,
-            "kafka_adapter_publish_msgs_per_s": 2 * PUBLISH_MESSAGES / adapter_time,
+    return {"kafka_raw_produce_msgs_per_s": PUBLISH_MESSAGES / raw_time,
+            "kafka_adapter_publish_msgs_per_s": PUBLISH_MESSAGES / adapter_time,
             "kafka_adapter_encode_us_per_msg": encode_time / PUBLISH_MESSAGES * 1e6,
             "kafka_publish_ratio": raw_time / adapter_time}
 

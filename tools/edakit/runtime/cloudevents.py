@@ -28,12 +28,6 @@ class CloudEventError(MessageError):
     """An incoming event that is not a valid CloudEvents 1.0 event for our Message model."""
 
 
-def _format_time(value: datetime) -> str:
-    """RFC 3339 (`...+00:00`: a Message.time is always UTC), microseconds kept, so a round trip returns the same
-    instant. Plain isoformat: this runs once per published message, and is 3x faster than strftime."""
-    return value.isoformat()
-
-
 def _parse_time(text: str, where: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.upper())  # RFC 3339 allows "t" and "z"
@@ -59,7 +53,7 @@ def _attribute_pairs(message: Message, prefix: str, partitionkey: bool = True) -
     Pairs, not a dict, because this runs once per published message and Kafka takes header pairs as they are."""
     specversion, id_, type_, source, time, subject, key = _names(prefix)
     pairs = [(specversion, SPECVERSION), (id_, message.id), (type_, message.type), (source, message.source),
-             (time, _format_time(message.time))]
+             (time, message.time.isoformat())]  # RFC 3339: Message.time is UTC; microseconds kept for exact round trips
     if message.subject is not None:
         pairs.append((subject, message.subject))
     if partitionkey and message.key is not None:

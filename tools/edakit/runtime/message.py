@@ -17,8 +17,23 @@ CONTEXT_ATTRIBUTES = frozenset(
 EXTENSION_NAME = re.compile(r"[a-z0-9]+")
 
 
+NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
 class MessageError(ValueError):
     """A message that cannot be represented as a CloudEvent."""
+
+
+def check_headers(headers: Mapping[str, str]) -> None:
+    """Raise MessageError unless every header is a CloudEvents extension attribute with a str value."""
+    for name, value in headers.items():
+        if not EXTENSION_NAME.fullmatch(name) or name in CONTEXT_ATTRIBUTES or name == "partitionkey":
+            raise MessageError(
+                f"header {name!r}: expected a CloudEvents extension name (lower-case a-z, 0-9), "
+                f"not one of the context attributes"
+            )
+        if not isinstance(value, str):
+            raise MessageError(f"header {name!r}: value must be str, got {type(value).__name__}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +63,7 @@ class Message:
             raise MessageError(f"Message.payload must be bytes, got {type(self.payload).__name__}")
         if self.time.tzinfo is None:
             raise MessageError("Message.time must be timezone-aware")
-        for name, value in self.headers.items():
-            if not EXTENSION_NAME.fullmatch(name) or name in CONTEXT_ATTRIBUTES or name == "partitionkey":
-                raise MessageError(
-                    f"header {name!r}: expected a CloudEvents extension name (lower-case a-z, 0-9), "
-                    f"not one of the context attributes"
-                )
-            if not isinstance(value, str):
-                raise MessageError(f"header {name!r}: value must be str, got {type(value).__name__}")
+        check_headers(self.headers)
         # Normalise: UTC time, immutable header mapping (the dataclass is frozen, its headers should be too).
         object.__setattr__(self, "time", self.time.astimezone(timezone.utc))
         object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
@@ -84,6 +92,24 @@ class Message:
             subject=subject,
             headers=dict(headers or {}),
         )
+
+    @classmethod
+    def trusted(cls, id: str, type: str, source: str, payload: bytes, time: datetime, content_type: str,
+                key: str | None, headers: Mapping[str, str]) -> Message:
+        """A Message from data checked when it was written (outbox rows): no re-validation, as the relay builds one
+        per row on its hot path. `time` must be timezone-aware."""
+        message = object.__new__(cls)
+        set_field = object.__setattr__  # what the frozen dataclass's own __init__ does, minus __post_init__
+        set_field(message, "id", id)
+        set_field(message, "type", type)
+        set_field(message, "source", source)
+        set_field(message, "payload", payload)
+        set_field(message, "time", time.astimezone(timezone.utc))
+        set_field(message, "content_type", content_type)
+        set_field(message, "key", key)
+        set_field(message, "subject", None)
+        set_field(message, "headers", MappingProxyType(headers) if headers else NO_HEADERS)
+        return message
 
     def __hash__(self) -> int:
         # headers is a mapping (unhashable); the id identifies the event.

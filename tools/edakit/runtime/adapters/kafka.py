@@ -9,7 +9,9 @@ Conventions shared with the kafka-topics Terraform module: a consumer group `g` 
 - Offsets are stored only when a delivery is settled (ack, nack copied to a retry topic, or dead-lettered), and only
   up to the first unsettled offset of each partition; librdkafka auto-commits stored offsets (and on close).
 - Redelivery count: Kafka keeps none. `attempt` is carried in the `edakit_attempt` header of retry copies; a record
-  redelivered after a crash or rebalance reports the attempt it was published with.
+  redelivered after a crash or rebalance reports the attempt it was published with. Retry copies also carry the
+  source record's position (`edakit_original_topic/partition/offset`), which dead-letter reasons then report.
+- `receive` blocks only until the first record arrives, then returns it with whatever else is already fetched.
 - Ordering: per key within the source topic; a nacked message is retried out of order (non-blocking retries).
 - A record that is not a CloudEvent is moved, unchanged, to the DLQ topic with the reason (it would otherwise block
   or silently vanish).
@@ -25,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -37,6 +39,8 @@ from edakit.runtime.message import Message, MessageError
 
 ATTEMPT_HEADER = "edakit_attempt"
 NOT_BEFORE_HEADER = "edakit_not_before"  # epoch milliseconds
+# Where a retry copy was first read (source topic), so its dead-letter reason names the original position.
+ORIGINAL_HEADERS = ("edakit_original_topic", "edakit_original_partition", "edakit_original_offset")
 _PARTITION_KEY = KAFKA_PREFIX + "partitionkey"
 
 
@@ -138,7 +142,7 @@ class KafkaPublisher:
             self._failures.append(f"{record.topic()}: {err.str()}")
 
     def publish(self, topic: str, messages: Sequence[Message]) -> None:
-        self.produce_all(topic, (encode(m) for m in messages))
+        self.produce_all(topic, map(encode, messages))
 
     def produce_all(self, topic: str, records: Iterable[tuple[bytes | None, bytes, list]],
                     timeout: float = 30.0) -> None:
@@ -248,6 +252,15 @@ class KafkaDelivery:
         self._subscriber._dead_letter(self, reason)
 
 
+def _original_position(delivery: KafkaDelivery) -> tuple[str, int, int]:
+    """(topic, partition, offset) of the source record this delivery is, or is a retry copy of."""
+    topic_header, partition_header, offset_header = ORIGINAL_HEADERS
+    if topic_header in delivery.metadata:
+        return (delivery.metadata[topic_header], int(delivery.metadata[partition_header]),
+                int(delivery.metadata[offset_header]))
+    return delivery._topic, delivery._partition, delivery._offset
+
+
 class KafkaSubscriber:
     def __init__(self, broker: KafkaBroker, topic: str, group: str, topics: list[str], retry_topics: list[str],
                  dlq_topic: str | None) -> None:
@@ -267,7 +280,10 @@ class KafkaSubscriber:
             self._resume_due()
             remaining = max(0.0, deadline - time.monotonic())
             wait = min(remaining, *(t - time.monotonic() for t in self._paused.values())) if self._paused else remaining
-            records = self._consumer.consume(num_messages=max_messages, timeout=max(wait, 0.0))
+            # Block for the first record only, then take what is already fetched: a partial batch returns at once.
+            records = self._consumer.consume(num_messages=1, timeout=max(wait, 0.0))
+            if records and max_messages > 1:
+                records += self._consumer.consume(num_messages=max_messages - 1, timeout=0)
             deliveries = self._accept(records)
             if deliveries or time.monotonic() >= deadline:
                 return deliveries
@@ -297,8 +313,9 @@ class KafkaSubscriber:
                 continue
             metadata = {"topic": record.topic(), "partition": str(record.partition()), "offset": str(record.offset()),
                         "group": self.group}
-            if DLQ_REASON_KEY in headers:
-                metadata[DLQ_REASON_KEY] = headers[DLQ_REASON_KEY]
+            for name in (DLQ_REASON_KEY, *ORIGINAL_HEADERS):
+                if name in headers:
+                    metadata[name] = headers[name]
             with self._lock:
                 self._in_flight.setdefault(tp, {})[record.offset()] = False
             deliveries.append(KafkaDelivery(message, int(headers.get(ATTEMPT_HEADER, "1")), self.topic, metadata,
@@ -390,13 +407,19 @@ class KafkaSubscriber:
             raise BrokerError(f"Kafka: {self.topic!r} has no retry topics; nack is not available here")
         level = min(delivery.attempt, len(self._retry_topics))
         not_before = math.ceil((time.time() + delay_seconds) * 1000)  # never round early
+        topic, partition, offset = _original_position(delivery)
         self._republish(self._retry_topics[level - 1], delivery,
-                        {ATTEMPT_HEADER: str(delivery.attempt + 1), NOT_BEFORE_HEADER: str(not_before)})
+                        {ATTEMPT_HEADER: str(delivery.attempt + 1), NOT_BEFORE_HEADER: str(not_before),
+                         **dict(zip(ORIGINAL_HEADERS, (topic, str(partition), str(offset)), strict=True))})
         self._settle(delivery)
 
     def _dead_letter(self, delivery: KafkaDelivery, reason: DeadLetterReason) -> None:
         if self._dlq_topic is None:
             raise BrokerError(f"Kafka: {self.topic!r} is a dead-letter topic; it has no DLQ of its own")
+        if reason.original_partition is None and reason.original_offset is None:
+            # A retry copy: the reason's writer saw the retry topic's position; the source record's is in its headers.
+            _, partition, offset = _original_position(delivery)
+            reason = replace(reason, original_partition=partition, original_offset=offset)
         self._republish(self._dlq_topic, delivery, {DLQ_REASON_KEY: reason.to_json()})
         self._settle(delivery)
 

@@ -65,8 +65,8 @@ class FirstFailures:
 
 
 def dead_letter_reason(delivery: Delivery, error: BaseException, first: datetime, last: datetime) -> DeadLetterReason:
-    # Partition and offset are the original's only when the record was read from the source topic itself, not
-    # from a retry topic (Kafka's retry copies do not carry the original position).
+    # Partition and offset are known here only when the record was read from the source topic itself; for a
+    # Kafka retry copy the adapter fills them from the copy's edakit_original_* headers when it dead-letters.
     at_source = delivery.metadata.get("topic", delivery.source) == delivery.source
     return DeadLetterReason(
         error_type=type(error).__qualname__, error_message=str(error), attempts=delivery.attempt,

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from edakit.runtime.message import check_headers
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -33,8 +35,12 @@ class OutboxEvent:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("aggregate_type", "aggregate_id", "event_type", "topic", "source", "event_id"):
+        # Everything Message checks is checked here, once: the relay builds Messages from rows without re-checking.
+        for name in ("aggregate_type", "aggregate_id", "event_type", "topic", "source", "event_id", "content_type"):
             if not getattr(self, name):
                 raise ValueError(f"OutboxEvent.{name} must be a non-empty string")
+        if not isinstance(self.payload, bytes):
+            raise ValueError(f"OutboxEvent.payload must be bytes, got {type(self.payload).__name__}")
         if self.created_at.tzinfo is None:
             raise ValueError("OutboxEvent.created_at must be timezone-aware")
+        check_headers(self.headers)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import secrets
 import sqlite3
 import sys
 import tempfile
@@ -39,15 +38,14 @@ from edakit.runtime.middleware import (
     Middleware,
     RetryPolicy,
     Router,
-    SpanContext,
     compose,
     current_span,
+    new_trace,
     retry,
     tracing,
 )
-from edakit.runtime.outbox import OutboxEvent, Relay, SqliteOutbox, append
-from edakit.runtime.outbox.sqlite import create_schema as create_outbox_schema
-from edakit.schemas.validate import validator_for
+from edakit.runtime.outbox import OutboxEvent, Relay, SqliteOutbox, append, create_schema
+from edakit.schemas import validate_document
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER_PLACED_SCHEMA = ROOT / "schemas/order-events/v1/order-placed.schema.json"
@@ -84,14 +82,14 @@ def order_placed_payload(event_id: str, order_id: str, customer_id: str,
     if currency is not None:
         payload["currency"] = currency
     # Producers check their payload against the registered schema before it can reach any consumer.
-    if errors := validator_for(ORDER_PLACED_SCHEMA).errors(payload):
+    if errors := validate_document(ORDER_PLACED_SCHEMA, payload):
         raise ValueError(f"OrderPlaced payload for {order_id} does not match {ORDER_PLACED_SCHEMA}: {errors}")
     return payload
 
 
 def place_order(orders_db: sqlite3.Connection, order_id: str, customer_id: str,
                 items: Sequence[tuple[str, int, float]], currency: str | None) -> OutboxEvent:
-    request_span = SpanContext(trace_id=secrets.token_hex(16), span_id=secrets.token_hex(8))
+    request_span = new_trace()  # the root span of this request; its event carries it to every consumer
     event_id = str(uuid.uuid4())
     payload = order_placed_payload(event_id, order_id, customer_id, items, currency)
     event = OutboxEvent(aggregate_type="order", aggregate_id=order_id, event_type="OrderPlaced",
@@ -188,8 +186,12 @@ class Consumer:
     db: sqlite3.Connection
     store: SqlIdempotencyStore
     effect: Effect
-    done: str | None = None  # what the last handler run did (None: it did not run)
+    done: str = ""  # what the last handler run did, or why it did not run
     skipped: int = 0
+
+    def skip(self, delivery: Delivery) -> None:
+        self.skipped += 1
+        self.done = f"skipped: event {delivery.message.id[:8]}... already processed"
 
 
 def open_consumer(db_dir: Path, group: str, effect: Effect) -> Consumer:
@@ -207,7 +209,6 @@ def logged(consumer: Consumer, policy: RetryPolicy) -> Middleware:
 
     def middleware(next_handler: Handler) -> Handler:
         def handle(delivery: Delivery) -> None:
-            consumer.done = None
             where = f"  {consumer.group:<8} {delivery.message.key}  attempt {delivery.attempt}"
             try:
                 next_handler(delivery)
@@ -215,11 +216,7 @@ def logged(consumer: Consumer, policy: RetryPolicy) -> Middleware:
                 then = "retry later" if policy.should_retry(error, delivery.attempt) else "dead-letter"
                 say(f"{where}  failed: {type(error).__name__}: {error} -> {then}")
                 raise
-            if consumer.done is None:
-                consumer.skipped += 1
-                say(f"{where}  skipped: event {delivery.message.id[:8]}... already processed")
-            else:
-                say(f"{where}  {consumer.done}")
+            say(f"{where}  {consumer.done}")
 
         return handle
 
@@ -230,17 +227,16 @@ def chain(consumer: Consumer, policy: RetryPolicy) -> Handler:
     def business_write(delivery: Delivery, tx: sqlite3.Connection) -> None:
         consumer.done = consumer.effect(delivery.message, tx)
 
-    # `with db:` commits the idempotency record and the business write together (or rolls both back).
-    handler = transactional(lambda: consumer.db, consumer.store, business_write)
+    # One transaction per delivery on the group's database: the idempotency record and the business write
+    # commit together (or roll back together); a duplicate calls `consumer.skip` instead of the handler.
+    handler = transactional(consumer.db, consumer.store, business_write, on_duplicate=consumer.skip)
     return compose(handler, tracing(), retry(policy), logged(consumer, policy))
 
 
 def consume_until_idle(broker: EmbeddedBroker, consumer: Consumer, policy: RetryPolicy) -> None:
-    # The receive timeout outlasts the longest retry delay, so an empty receive means the group is drained.
-    router = Router(broker.subscriber(TOPIC, consumer.group), chain(consumer, policy),
-                    receive_timeout=policy.max_delay + 0.2)
-    while router.run_once():
-        pass
+    router = Router(broker.subscriber(TOPIC, consumer.group), chain(consumer, policy))
+    # Idle longer than the longest retry delay, so an empty receive means the group is drained, retries included.
+    router.run_until_idle(idle_timeout=policy.max_delay + 0.2)
     router.subscriber.close()
 
 
@@ -270,7 +266,7 @@ def run(db_dir: Path, *, max_attempts: int, replay: bool) -> None:
     orders_db = sqlite3.connect(db_dir / "orders.sqlite3")
     orders_db.execute("CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, "
                       "total_amount REAL NOT NULL, trace_id TEXT NOT NULL)")
-    create_outbox_schema(orders_db)
+    create_schema(orders_db)
     broker = EmbeddedBroker(db_dir / "broker.sqlite3")
     for group in GROUPS:  # subscriptions first: a group receives what is published after it exists
         broker.create_group(TOPIC, group)

@@ -171,3 +171,35 @@ def validate_ndjson(schema_path: Path, lines: Iterable[bytes], source: str) -> I
             yield PayloadReport(source, [f"not valid JSON: {exc}"], number)
             continue
         yield PayloadReport(source, validator.errors(payload), number)
+
+
+@functools.lru_cache(maxsize=256)
+def _validator_of_document(schema_type: str, canonical_schema: bytes) -> PayloadValidator:
+    return PayloadValidator(schema_type, orjson.loads(canonical_schema), f"<in-memory {schema_type} schema>")
+
+
+def validate_document(schema: Path | dict[str, Any], payload: Any, *, schema_type: str | None = None) -> list[str]:
+    """Every problem of an in-memory payload with its JSON path (empty when valid), through the cached validator.
+
+    `schema` is a schema file (its kind from the suffix unless `schema_type` says) or a parsed schema, which then
+    needs `schema_type` ("AVRO" or "JSON"). `payload` is the parsed document, or JSON text as `bytes` (a message
+    payload as published); bytes that are not JSON give one error.
+    """
+    if schema_type is not None and schema_type not in ("AVRO", "JSON"):
+        raise SchemaError("<schema_type>", f"expected 'AVRO' or 'JSON', got {schema_type!r}")
+    if isinstance(schema, Path):
+        validator = validator_for(schema)
+        if schema_type is not None and schema_type != validator.schema_type:
+            raise SchemaError(str(schema), f"schema_type {schema_type!r} given, but the file is {validator.schema_type}")
+    elif schema_type is None:
+        raise SchemaError("<in-memory schema>", "schema_type is required for a parsed schema: 'AVRO' or 'JSON' "
+                          "(pass a pathlib.Path for a schema file)")
+    else:
+        # keys sorted so equal schemas share one compiled validator
+        validator = _validator_of_document(schema_type, orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        try:
+            payload = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            return [f"not valid JSON: {exc}"]
+    return validator.errors(payload)

@@ -2,9 +2,9 @@
 
 from edakit.runtime.idempotency.dynamodb import DynamoDBIdempotencyStore
 from edakit.runtime.idempotency.errors import InProgressError
-from edakit.runtime.idempotency.middleware import LeaseStore, by_event_id, idempotent, transactional
+from edakit.runtime.idempotency.middleware import LeaseStore, OnDuplicate, begin, by_event_id, idempotent, transactional
 from edakit.runtime.idempotency.redis import RedisIdempotencyStore
 from edakit.runtime.idempotency.sql import SqlIdempotencyStore
 
-__all__ = ["DynamoDBIdempotencyStore", "InProgressError", "LeaseStore", "RedisIdempotencyStore", "SqlIdempotencyStore", "by_event_id",
-           "idempotent", "transactional"]
+__all__ = ["DynamoDBIdempotencyStore", "InProgressError", "LeaseStore", "OnDuplicate", "RedisIdempotencyStore",
+           "SqlIdempotencyStore", "begin", "by_event_id", "idempotent", "transactional"]

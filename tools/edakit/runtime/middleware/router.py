@@ -91,11 +91,27 @@ class Router:
 
     def run_once(self) -> int:
         """Receive one batch and handle it; returns how many deliveries were handled."""
-        deliveries = self.subscriber.receive(self.max_messages, self.receive_timeout)
-        for delivery in deliveries:
-            handle(delivery, self.handler)
-        return len(deliveries)
+        return self._handle_batch(self.receive_timeout)
+
+    def run_until_idle(self, idle_timeout: float) -> int:
+        """Handle deliveries until one receive waits `idle_timeout` seconds for nothing; returns how many were handled.
+
+        Nacked deliveries come back after their retry delay, so an `idle_timeout` above the retry policy's
+        `max_delay` also drains the retries and dead-letters what exhausts them.
+        """
+        if idle_timeout < 0:
+            raise ValueError(f"idle_timeout must be >= 0 seconds, got {idle_timeout}")
+        handled = 0
+        while batch := self._handle_batch(idle_timeout):
+            handled += batch
+        return handled
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self.run_once()
+
+    def _handle_batch(self, timeout: float) -> int:
+        deliveries = self.subscriber.receive(self.max_messages, timeout)
+        for delivery in deliveries:
+            handle(delivery, self.handler)
+        return len(deliveries)

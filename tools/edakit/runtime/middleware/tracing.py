@@ -1,4 +1,5 @@
-"""W3C Trace Context: each handled message runs in a child span of the `traceparent` it carries."""
+"""W3C Trace Context: each handled message runs in a child span of the `traceparent` it carries; `new_trace` and
+`child_of` start spans in your own code."""
 
 from __future__ import annotations
 
@@ -44,11 +45,16 @@ def parse_traceparent(value: str) -> SpanContext | None:
     return SpanContext(trace_id=match[1], span_id=match[2], flags=match[3])
 
 
-def child_of(parent: SpanContext | None, tracestate: str | None = None) -> SpanContext:
-    if parent is None:
-        return SpanContext(trace_id=secrets.token_hex(16), span_id=secrets.token_hex(8), tracestate=tracestate)
+def new_trace(tracestate: str | None = None) -> SpanContext:
+    """A root span: start a trace where a request enters your service (pass `span.headers()` on to its events)."""
+    return SpanContext(trace_id=secrets.token_hex(16), span_id=secrets.token_hex(8), tracestate=tracestate)
+
+
+def child_of(parent: SpanContext, tracestate: str | None = None) -> SpanContext:
+    """A new span in `parent`'s trace (same trace id and flags, a fresh span id; `parent`'s tracestate unless one
+    is given): one unit of work under it."""
     return SpanContext(trace_id=parent.trace_id, span_id=secrets.token_hex(8), flags=parent.flags,
-                       tracestate=tracestate)
+                       tracestate=tracestate if tracestate is not None else parent.tracestate)
 
 
 def tracing() -> Middleware:
@@ -56,7 +62,10 @@ def tracing() -> Middleware:
         def handle(delivery: Delivery) -> None:
             headers = delivery.message.headers
             parent = parse_traceparent(headers.get("traceparent", ""))
-            token = current_span.set(child_of(parent, headers.get("tracestate")))
+            tracestate = headers.get("tracestate")
+            # a message without a valid traceparent starts a new trace rather than failing
+            span = child_of(parent, tracestate) if parent is not None else new_trace(tracestate)
+            token = current_span.set(span)
             try:
                 next_handler(delivery)
             finally:

@@ -89,6 +89,8 @@ def test_invalid_names_are_reported_at_the_name(write_spec: Write, problems: Pro
     text = SNS.replace("  billing:", "  Billing_Team:").replace("OrderPlaced:", "order_placed:")
     assert problems(write_spec(text)) == [
         "configs/shop.yaml:6:3 events.order_placed: invalid name 'order_placed': names must match ^[A-Z][A-Za-z0-9]*$",
+        # The channel still names the event as it was: a reference problem, reported in the same run.
+        "configs/shop.yaml:9:14 channels.orders.events[0]: unknown event 'OrderPlaced'; did you mean 'order_placed'?",
         "configs/shop.yaml:11:3 subscribers.Billing_Team: invalid name 'Billing_Team': "
         "names must match ^[a-z][a-z0-9]*(-[a-z0-9]+)*$",
     ]

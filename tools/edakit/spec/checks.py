@@ -1,4 +1,4 @@
-"""Cross-checks the schema cannot express: references, files, and rules that span several keys."""
+"""Cross-checks on the typed model: rules that span several keys (references are checked in references.py)."""
 
 from __future__ import annotations
 
@@ -33,30 +33,6 @@ def _first_written(doc: Document, *paths: tuple[str, ...]) -> tuple[str, ...]:
     return next((path for path in paths if path in doc.positions), paths[-1])
 
 
-def events_exist(spec: Spec, doc: Document) -> Iterator[Problem]:
-    for channel in spec.channels.values():
-        for index, event in enumerate(channel.events):
-            if event not in spec.events:
-                hint = did_you_mean(event, list(spec.events))
-                yield doc.problem(("channels", channel.name, "events", index), f"unknown event '{event}'{hint}")
-
-
-def schema_files_exist(spec: Spec, doc: Document) -> Iterator[Problem]:
-    for event in spec.events.values():
-        if not event.schema_path.is_file():
-            yield doc.problem(
-                ("events", event.name, "schema"),
-                f"schema file '{event.schema}' not found (looked for {event.schema_path})",
-            )
-
-
-def channels_exist(spec: Spec, doc: Document) -> Iterator[Problem]:
-    for sub in spec.subscribers.values():
-        if sub.channel not in spec.channels:
-            hint = did_you_mean(sub.channel, list(spec.channels))
-            yield doc.problem(("subscribers", sub.name, "channel"), f"unknown channel '{sub.channel}'{hint}")
-
-
 # The top-level settings block each broker's channels need, and the channel/subscriber block that belongs to it.
 BROKER_BLOCKS = {"kafka": "kafka", "sqs-sns": "sqs_sns", "event-grid": "event_grid", "pubsub": "pubsub",
                  "eventbridge": "eventbridge"}
@@ -70,14 +46,6 @@ FILTER_FORMS: dict[str, tuple[type, str]] = {
 # Deliveries before dead-lettering each broker accepts (Pub/Sub max_delivery_attempts, Event Grid
 # max_delivery_attempts, EventBridge 1 + maximum_retry_attempts).
 MAX_RECEIVE_COUNT_RANGE = {"pubsub": (5, 100), "event-grid": (1, 30), "eventbridge": (1, 186)}
-
-
-def brokers_configured(spec: Spec, doc: Document) -> Iterator[Problem]:
-    for channel in spec.channels.values():
-        block = BROKER_BLOCKS[channel.broker]
-        if block not in doc.data:
-            where = _first_written(doc, ("channels", channel.name, "broker"), ("broker",))
-            yield doc.problem(where, f"channel uses {channel.broker} but the spec has no top-level `{block}` block")
 
 
 def broker_blocks_match(spec: Spec, doc: Document) -> Iterator[Problem]:
@@ -414,19 +382,7 @@ def pubsub_rules(spec: Spec, doc: Document) -> Iterator[Problem]:
             )
 
 
-def saga_file_exists(spec: Spec, doc: Document) -> Iterator[Problem]:
-    if spec.saga is not None and not spec.saga.definition_path.is_file():
-        yield doc.problem(
-            ("saga", "definition"),
-            f"saga definition '{spec.saga.definition}' not found (looked for {spec.saga.definition_path})",
-        )
-
-
 CHECKS: tuple[Callable[[Spec, Document], Iterator[Problem]], ...] = (
-    events_exist,
-    schema_files_exist,
-    channels_exist,
-    brokers_configured,
     broker_blocks_match,
     fifo_rules,
     dlq_outlives_source,
@@ -436,7 +392,6 @@ CHECKS: tuple[Callable[[Spec, Document], Iterator[Problem]], ...] = (
     pubsub_schema,
     aws_region_agrees,
     claim_check_store,
-    saga_file_exists,
     cloud_names_fit,
     pubsub_rules,
 )

@@ -1,4 +1,4 @@
-"""`load_spec`: YAML -> schema -> environment merge -> typed model -> cross-checks, every problem in one SpecError."""
+"""`load_spec`: YAML -> environment merge -> schema + references -> typed model -> cross-checks, in one SpecError."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from edakit.spec.checks import cross_check
 from edakit.spec.errors import Problem, SpecError
 from edakit.spec.model import Spec
 from edakit.spec.overrides import base, environment_names, merge
+from edakit.spec.references import check_references
 from edakit.spec.schema import did_you_mean
 from edakit.spec.source import parse
 
@@ -52,9 +53,9 @@ def load_spec(path: str | Path, env: str | None = None, *, root: Path | None = N
         else:
             variant, merge_problems = merge(document, name)
         schema_problems = schema.check(variant)
-        problems += merge_problems + schema_problems
+        problems += merge_problems + schema_problems + check_references(variant, root, schema_problems)
         if schema_problems:
-            continue  # cross-checks need a well-formed spec; the schema problems say what to fix first
+            continue  # the model's cross-checks need a well-formed spec; the schema problems say what to fix first
         spec = build(variant, name, names, root)
         problems += cross_check(spec, variant)
         if name == env:

@@ -1,0 +1,110 @@
+"""Reference checks on the raw document: they run even when the schema fails, so one run reports both kinds.
+
+Each check reads only the values it needs and skips any of the wrong shape: the schema already reports those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from edakit.spec.checks import BROKER_BLOCKS
+from edakit.spec.errors import Problem
+from edakit.spec.schema import did_you_mean
+from edakit.spec.source import Document
+
+
+def _entries(data: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    """The well-formed entries of a named collection (`channels`, `events`, ...); an absent collection is empty."""
+    collection = data.get(key, {})
+    if not isinstance(collection, dict):
+        return {}
+    return {name: entry for name, entry in collection.items() if isinstance(entry, dict)}
+
+
+def _names(data: dict[str, Any], key: str) -> list[str] | None:
+    """Names a reference may point at, or None when the collection is malformed and so cannot be judged."""
+    collection = data.get(key, {})
+    return list(collection) if isinstance(collection, dict) else None
+
+
+def events_exist(doc: Document, root: Path) -> Iterator[Problem]:
+    data = doc.data
+    events = _names(data, "events")
+    if events is None:
+        return
+    for name, channel in _entries(data, "channels").items():
+        carried = channel.get("events")
+        for index, event in enumerate(carried if isinstance(carried, list) else []):
+            if isinstance(event, str) and event not in events:
+                yield doc.problem(
+                    ("channels", name, "events", index), f"unknown event '{event}'{did_you_mean(event, events)}"
+                )
+
+
+def channels_exist(doc: Document, root: Path) -> Iterator[Problem]:
+    data = doc.data
+    channels = _names(data, "channels")
+    if channels is None:
+        return
+    for name, subscriber in _entries(data, "subscribers").items():
+        channel = subscriber.get("channel")
+        if isinstance(channel, str) and channel not in channels:
+            hint = did_you_mean(channel, channels)
+            yield doc.problem(("subscribers", name, "channel"), f"unknown channel '{channel}'{hint}")
+
+
+def brokers_configured(doc: Document, root: Path) -> Iterator[Problem]:
+    data = doc.data
+    for name, channel in _entries(data, "channels").items():
+        broker = channel.get("broker", data.get("broker"))
+        block = BROKER_BLOCKS.get(broker) if isinstance(broker, str) else None
+        if block is not None and block not in data:
+            where = ("channels", name, "broker") if "broker" in channel else ("broker",)
+            yield doc.problem(where, f"channel uses {broker} but the spec has no top-level `{block}` block")
+
+
+def _missing(root: Path, relative: Any) -> Path | None:
+    """The absolute path of a referenced file that does not exist; None if it exists or is not a path string."""
+    if not isinstance(relative, str):
+        return None
+    path = root / relative
+    try:
+        return None if path.is_file() else path
+    except OSError:  # e.g. a name longer than the file system allows: no such file can exist
+        return path
+
+
+def schema_files_exist(doc: Document, root: Path) -> Iterator[Problem]:
+    for name, event in _entries(doc.data, "events").items():
+        path = _missing(root, event.get("schema"))
+        if path is not None:
+            yield doc.problem(
+                ("events", name, "schema"), f"schema file '{event['schema']}' not found (looked for {path})"
+            )
+
+
+def saga_file_exists(doc: Document, root: Path) -> Iterator[Problem]:
+    saga = doc.data.get("saga")
+    path = _missing(root, saga.get("definition")) if isinstance(saga, dict) else None
+    if path is not None:
+        yield doc.problem(
+            ("saga", "definition"), f"saga definition '{saga['definition']}' not found (looked for {path})"
+        )
+
+
+REFERENCE_CHECKS: tuple[Callable[[Document, Path], Iterator[Problem]], ...] = (
+    events_exist,
+    schema_files_exist,
+    channels_exist,
+    brokers_configured,
+    saga_file_exists,
+)
+
+
+def check_references(doc: Document, root: Path, rejected: list[Problem]) -> list[Problem]:
+    """Every dangling reference of `doc`, except at a key the schema already `rejected` (one problem per key)."""
+    places = {(p.line, p.column, p.path) for p in rejected}
+    problems = [problem for check in REFERENCE_CHECKS for problem in check(doc, root)]
+    return [p for p in problems if (p.line, p.column, p.path) not in places]

@@ -120,3 +120,14 @@ def test_an_environment_cannot_rename_the_system_or_add_unknown_blocks(write_spe
         "consumer, description, event_grid, eventbridge, events, kafka, pubsub, saga, sqs_sns, subscribers, tags",
         "configs/shop.yaml:32:5 environments.qa.kafak: unknown key 'kafak'; did you mean 'kafka'?",
     ]
+
+
+def test_load_environments_gives_every_environment_from_one_read(repo_root) -> None:
+    from edakit.spec import load_environments, load_spec
+
+    path = repo_root / "configs" / "order-events-sns.yaml"
+    specs = load_environments(path)
+    assert [s.environment for s in specs] == ["staging", "prod"]
+    assert specs == [load_spec(path, env) for env in ("staging", "prod")]
+    legacy = load_environments(repo_root / "configs" / "event-config.yaml")
+    assert [s.environment for s in legacy] == [None]

@@ -79,7 +79,7 @@ def _plans(root: Path, echo: Echo) -> int:
     that names none, of every pattern root calling its modules. A warning fails too: an undeclared variable in a
     var file is only a warning to Terraform, and it means renderer and root disagree."""
     from edakit.render import PROVIDER_SETTINGS_FILE, default_out_dir, spec_files, tfvars_file
-    from edakit.spec import SpecError, load_spec
+    from edakit.spec import SpecError, load_environments
     from edakit.spec.schema import did_you_mean
     from edakit.tfharness import Harness
 
@@ -91,11 +91,10 @@ def _plans(root: Path, echo: Echo) -> int:
     status = OK
     for path in spec_files(root):
         try:
-            base = load_spec(path, root=root)
+            specs = load_environments(path, root=root)
         except SpecError:
             continue  # the specs step reports it
-        for environment in base.environments or (None,):
-            spec = load_spec(path, environment, root=root) if environment else base
+        for spec in specs:
             env_dir = default_out_dir(spec, root)
             rendered = {m for p in calls.values() for m in p if (env_dir / tfvars_file(m)).exists()}
             if spec.pattern is not None:
@@ -148,14 +147,12 @@ def _routes(root: Path, echo: Echo) -> int:
     """Every example event in examples/events/<spec>/ reaches exactly the subscribers it expects."""
     from edakit.render import spec_files
     from edakit.routing.routes import check_expected
-    from edakit.spec import SpecError, load_spec
+    from edakit.spec import SpecError, load_environments
 
     problems = []
     try:
         for path in spec_files(root):
-            base = load_spec(path, root=root)
-            for environment in base.environments or (None,):
-                spec = load_spec(path, environment, root=root) if environment else base
+            for spec in load_environments(path, root=root):
                 problems += check_expected(spec)
     except SpecError as exc:
         for problem in exc.problems:

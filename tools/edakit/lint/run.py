@@ -10,7 +10,7 @@ from edakit.lint.rules import delivery
 from edakit.lint.suppressions import apply_suppressions, parse_suppressions
 from edakit.render import render_tfvars
 from edakit.routing.routes import examples_dir, load_examples
-from edakit.spec import Problem, SpecError, load_spec
+from edakit.spec import Problem, SpecError, load_environments, load_spec
 from edakit.spec.source import parse
 
 MODULES = (delivery.SNS_SQS, delivery.KAFKA, delivery.PUBSUB, delivery.EVENTGRID)
@@ -65,10 +65,8 @@ def load_targets(path: Path, env: str | None, events_dir: Path | None = None) ->
 
 
 def spec_targets(path: Path, env: str | None, events_dir: Path | None = None) -> list[Target]:
-    spec = load_spec(path, env)
-    specs = [spec] if env is not None or not spec.environments else [
-        load_spec(path, name, root=spec.root) for name in spec.environments
-    ]
+    specs = [load_spec(path, env)] if env is not None else load_environments(path)
+    spec = specs[0]
     suppressions = tuple(parse_suppressions(path.read_text(encoding="utf-8")))
     examples = tuple(load_examples(events_dir / spec.name if events_dir else examples_dir(spec)))
     return [Target(file=str(path), env=s.environment, spec=s, tfvars=render_tfvars(s), examples=examples,

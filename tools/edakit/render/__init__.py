@@ -21,7 +21,7 @@ from edakit.render import (
     saga_stepfunctions,
     sns_sqs_fanout,
 )
-from edakit.spec import Problem, SpecError, load_spec
+from edakit.spec import Problem, SpecError, load_environments
 from edakit.spec.model import Spec
 
 Renderer = Callable[[Spec], dict[str, Any] | None]
@@ -105,9 +105,7 @@ def render_all(root: str | Path) -> list[Path]:
     written: list[Path] = []
     for path in spec_files(root):
         try:
-            base = load_spec(path, root=root)
-            for environment in base.environments or (None,):
-                spec = load_spec(path, environment, root=root) if environment else base
+            for spec in load_environments(path, root=root):
                 written += render_spec(spec, default_out_dir(spec, root))
         except SpecError as exc:
             problems += exc.problems

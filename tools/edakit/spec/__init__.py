@@ -1,7 +1,7 @@
 """The YAML spec: one file describes a system; `load_spec` turns it into the typed model everything else reads."""
 
 from edakit.spec.errors import Problem, SpecError
-from edakit.spec.loader import load_spec
+from edakit.spec.loader import load_environments, load_spec
 from edakit.spec.model import Channel, Event, Location, Spec, Subscriber
 from edakit.spec.schema import SCHEMA_PATH, spec_schema
 
@@ -14,6 +14,7 @@ __all__ = [
     "Spec",
     "SpecError",
     "Subscriber",
+    "load_environments",
     "load_spec",
     "spec_schema",
 ]

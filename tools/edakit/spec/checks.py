@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from edakit.spec.build import resource_name
 from edakit.spec.errors import Problem
 from edakit.spec.model import Spec, Subscriber
-from edakit.spec.schema import did_you_mean
 from edakit.spec.source import Document
 
 SQS_QUEUE_NAME_MAX = 80

@@ -29,6 +29,19 @@ def load_spec(path: str | Path, env: str | None = None, *, root: Path | None = N
 
     Raises SpecError listing every problem, each with file, line, column and key path.
     """
+    variants = _load(path, env, root)
+    return variants[env]
+
+
+def load_environments(path: str | Path, *, root: Path | None = None) -> list[Spec]:
+    """Every environment of a spec (its base alone when it defines none), from one read of the file: what
+    render, lint, routes and validate iterate over. Raises SpecError like `load_spec`."""
+    variants = _load(path, None, root)
+    names = variants[None].environments
+    return [variants[name] for name in names] if names else [variants[None]]
+
+
+def _load(path: str | Path, env: str | None, root: Path | None) -> dict[str | None, Spec]:
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -46,7 +59,7 @@ def load_spec(path: str | Path, env: str | None = None, *, root: Path | None = N
         where = ("environments",) if names else ()
         problems.append(document.problem(where, f"no environment '{env}' in the spec{did_you_mean(env, names)}"))
     root = root if root is not None else repository_root(Path(path))
-    wanted: Spec | None = None
+    variants: dict[str | None, Spec] = {}
     for name in (None, *names):
         if name is None:
             variant, merge_problems = base(document), []
@@ -58,8 +71,7 @@ def load_spec(path: str | Path, env: str | None = None, *, root: Path | None = N
             continue  # the model's cross-checks need a well-formed spec; the schema problems say what to fix first
         spec = build(variant, name, names, root)
         problems += cross_check(spec, variant)
-        if name == env:
-            wanted = spec
-    if problems or wanted is None:
+        variants[name] = spec
+    if problems:
         raise SpecError(problems)
-    return wanted
+    return variants

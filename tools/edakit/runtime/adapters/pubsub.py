@@ -94,6 +94,10 @@ def reason_attribute(reason: DeadLetterReason) -> str:
     return text
 
 
+# Extra time a pull's RPC gets beyond the caller's timeout, so the server's answer is never cut off (see receive).
+PULL_GRACE_SECONDS = 5.0
+
+
 class PubSubBroker:
     """Settings for Pub/Sub in one project.
 
@@ -254,17 +258,25 @@ class PubSubSubscriber:
             raise BrokerError(f"Pub/Sub {method} on {self.subscription!r}: {exc.message}") from exc
 
     def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[PubSubDelivery]:
-        started = time.monotonic()
-        try:
-            response = self.client.pull(request={"subscription": self.path, "max_messages": max_messages},
-                                        retry=None, timeout=timeout)
-        except GoogleAPICallError as exc:
-            # A pull cut by our deadline is an empty pull; servers report it as DEADLINE_EXCEEDED or (pstest) UNKNOWN.
-            if isinstance(exc, DeadlineExceeded) or time.monotonic() - started >= timeout:
-                return []
-            raise BrokerError(f"Pub/Sub pull from {self.subscription!r}: {exc.message}") from exc
-        return [delivery for received in response.received_messages
-                if (delivery := self._delivery(received)) is not None]
+        """Pull until a message arrives or `timeout` passes. Each pull's RPC deadline is the time left plus a grace:
+        a pull the client cuts off may already have taken messages on the server, which then count a delivery
+        attempt and stay invisible for their ack deadline (the server holds an empty pull for a bounded time)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rpc_timeout = max(deadline - time.monotonic(), 0.0) + PULL_GRACE_SECONDS
+            started = time.monotonic()
+            try:
+                response = self.client.pull(request={"subscription": self.path, "max_messages": max_messages},
+                                            retry=None, timeout=rpc_timeout)
+            except GoogleAPICallError as exc:
+                # A pull cut by its deadline is an empty pull; servers report DEADLINE_EXCEEDED or (pstest) UNKNOWN.
+                if isinstance(exc, DeadlineExceeded) or time.monotonic() - started >= rpc_timeout:
+                    return []
+                raise BrokerError(f"Pub/Sub pull from {self.subscription!r}: {exc.message}") from exc
+            deliveries = [delivery for received in response.received_messages
+                          if (delivery := self._delivery(received)) is not None]
+            if deliveries or time.monotonic() >= deadline:
+                return deliveries
 
     def _delivery(self, received: ReceivedMessage) -> PubSubDelivery | None:
         pubsub_message = received.message

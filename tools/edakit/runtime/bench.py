@@ -156,6 +156,7 @@ def bench_kafka_publish(kafka: KafkaBroker) -> dict[str, float]:
         adapter_time = min(adapter_time, _timed(adapter))
     encode_time = _timed(lambda: [encode(m) for m in messages])  # where the adapter's extra time goes
     publisher.close()
+    producer.close()
     return {"kafka_raw_produce_msgs_per_s": PUBLISH_MESSAGES / raw_time,
             "kafka_adapter_publish_msgs_per_s": PUBLISH_MESSAGES / adapter_time,
             "kafka_adapter_encode_us_per_msg": encode_time / PUBLISH_MESSAGES * 1e6,

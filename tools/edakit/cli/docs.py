@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from edakit.cli._problems import exit_bad_input
 from edakit.docs import DocsError, check_docs, write_docs
 
 
@@ -34,7 +35,4 @@ def docs(paths: tuple[Path, ...], check: bool, root: Path) -> None:
             for readme in write_docs(root, modules):
                 click.echo(f"wrote {readme}")
     except DocsError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{len(exc.problems)} problem(s)", err=True)
-        sys.exit(2)
+        exit_bad_input(exc.problems)

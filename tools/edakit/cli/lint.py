@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from edakit.cli._problems import exit_bad_input
 from edakit.lint import FORMATS, blocking, lint_paths
 from edakit.spec import SpecError
 
@@ -26,10 +27,7 @@ def lint(paths: tuple[Path, ...], env: str | None, output: str) -> None:
     try:
         findings = lint_paths(paths, env)
     except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{len(exc.problems)} problem(s)", err=True)
-        sys.exit(2)
+        exit_bad_input(exc.problems)
     click.echo(FORMATS[output](findings))
     if blocking(findings):
         sys.exit(1)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from edakit.cli._problems import exit_bad_input
 from edakit.render import default_out_dir, render_spec
 from edakit.spec import SpecError, load_spec
 from edakit.spec.loader import repository_root
@@ -24,10 +24,7 @@ def render(spec_path: Path, env: str | None, out: Path | None) -> None:
     try:
         spec = load_spec(spec_path, env)
     except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{len(exc.problems)} problem(s)", err=True)
-        sys.exit(2)
+        exit_bad_input(exc.problems)
     written = render_spec(spec, out or default_out_dir(spec, repository_root(spec_path)))
     if not written:
         click.echo(f"nothing to render: {spec_path} has no channels on a broker with a Terraform module", err=True)

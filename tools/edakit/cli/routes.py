@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from edakit.cli._problems import exit_bad_input
 from edakit.routing import InvalidFilterError
 from edakit.routing.routes import example_problems, examples_dir, load_example, load_examples, route
 from edakit.spec import SpecError, load_spec
@@ -31,9 +32,7 @@ def routes(spec_path: Path, env: str | None, events: tuple[Path, ...]) -> None:
                 click.echo(f"  {delivery.subscriber:<24} {verdict}")
             problems += example_problems(spec, example)
     except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
+        exit_bad_input(exc.problems)
     except InvalidFilterError as exc:
         click.echo(f"{spec_path}: invalid filter: {exc}", err=True)
         sys.exit(2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from edakit.lint import RULES, Target, lint_target
@@ -98,6 +98,7 @@ MODULE_VARS = st.fixed_dictionaries({}, optional={
 @settings(max_examples=150)
 @given(st.sampled_from(["aws-sns-sqs-fanout", "kafka-topics", "gcp-pubsub", "azure-eventgrid"]), MODULE_VARS,
        st.sampled_from(["prod", None]))
+@example("kafka-topics", {"consumer_groups": {"": {"topics": [{}]}}}, "prod")  # a group's topic that is no name
 def test_malformed_tfvars_give_findings_not_crashes(module: str, variables: dict, env: str | None) -> None:
     target = Target(file="m.auto.tfvars.json", env=env, spec=None, tfvars={module: variables})
     for finding in lint_target(target):

@@ -81,8 +81,10 @@ def dlq_retention(target: Target) -> Iterator[tuple[Location, str]]:
     topics = dict(items(kafka.get("topics")))
     for group, entry in items(kafka.get("consumer_groups")):
         dlq = entry.get("dlq_retention_hours")
-        for topic in entry.get("topics") or ():
-            source = topics.get(topic, {}).get("retention_hours", kafka.get("default_retention_hours", 168))
+        for topic in entry.get("topics") if isinstance(entry.get("topics"), list) else ():
+            settings = topics.get(topic) if isinstance(topic, str) else None  # malformed: the module's validation says
+            source = (settings if isinstance(settings, dict) else {}).get(
+                "retention_hours", kafka.get("default_retention_hours", 168))
             if isinstance(dlq, int) and isinstance(source, int) and dlq < source:
                 sub = kafka_subscriber(target, group)
                 yield (target.at(("consumer_groups", group, "dlq_retention_hours"), *_spec_dlq(sub, "retention_hours")),

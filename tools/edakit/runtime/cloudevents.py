@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+
+import orjson
 
 from edakit.runtime.message import Message, MessageError
 
@@ -43,24 +45,43 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
+def rfc3339(time: datetime) -> str:
+    """RFC 3339 text of an aware datetime: exactly `time.isoformat()` (microseconds only when non-zero) for offsets
+    in whole minutes, such as Message.time's UTC, in a third of its time (orjson formats in C; this runs once per
+    published message). RFC 3339 has no seconds in offsets; orjson drops them where isoformat would print them."""
+    return orjson.dumps(time)[1:-1].decode()
+
+
 @functools.cache
-def _names(prefix: str) -> tuple[str, ...]:
-    return tuple(prefix + name for name in ("specversion", "id", "type", "source", "time", "subject", "partitionkey"))
+def pair_builder(prefix: str, partitionkey: bool = True,
+                 content_type: bool = False) -> Callable[[Message], list[tuple[str, str]]]:
+    """A builder of the prefixed (name, value) pairs of context attributes and extensions, plus `content-type` if
+    asked (binary mode), with the names bound once: per message it only reads fields (the publish hot path of every
+    binary binding)."""
+    dumps = orjson.dumps
+    specversion, id_, type_, source, time, subject, key = (
+        prefix + name for name in ("specversion", "id", "type", "source", "time", "subject", "partitionkey"))
+
+    def pairs(message: Message) -> list[tuple[str, str]]:
+        built = [(specversion, SPECVERSION), (id_, message.id), (type_, message.type), (source, message.source),
+                 (time, dumps(message.time)[1:-1].decode())]  # = rfc3339(message.time), inlined
+        if message.subject is not None:
+            built.append((subject, message.subject))
+        if partitionkey and message.key is not None:
+            built.append((key, message.key))
+        if message.headers:
+            built.extend([(prefix + name, value) for name, value in message.headers.items()])
+        if content_type:
+            built.append((CONTENT_TYPE, message.content_type))
+        return built
+
+    return pairs
 
 
 def _attribute_pairs(message: Message, prefix: str, partitionkey: bool = True) -> list[tuple[str, str]]:
     """Context attributes and extensions (without datacontenttype), names prefixed: the one listing both modes use.
     Pairs, not a dict, because this runs once per published message and Kafka takes header pairs as they are."""
-    specversion, id_, type_, source, time, subject, key = _names(prefix)
-    pairs = [(specversion, SPECVERSION), (id_, message.id), (type_, message.type), (source, message.source),
-             (time, message.time.isoformat())]  # RFC 3339: Message.time is UTC; microseconds kept for exact round trips
-    if message.subject is not None:
-        pairs.append((subject, message.subject))
-    if partitionkey and message.key is not None:
-        pairs.append((key, message.key))
-    if message.headers:
-        pairs.extend([(prefix + name, value) for name, value in message.headers.items()])
-    return pairs
+    return pair_builder(prefix, partitionkey)(message)
 
 
 def to_attributes(message: Message) -> dict[str, str]:
@@ -88,9 +109,7 @@ def from_attributes(attributes: Mapping[str, str], payload: bytes, content_type:
 
 def binary_pairs(message: Message, prefix: str = KAFKA_PREFIX, partitionkey: bool = True) -> list[tuple[str, str]]:
     """Binary-mode headers as pairs; `partitionkey=False` where the binding carries the key natively (Kafka)."""
-    pairs = _attribute_pairs(message, prefix, partitionkey)
-    pairs.append((CONTENT_TYPE, message.content_type))
-    return pairs
+    return pair_builder(prefix, partitionkey, content_type=True)(message)
 
 
 def to_binary(message: Message, prefix: str = KAFKA_PREFIX) -> dict[str, str]:

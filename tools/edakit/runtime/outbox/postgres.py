@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import select
+from operator import itemgetter
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from edakit.runtime.adapters.base import Publisher
 from edakit.runtime.outbox.relay import Lag, publish_in_order
-from edakit.runtime.outbox.schema import POSTGRES_DDL, checked_table, to_message
+from edakit.runtime.outbox.schema import POSTGRES_DDL, RELAY_COLUMNS, checked_table, to_message
 
 # Claim the oldest unlocked rows. Unclaimed rows older than the newest claimed one are held by another relay: a
 # claimed row is deleted and published only if no held row of its aggregate is older, so relays never overtake each
@@ -30,7 +30,7 @@ DELETE FROM {table} o WHERE o.id = ANY (ARRAY(
   SELECT c.id FROM claimed c WHERE NOT EXISTS (
     SELECT 1 FROM held h WHERE h.aggregate_type = c.aggregate_type AND h.aggregate_id = c.aggregate_id AND h.id < c.id)
 ))
-RETURNING o.*
+RETURNING {columns}
 """
 
 
@@ -45,6 +45,7 @@ class PostgresOutbox:
 
     def __init__(self, dsn: str, *, table: str = "outbox") -> None:
         self.table = checked_table(table)
+        self._claim = CLAIM.format(table=self.table, columns=", ".join(f"o.{c}" for c in RELAY_COLUMNS))
         self._dsn = dsn
         self._conn: psycopg.Connection[Any] | None = None
         self._listener: psycopg.Connection[Any] | None = None
@@ -54,9 +55,9 @@ class PostgresOutbox:
         conn = self._work()
         with conn.transaction():
             # Binary results: bytea and timestamptz arrive without text parsing (the relay's hot path).
-            rows = conn.execute(CLAIM.format(table=self.table), {"limit": limit}, binary=True).fetchall()
-            rows.sort(key=lambda r: r["id"])  # RETURNING has no order
-            publish_in_order(publisher, [(r["topic"], to_message(r)) for r in rows])
+            rows = conn.execute(self._claim, {"limit": limit}, binary=True).fetchall()
+            rows.sort(key=itemgetter(0))  # RETURNING has no order; column 0 is the id
+            publish_in_order(publisher, [(r[1], to_message(r)) for r in rows])
         return len(rows)
 
     def wait(self, timeout: float) -> None:
@@ -70,10 +71,11 @@ class PostgresOutbox:
         conn = self._work()
         with conn.transaction():
             row = conn.execute(
-                f"SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age FROM {self.table}"
+                f"SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM {self.table}"
             ).fetchone()
         assert row is not None  # an aggregate query always returns one row
-        return Lag(rows=row["n"], oldest_age_seconds=max(row["age"] or 0.0, 0.0))
+        rows, age = row
+        return Lag(rows=rows, oldest_age_seconds=max(age or 0.0, 0.0))
 
     def close(self) -> None:
         for conn in (self._conn, self._listener):
@@ -84,7 +86,12 @@ class PostgresOutbox:
     def _work(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.broken or self._conn.closed:
             # prepare_threshold=0: the claim runs once per batch forever, so plan it once per connection.
-            self._conn = psycopg.connect(self._dsn, row_factory=dict_row, prepare_threshold=0)
+            conn = psycopg.connect(self._dsn, prepare_threshold=0)
+            # Timestamps then arrive in datetime.timezone.utc, which Message needs: converting from a ZoneInfo
+            # session zone costs ~2.5 us per row.
+            conn.execute("SET TIME ZONE 'UTC'")
+            conn.commit()
+            self._conn = conn
         return self._conn
 
     def _listen(self) -> psycopg.Connection[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -81,17 +81,22 @@ def to_row(event: OutboxEvent, *, created_at_as_text: bool) -> dict[str, Any]:
     }
 
 
-def to_message(row: Mapping[str, Any]) -> Message:
-    """The message a claimed row publishes; built straight from the row without re-validation (the relay's hot
-    path), because `OutboxEvent` checked the same rules before the row was written."""
-    created_at, headers = row["created_at"], row["headers"]
+# What a relay selects, in this order: the row id, the topic, then what `to_message` reads.
+RELAY_COLUMNS = ("id", "topic", "event_id", "event_type", "source", "payload", "created_at", "content_type",
+                 "msg_key", "aggregate_id", "headers")
+
+
+def to_message(row: Sequence[Any]) -> Message:
+    """The message a claimed row (RELAY_COLUMNS, in order) publishes; built straight from the row without
+    re-validation (the relay's hot path), because `OutboxEvent` checked the same rules before the row was written."""
+    _id, _topic, event_id, event_type, source, payload, created_at, content_type, key, aggregate_id, headers = row
     return Message.trusted(
-        id=row["event_id"],
-        type=row["event_type"],
-        source=row["source"],
-        payload=bytes(row["payload"]),
+        id=event_id,
+        type=event_type,
+        source=source,
+        payload=payload if type(payload) is bytes else bytes(payload),
         time=datetime.fromisoformat(created_at) if isinstance(created_at, str) else created_at,
-        content_type=row["content_type"],
-        key=row["msg_key"] if row["msg_key"] is not None else row["aggregate_id"],
+        content_type=content_type,
+        key=key if key is not None else aggregate_id,
         headers=json.loads(headers) if headers != "{}" else {},  # most rows have none; skip the parser then
     )

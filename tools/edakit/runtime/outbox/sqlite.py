@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edakit.runtime.adapters.base import Publisher
 from edakit.runtime.outbox.relay import Lag, publish_in_order
-from edakit.runtime.outbox.schema import SQLITE_DDL, checked_table, to_message
+from edakit.runtime.outbox.schema import RELAY_COLUMNS, SQLITE_DDL, checked_table, to_message
 
 
 def create_schema(conn: sqlite3.Connection, table: str = "outbox") -> None:
@@ -23,15 +23,15 @@ class SqliteOutbox:
         self.table = checked_table(table)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so the claim takes the write lock up front.
         self._conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self._conn.row_factory = sqlite3.Row
+        self._select = f"SELECT {', '.join(RELAY_COLUMNS)} FROM {self.table} ORDER BY id LIMIT ?"
 
     def publish_batch(self, publisher: Publisher, limit: int) -> int:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            rows = self._conn.execute(f"SELECT * FROM {self.table} ORDER BY id LIMIT ?", (limit,)).fetchall()
+            rows = self._conn.execute(self._select, (limit,)).fetchall()
             if rows:
-                publish_in_order(publisher, [(r["topic"], to_message(r)) for r in rows])
-                self._conn.executemany(f"DELETE FROM {self.table} WHERE id = ?", [(r["id"],) for r in rows])
+                publish_in_order(publisher, [(r[1], to_message(r)) for r in rows])  # r[0] id, r[1] topic
+                self._conn.executemany(f"DELETE FROM {self.table} WHERE id = ?", [(r[0],) for r in rows])
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise

@@ -26,7 +26,7 @@ def test_check_fails_on_a_stale_readme_then_passes_after_writing(tmp_path: Path)
 
     code, out, err = run("--check", "--root", str(root))
     assert code == 1
-    assert out.startswith(f"{readme}:") and "ARN of the queue." in out and "1 stale README(s)" in err
+    assert out.startswith(f"{readme}:") and "ARN of the queue." in out and "1 stale generated file(s)" in err
     assert "ARN of the queue." in readme.read_text()
 
     code, out, _ = run("--root", str(root))

@@ -174,7 +174,8 @@ def _sagas(root: Path, echo: Echo) -> int:
 
 
 def _docs(root: Path, echo: Echo) -> int:
-    """Every module and pattern README's inputs/outputs tables match the code (`edakit docs` rewrites them)."""
+    """Every module and pattern README's inputs/outputs tables, and each pattern root's generated module inputs, match
+    the code (`edakit docs` rewrites them)."""
     from edakit.docs import DocsError, check_docs
 
     try:
@@ -192,7 +193,7 @@ STEPS: list[Step] = [
     Step("lint: event-driven best practice", _lint),
     Step("routes: example events reach their expected subscribers", _routes),
     Step("schemas: compatibility and example payloads", _schemas),
-    Step("docs: module READMEs match the code", _docs),
+    Step("docs: READMEs and pattern roots' module inputs match the code", _docs),
     Step("terraform: fmt, validate, test, checkov", _terraform),
     Step("terraform: plan every rendered tfvars file", _plans),
 ]

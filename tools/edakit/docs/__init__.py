@@ -1,11 +1,13 @@
-"""`edakit docs`: each Terraform module's inputs and outputs tables, generated from its code into its README.md."""
+"""`edakit docs`: each Terraform module's inputs and outputs tables, generated from its code into its README.md, and
+each pattern root's declarations of the module inputs it passes through (`inputs.MODULE_INPUTS`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from edakit.docs.errors import DocsError, Problem, fail
+from edakit.docs.inputs import MODULE_INPUTS, module_inputs
 from edakit.docs.readme import generated_section, splice
 from edakit.docs.terraform import read_module
 
@@ -23,23 +25,25 @@ def module_dirs(root: Path) -> list[Path]:
 
 
 def write_docs(root: Path, paths: Iterable[Path] | None = None) -> list[Path]:
-    """Regenerate the README section of each module (`paths`, or all under `root`); returns the READMEs changed."""
+    """Regenerate the module inputs file, then the README section, of each module (`paths`, or all under `root`);
+    returns the files changed. Inputs first: a root's README documents them."""
     written = []
-    for readme, current, expected in _readmes(root, paths):
+    for target, current, expected in _generated(root, paths):
         if current != expected:
-            readme.write_bytes(expected.encode("utf-8"))
-            written.append(readme)
+            target.write_bytes(expected.encode("utf-8"))
+            written.append(target)
     return written
 
 
 def check_docs(root: Path, paths: Iterable[Path] | None = None) -> list[Problem]:
-    """One problem per README whose generated section is missing or stale, at its first differing line."""
+    """One problem per generated file (README section, module inputs) that is missing or stale, at its first
+    differing line."""
     problems = []
-    for readme, current, expected in _readmes(root, paths):
+    for target, current, expected in _generated(root, paths):
         if current is None:
-            problems.append(Problem(readme, None, "missing: run `edakit docs` to create it"))
+            problems.append(Problem(target, None, "missing: run `edakit docs` to create it"))
         elif current != expected:
-            problems.append(_first_difference(readme, current, expected))
+            problems.append(_first_difference(target, current, expected))
     return problems
 
 
@@ -47,36 +51,56 @@ def _is_module(path: Path) -> bool:
     return path.is_dir() and any(path.glob("*.tf"))
 
 
-def _readmes(root: Path, paths: Iterable[Path] | None) -> list[tuple[Path, str | None, str]]:
-    """(README path, its text or None when absent, its text with a fresh generated section) per module."""
+def _generated(root: Path, paths: Iterable[Path] | None) -> Iterator[tuple[Path, str | None, str]]:
+    """(file, its text or None when absent, the text it should have) per generated file, every problem of the run
+    raised together. A root's README is computed after its module inputs were yielded (and written)."""
     modules = module_dirs(root) if paths is None else list(paths)
-    results, problems = [], []
+    problems = []
     for module in modules:
         try:
-            results.append(_readme(module))
+            inputs = _module_inputs(module)
+            if inputs is not None:
+                yield inputs
+            yield _readme(module)
         except DocsError as exc:
             problems += exc.problems
     if problems:
         raise DocsError(problems)
-    return results
+
+
+def _module_inputs(module: Path) -> tuple[Path, str | None, str] | None:
+    if not _is_module(module):
+        raise fail(module, None, "not a Terraform module: expected a directory holding *.tf files")
+    expected = module_inputs(module)
+    target = module / MODULE_INPUTS
+    current = _read(target)
+    if expected is None:
+        if current is not None:
+            raise fail(target, None, "generated for module inputs this root no longer passes through: delete it")
+        return None
+    return target, current, expected
+
+
+def _read(path: Path) -> str | None:
+    # Bytes, not read_text: universal newlines would rewrite the line endings of hand-written text.
+    return path.read_bytes().decode("utf-8") if path.exists() else None
 
 
 def _readme(module: Path) -> tuple[Path, str | None, str]:
     if not _is_module(module):
         raise fail(module, None, "not a Terraform module: expected a directory holding *.tf files")
     readme = module / README
-    # Bytes, not read_text: universal newlines would rewrite the line endings of the hand-written text.
-    current = readme.read_bytes().decode("utf-8") if readme.exists() else None
+    current = _read(readme)
     base = f"# {module.resolve().name}\n" if current is None else current
     return readme, current, splice(readme, base, generated_section(read_module(module)))
 
 
-def _first_difference(readme: Path, current: str, expected: str) -> Problem:
+def _first_difference(target: Path, current: str, expected: str) -> Problem:
     found, wanted = current.split("\n"), expected.split("\n")
     index = _first_mismatch(found, wanted)
     found_line, wanted_line = (lines[index] if index < len(lines) else None for lines in (found, wanted))
     column = _first_mismatch(found_line or "", wanted_line or "")
-    return Problem(readme, index + 1, f"generated docs are stale (run `edakit docs`): from column {column + 1}, found "
+    return Problem(target, index + 1, f"generated docs are stale (run `edakit docs`): from column {column + 1}, found "
                                       f"{_excerpt(found_line, column)}, expected {_excerpt(wanted_line, column)}")
 
 

@@ -1,4 +1,4 @@
-"""Located problems: bad input (raised as DocsError) and stale READMEs (returned by check_docs)."""
+"""Located problems: bad input (raised as DocsError) and stale generated files (returned by check_docs)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-# Every module input is declared here with the same name and type, so one rendered
-# kafka-topics.auto.tfvars.json works for this root and for the module alone.
-# Defaults live only in the module: null here (or an omitted attribute) means "the module's default".
+# This root's own inputs. The module inputs it passes through are generated into module_inputs.tf by
+# `edakit docs`, from the modules themselves.
 
 variable "environment" {
   description = "Deployment environment (e.g. staging, prod); topic names rendered for it should mention it."
@@ -20,52 +19,4 @@ variable "bootstrap_servers" {
     condition     = length(var.bootstrap_servers) > 0 && alltrue([for server in var.bootstrap_servers : can(regex("^[^:/\\s]+:[0-9]{1,5}$", server))])
     error_message = "bootstrap_servers must list at least one broker as host:port, e.g. [\"kafka-1.internal:9092\"]."
   }
-}
-
-variable "default_partitions" {
-  description = "See the module."
-  type        = number
-  default     = null
-}
-
-variable "default_replication_factor" {
-  description = "See the module."
-  type        = number
-  default     = null
-}
-
-variable "default_retention_hours" {
-  description = "See the module."
-  type        = number
-  default     = null
-}
-
-variable "default_min_insync_replicas" {
-  description = "See the module."
-  type        = number
-  default     = null
-}
-
-variable "topics" {
-  description = "Topics by full name (see the module)."
-  type = map(object({
-    partitions          = optional(number)
-    replication_factor  = optional(number)
-    retention_hours     = optional(number)
-    min_insync_replicas = optional(number)
-    cleanup_policy      = optional(string)
-    config              = optional(map(string))
-    producers           = optional(list(string))
-  }))
-}
-
-variable "consumer_groups" {
-  description = "Consumer groups by id (see the module)."
-  type = map(object({
-    topics              = list(string)
-    principals          = optional(list(string))
-    retry_topic_count   = optional(number)
-    dlq_retention_hours = optional(number)
-  }))
-  default = null
 }

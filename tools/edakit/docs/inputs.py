@@ -60,8 +60,8 @@ def module_inputs(root: Path) -> str | None:
             lines = []
             for name in passed:
                 if name not in variables:
-                    problems.append(Problem(source.file, block.meta.line, f'module "{labels[0]}" passes {name}, '
-                                                                          f"but {module_dir} has no such variable"))
+                    problems.append(Problem(source.file, block.meta.line, (
+                        f'module "{labels[0]}" passes {name}, but {_source_text(source, block)} has no such variable')))
                     continue
                 text = variables[name]
                 if name in chosen:

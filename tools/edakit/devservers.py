@@ -133,3 +133,42 @@ def noida_kafka() -> Iterator[str]:
     proc = _quiet([str(exe), "start", "--only", "kafka", "--kafka-port", str(port), "--data-dir", str(data)])
     with _serving(proc, port, f"127.0.0.1:{port}", scratch=data) as bootstrap:
         yield bootstrap
+
+
+PUBSUB_EMULATOR_RELATIVE = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+GCLOUD_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
+
+
+def pubsub_emulator_launcher() -> Path:
+    """Google's Pub/Sub emulator launcher: $EDAKIT_PUBSUB_EMULATOR, else Debian's gcloud path, else under the SDK
+    root `gcloud info` reports."""
+    if configured := os.environ.get("EDAKIT_PUBSUB_EMULATOR"):
+        if not os.access(configured, os.X_OK):
+            raise RuntimeError(f"EDAKIT_PUBSUB_EMULATOR={configured!r}: expected an executable "
+                               "cloud-pubsub-emulator launcher")
+        return Path(configured)
+    candidates = [GCLOUD_SDK_ROOT / PUBSUB_EMULATOR_RELATIVE]
+    if os.access(candidates[0], os.X_OK):
+        return candidates[0]
+    if gcloud := shutil.which("gcloud"):  # asked only when needed: `gcloud info` takes seconds
+        info = subprocess.run([gcloud, "info", "--format=value(installation.sdk_root)"],
+                              capture_output=True, text=True, timeout=60)
+        if info.returncode == 0 and (sdk_root := info.stdout.strip()):
+            candidates.append(Path(sdk_root) / PUBSUB_EMULATOR_RELATIVE)
+            if os.access(candidates[-1], os.X_OK):
+                return candidates[-1]
+    raise RuntimeError("Google's Pub/Sub emulator not found (looked at "
+                       + ", ".join(map(str, candidates)) + "): install the Debian package "
+                       "google-cloud-cli-pubsub-emulator (needs java), or set EDAKIT_PUBSUB_EMULATOR to its "
+                       "bin/cloud-pubsub-emulator")
+
+
+@contextlib.contextmanager
+def pubsub_emulator() -> Iterator[str]:
+    """Google's Java Pub/Sub emulator (in-memory); yields "127.0.0.1:PORT" for a broker's emulator_host."""
+    launcher = pubsub_emulator_launcher()
+    port = free_port()
+    # The launcher execs java, so stopping this process stops the JVM.
+    proc = _quiet([str(launcher), "--host=127.0.0.1", f"--port={port}"])
+    with _serving(proc, port, f"127.0.0.1:{port}") as host:
+        yield host

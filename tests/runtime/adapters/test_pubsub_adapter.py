@@ -1,12 +1,17 @@
 """Pub/Sub adapter against Google's pstest fake (tools/pstest-server, built from Debian's Go sources).
 
+Checked here: the conformance suite without ordering, the CloudEvents mapping (binary/structured, limits, other
+publishers' spellings), delivery_attempt per subscription, created subscriptions' settings, client-side
+dead-lettering, publish failures and ordering-key recovery.
 pstest (cloud.google.com/go v0.56) neither orders by ordering key nor applies dead_letter_policy, so this suite
 declares neither "ordering" nor "native_dlq"; tools/pstest-server adds the per-subscription delivery_attempt.
+Ordering, server-side dead-lettering and exactly-once acks are checked against Google's Java emulator in
+test_pubsub_google_emulator.py. Each broker targets its own server through `emulator_host`, never through the
+process-wide PUBSUB_EMULATOR_HOST, so both modules' session servers can run in one session.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -37,28 +42,22 @@ PROJECT = "edakit-test"
 
 @pytest.fixture(scope="session")
 def pstest_host(repo_root: Path) -> Iterator[str]:
-    """Builds tools/pstest-server if needed, serves it on 127.0.0.1 and points the client library at it."""
+    """Builds tools/pstest-server if needed and serves it on 127.0.0.1; yields the host for `emulator_host`."""
     subprocess.run(["bash", str(repo_root / "scripts" / "build-pstest.sh")], check=True)
     port = free_port()
     proc = subprocess.Popen([str(repo_root / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    previous = os.environ.get("PUBSUB_EMULATOR_HOST")
     try:
         wait_for_port(port, proc)
-        os.environ["PUBSUB_EMULATOR_HOST"] = f"127.0.0.1:{port}"
-        yield os.environ["PUBSUB_EMULATOR_HOST"]
+        yield f"127.0.0.1:{port}"
     finally:
-        if previous is None:
-            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
-        else:
-            os.environ["PUBSUB_EMULATOR_HOST"] = previous
         proc.terminate()
         proc.wait(timeout=10)
 
 
 @pytest.fixture
 def broker(pstest_host: str) -> PubSubBroker:
-    return PubSubBroker(PROJECT, create_missing=True)
+    return PubSubBroker(PROJECT, create_missing=True, emulator_host=pstest_host)
 
 
 class TestPubSubConformance(AdapterConformance):
@@ -70,7 +69,7 @@ def names() -> tuple[str, str]:
 
 
 def raw_pull(broker: PubSubBroker, subscription: str) -> pubsub_v1.types.PubsubMessage:
-    client = pubsub_v1.SubscriberClient()
+    client = broker.subscriber_client()
     try:
         response = client.pull(request={"subscription": broker.subscription_path(subscription), "max_messages": 1},
                                timeout=5)
@@ -153,10 +152,10 @@ def test_delivery_attempt_counts_per_subscription(broker: PubSubBroker) -> None:
 
 def test_created_subscription_has_dead_letter_policy_and_exactly_once(pstest_host: str) -> None:
     broker = PubSubBroker(PROJECT, create_missing=True, exactly_once=True, message_ordering=True,
-                          max_delivery_attempts=7, ack_deadline_seconds=20)
+                          max_delivery_attempts=7, ack_deadline_seconds=20, emulator_host=pstest_host)
     topic, group = names()
     broker.subscriber(topic, group).close()
-    client = pubsub_v1.SubscriberClient()
+    client = broker.subscriber_client()
     try:
         created = client.get_subscription(subscription=broker.subscription_path(subscription_name(topic, group)))
     finally:
@@ -198,7 +197,7 @@ def test_nack_delay_beyond_the_maximum_ack_deadline_is_refused(broker: PubSubBro
 def test_a_message_that_is_not_a_cloudevent_is_skipped(broker: PubSubBroker) -> None:
     topic, group = names()
     subscriber = broker.subscriber(topic, group)
-    client = pubsub_v1.PublisherClient()
+    client = broker.publisher_client()
     client.publish(broker.topic_path(topic), b"not an event", origin="legacy").result(timeout=10)
     client.stop()
     broker.publisher().publish(topic, [sent := event(1)])
@@ -224,7 +223,7 @@ def test_messages_from_other_cloudevents_publishers_are_read(broker: PubSubBroke
     topic, group = names()
     subscriber = broker.subscriber(topic, group)
     structured, binary = event(1), event(2)
-    client = pubsub_v1.PublisherClient()
+    client = broker.publisher_client()
     path = broker.topic_path(topic)
     client.publish(path, to_structured(structured),
                    **{"Content-Type": "application/cloudevents+json; charset=UTF-8"}).result(timeout=10)
@@ -233,4 +232,15 @@ def test_messages_from_other_cloudevents_publishers_are_read(broker: PubSubBroke
     client.stop()
     got = {d.message.id: d.message for d in drain(subscriber, 2, ack=True)}
     assert got == {structured.id: structured, binary.id: binary}
+    subscriber.close()
+
+
+def test_emulator_host_wins_over_the_process_wide_variable(broker: PubSubBroker,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nothing listens there
+    topic, group = names()
+    subscriber, publisher = broker.subscriber(topic, group), broker.publisher()
+    publisher.publish(topic, [sent := event(1)])
+    assert [d.message for d in drain(subscriber, 1, ack=True)] == [sent]
+    publisher.close()
     subscriber.close()

@@ -7,14 +7,19 @@ dead-letter topic and the subscription reading it are both `t-g-dlq`.
   attribute, payload as message data); structured mode (`content-type: application/cloudevents+json`) when the
   attributes would break Pub/Sub's limits (100 attributes, 256-byte names, 1024-byte values).
 - Message.key is the ordering key (the publisher enables message ordering; `message_ordering=True` makes created
-  subscriptions deliver in order).
+  subscriptions deliver in order; Google redelivers a nacked message together with the later ones of its key, even
+  acknowledged ones, in order, which Google's emulator does not reproduce).
 - `attempt` is the service's delivery_attempt, which Pub/Sub counts only on subscriptions with a dead_letter_policy
   (created ones always have one); elsewhere it is 1.
 - `nack(delay)` sets the ack deadline to `delay` (whole seconds, at most 600): redelivery no sooner than that.
 - `dead_letter` publishes to the `-dlq` topic with the reason in a `dlq_reason` attribute, then acks, so it works
-  whether or not the server applies the subscription's dead_letter_policy itself (the emulator does not).
-- `exactly_once=True` creates subscriptions with exactly-once delivery; a failed ack then raises BrokerError.
-- The emulator is reached the client library's way: set PUBSUB_EMULATOR_HOST before creating the broker.
+  whether or not the server applies the subscription's dead_letter_policy itself (pstest does not). Messages the
+  service dead-lettered after max_delivery_attempts carry its `CloudPubSubDeadLetterSource*` attributes in metadata.
+- `exactly_once=True` creates subscriptions with exactly-once delivery; an ack (or nack) the service refuses, e.g.
+  of an expired or superseded ack id, then raises BrokerError naming the ErrorInfo reason (without exactly-once,
+  such acks pass silently).
+- `emulator_host="127.0.0.1:PORT"` points this broker's clients at an emulator over a plaintext channel, without
+  credentials; unlike the client library's process-wide PUBSUB_EMULATOR_HOST, two brokers can target two servers.
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 
+import grpc
 from google.api_core.exceptions import AlreadyExists, DeadlineExceeded, GoogleAPICallError
 from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.publisher import exceptions as publisher_errors
+from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage, Subscription
 
 from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
@@ -50,6 +58,8 @@ MAX_ATTRIBUTES = 100
 MAX_ATTRIBUTE_NAME_BYTES = 256
 MAX_ATTRIBUTE_VALUE_BYTES = 1024
 MAX_ACK_DEADLINE = 600  # seconds
+# Attributes the service adds when its dead_letter_policy forwards a message (source subscription, delivery count...).
+SERVICE_DEAD_LETTER_PREFIX = "CloudPubSubDeadLetterSource"
 # Error-message suffix marking a reason cut to fit one attribute value.
 CUT_MARK = "…"
 
@@ -110,8 +120,9 @@ class PubSubBroker:
 
     def __init__(self, project: str, *, create_missing: bool = False, ack_deadline_seconds: int = 10,
                  max_delivery_attempts: int = 5, message_ordering: bool = False, exactly_once: bool = False,
-                 publish_timeout: float = 30.0) -> None:
+                 publish_timeout: float = 30.0, emulator_host: str | None = None) -> None:
         self.project = project
+        self.emulator_host = emulator_host
         self.create_missing = create_missing
         self.ack_deadline_seconds = ack_deadline_seconds
         self.max_delivery_attempts = max_delivery_attempts
@@ -124,6 +135,21 @@ class PubSubBroker:
 
     def subscription_path(self, subscription: str) -> str:
         return f"projects/{self.project}/subscriptions/{subscription}"
+
+    def publisher_client(self) -> pubsub_v1.PublisherClient:
+        # Ordering keys are only accepted by a publisher that enables message ordering.
+        options = pubsub_v1.types.PublisherOptions(enable_message_ordering=True)
+        if self.emulator_host is None:
+            return pubsub_v1.PublisherClient(publisher_options=options)
+        return pubsub_v1.PublisherClient(
+            publisher_options=options,
+            transport=PublisherGrpcTransport(host=self.emulator_host, channel=_plaintext(self.emulator_host)))
+
+    def subscriber_client(self) -> pubsub_v1.SubscriberClient:
+        if self.emulator_host is None:
+            return pubsub_v1.SubscriberClient()
+        return pubsub_v1.SubscriberClient(
+            transport=SubscriberGrpcTransport(host=self.emulator_host, channel=_plaintext(self.emulator_host)))
 
     def publisher(self) -> PubSubPublisher:
         return PubSubPublisher(self)
@@ -138,7 +164,7 @@ class PubSubBroker:
         return PubSubSubscriber(self, dead_letter_topic_name(topic, group), dead_letter_topic=None)
 
     def _provision(self, topic: str, subscription: str, dlq: str) -> None:
-        publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+        publisher, subscriber = self.publisher_client(), self.subscriber_client()
         try:
             for name in (topic, dlq):
                 _ignore_existing(publisher.create_topic, {"name": self.topic_path(name)})
@@ -159,6 +185,21 @@ class PubSubBroker:
             publisher.stop()
 
 
+def _plaintext(host: str) -> grpc.Channel:
+    # Emulators speak plaintext and ignore credentials; the size limits are the ones the library sets on its channels.
+    return grpc.insecure_channel(host, options=[("grpc.max_send_message_length", -1),
+                                                ("grpc.max_receive_message_length", -1)])
+
+
+def _describe(exc: GoogleAPICallError) -> str:
+    """The error's message, else its ErrorInfo: exactly-once ack failures come with an empty message and the cause
+    per ack id (e.g. EXACTLY_ONCE_ACKID_FAILURE, PERMANENT_FAILURE_INVALID_ACK_ID)."""
+    if exc.message:
+        return exc.message
+    per_ack_id = sorted(set((exc.metadata or {}).values()))
+    return f"{exc.reason or type(exc).__name__}" + (f" ({', '.join(per_ack_id)})" if per_ack_id else "")
+
+
 def _ignore_existing(create, request) -> None:
     try:
         create(request=request)
@@ -169,9 +210,7 @@ def _ignore_existing(create, request) -> None:
 class PubSubPublisher:
     def __init__(self, broker: PubSubBroker) -> None:
         self.broker = broker
-        # Ordering keys are only accepted by a publisher that enables message ordering.
-        self.client = pubsub_v1.PublisherClient(
-            publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
+        self.client = broker.publisher_client()
         self.closed = False
 
     def publish(self, topic: str, messages: Sequence[Message], extra: Mapping[str, str] | None = None) -> None:
@@ -243,7 +282,7 @@ class PubSubSubscriber:
         self.subscription = subscription
         self.path = broker.subscription_path(subscription)
         self.dead_letter_topic = dead_letter_topic
-        self.client = pubsub_v1.SubscriberClient()
+        self.client = broker.subscriber_client()
         self._dead_letter_publisher: PubSubPublisher | None = None
 
     def dead_letter_publisher(self) -> PubSubPublisher:
@@ -255,7 +294,7 @@ class PubSubSubscriber:
         try:
             getattr(self.client, method)(request={"subscription": self.path, **request})
         except GoogleAPICallError as exc:
-            raise BrokerError(f"Pub/Sub {method} on {self.subscription!r}: {exc.message}") from exc
+            raise BrokerError(f"Pub/Sub {method} on {self.subscription!r}: {_describe(exc)}") from exc
 
     def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[PubSubDelivery]:
         """Pull until a message arrives or `timeout` passes. Each pull's RPC deadline is the time left plus a grace:
@@ -292,6 +331,8 @@ class PubSubSubscriber:
                     "publish_time": pubsub_message.publish_time.isoformat()}
         if DLQ_REASON_KEY in attributes:
             metadata[DLQ_REASON_KEY] = attributes[DLQ_REASON_KEY]
+        metadata.update({name: value for name, value in attributes.items()
+                         if name.startswith(SERVICE_DEAD_LETTER_PREFIX)})
         if pubsub_message.ordering_key:
             metadata["ordering_key"] = pubsub_message.ordering_key
         return PubSubDelivery(message, received.delivery_attempt or 1, self.subscription, metadata, self)

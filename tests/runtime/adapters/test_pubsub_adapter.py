@@ -13,6 +13,7 @@ process-wide PUBSUB_EMULATOR_HOST, so both modules' session servers can run in o
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -148,6 +149,24 @@ def test_delivery_attempt_counts_per_subscription(broker: PubSubBroker) -> None:
         delivery.ack()
     first.close()
     second.close()
+
+
+def test_keep_alive_holds_a_slow_handlers_message_past_its_deadline(broker: PubSubBroker) -> None:
+    topic, group = names()
+    subscriber = broker.subscriber(topic, group)
+    broker.publisher().publish(topic, [event(1), event(2)])
+    kept, lapsed = sorted(drain(subscriber, 2), key=lambda d: d.message.payload)
+    lapsed.nack(1)  # the contrast: a 1 s deadline that nobody extends
+    # The heartbeat keeps pushing a 1 s deadline out while the handler works 3 s.
+    with subscriber.keep_alive([kept], ack_deadline_seconds=1, interval=0.3):
+        time.sleep(3)
+        redelivered = drain(subscriber, 2, timeout=2)
+    assert [d.message.id for d in redelivered] == [lapsed.message.id]
+    kept.ack()
+    redelivered[0].ack()
+    with pytest.raises(ValueError, match=r"ack_deadline_seconds: expected 1\.\.600"):
+        subscriber.keep_alive([kept], ack_deadline_seconds=601)
+    subscriber.close()
 
 
 def test_created_subscription_has_dead_letter_policy_and_exactly_once(pstest_host: str) -> None:

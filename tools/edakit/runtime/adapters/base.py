@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
@@ -51,6 +53,37 @@ class DeadLetterReason:
         fields["first_failure"] = datetime.fromisoformat(fields["first_failure"])
         fields["last_failure"] = datetime.fromisoformat(fields["last_failure"])
         return cls(**fields)
+
+
+@contextmanager
+def heartbeat(beat: Callable[[], None], every: float, name: str) -> Iterator[None]:
+    """Call `beat` on entry, then every `every` seconds on a thread until the block exits: how adapters keep slow
+    handlers' messages from being redelivered. A failed beat ends the heartbeat and is raised when the block exits,
+    since the messages it kept may have been redelivered meanwhile (an error from the block itself takes
+    precedence); the first beat's failure is raised at once."""
+    if every <= 0:
+        raise ValueError(f"heartbeat interval: expected seconds > 0, got {every}")
+    beat()  # the lease starts now, not one interval later
+    stop = threading.Event()
+    failures: list[Exception] = []
+
+    def run() -> None:
+        while not stop.wait(every):
+            try:
+                beat()
+            except Exception as exc:  # noqa: BLE001 - handed to the caller when the block exits
+                failures.append(exc)
+                return
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 class Publisher(Protocol):

@@ -12,6 +12,8 @@ dead-letter topic and the subscription reading it are both `t-g-dlq`.
 - `attempt` is the service's delivery_attempt, which Pub/Sub counts only on subscriptions with a dead_letter_policy
   (created ones always have one); elsewhere it is 1.
 - `nack(delay)` sets the ack deadline to `delay` (whole seconds, at most 600): redelivery no sooner than that.
+- Slow handlers: `PubSubSubscriber.keep_alive(deliveries)` extends their ack deadlines (a ModifyAckDeadline heartbeat)
+  until the handler is done.
 - `dead_letter` publishes to the `-dlq` topic with the reason in a `dlq_reason` attribute, then acks, so it works
   whether or not the server applies the subscription's dead_letter_policy itself (pstest does not). Messages the
   service dead-lettered after max_delivery_attempts carry its `CloudPubSubDeadLetterSource*` attributes in metadata.
@@ -29,6 +31,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 
 import grpc
@@ -39,7 +42,7 @@ from google.pubsub_v1.services.publisher.transports import PublisherGrpcTranspor
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage, Subscription
 
-from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError, heartbeat
 from edakit.runtime.cloudevents import (
     CONTENT_TYPE,
     HTTP_PREFIX,
@@ -58,6 +61,7 @@ MAX_ATTRIBUTES = 100
 MAX_ATTRIBUTE_NAME_BYTES = 256
 MAX_ATTRIBUTE_VALUE_BYTES = 1024
 MAX_ACK_DEADLINE = 600  # seconds
+MAX_ACK_IDS = 1000  # per ModifyAckDeadline request: well inside the API's 512 KB request limit
 # Attributes the service adds when its dead_letter_policy forwards a message (source subscription, delivery count...).
 SERVICE_DEAD_LETTER_PREFIX = "CloudPubSubDeadLetterSource"
 # Error-message suffix marking a reason cut to fit one attribute value.
@@ -295,6 +299,21 @@ class PubSubSubscriber:
             getattr(self.client, method)(request={"subscription": self.path, **request})
         except GoogleAPICallError as exc:
             raise BrokerError(f"Pub/Sub {method} on {self.subscription!r}: {_describe(exc)}") from exc
+
+    def keep_alive(self, deliveries: Sequence[PubSubDelivery], ack_deadline_seconds: int = 30,
+                   interval: float | None = None) -> AbstractContextManager[None]:
+        """Lease extension for slow handlers: on entry and every `interval` (default a third of the deadline) push
+        the ack deadline of `deliveries` to `ack_deadline_seconds` from now, until the block exits."""
+        if not 1 <= ack_deadline_seconds <= MAX_ACK_DEADLINE:
+            raise ValueError(f"ack_deadline_seconds: expected 1..{MAX_ACK_DEADLINE} (Pub/Sub's range), "
+                             f"got {ack_deadline_seconds}")
+
+        def beat() -> None:
+            for start in range(0, len(deliveries), MAX_ACK_IDS):
+                self.call("modify_ack_deadline", {"ack_ids": [d.ack_id for d in deliveries[start:start + MAX_ACK_IDS]],
+                                                  "ack_deadline_seconds": ack_deadline_seconds})
+
+        return heartbeat(beat, interval if interval is not None else ack_deadline_seconds / 3, "pubsub-keep-alive")
 
     def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[PubSubDelivery]:
         """Pull until a message arrives or `timeout` passes. Each pull's RPC deadline is the time left plus a grace:

@@ -19,15 +19,14 @@ import json
 import logging
 import math
 import re
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError, heartbeat
 from edakit.runtime.cloudevents import (
     CONTENT_TYPE,
     KAFKA_PREFIX,
@@ -256,30 +255,20 @@ class SqsSubscriber:
                 raise BrokerError(f"SQS: delete failed for {len(response['Failed'])} message(s) in {self.queue_url}, "
                                   f"first: {first.get('Code')}: {first.get('Message')}")
 
-    @contextmanager
     def keep_alive(self, deliveries: Sequence[SqsDelivery], visibility_timeout: int = 30,
-                   interval: float | None = None) -> Iterator[None]:
-        """Heartbeat for slow handlers: every `interval` (default a third of the timeout) push the visibility
-        timeout of `deliveries` to `visibility_timeout` seconds from now, until the block exits."""
-        stop = threading.Event()
-        every = interval if interval is not None else visibility_timeout / 3
+                   interval: float | None = None) -> AbstractContextManager[None]:
+        """Heartbeat for slow handlers: on entry and every `interval` (default a third of the timeout) push the
+        visibility timeout of `deliveries` to `visibility_timeout` seconds from now, until the block exits."""
 
         def beat() -> None:
-            while not stop.wait(every):
-                for start in range(0, len(deliveries), BATCH):
-                    self._call("ChangeMessageVisibilityBatch", self.sqs.change_message_visibility_batch,
-                               QueueUrl=self.queue_url,
-                               Entries=[{"Id": str(i), "ReceiptHandle": d._receipt_handle,
-                                         "VisibilityTimeout": visibility_timeout}
-                                        for i, d in enumerate(deliveries[start:start + BATCH])])
+            for start in range(0, len(deliveries), BATCH):
+                self._call("ChangeMessageVisibilityBatch", self.sqs.change_message_visibility_batch,
+                           QueueUrl=self.queue_url,
+                           Entries=[{"Id": str(i), "ReceiptHandle": d._receipt_handle,
+                                     "VisibilityTimeout": visibility_timeout}
+                                    for i, d in enumerate(deliveries[start:start + BATCH])])
 
-        thread = threading.Thread(target=beat, name="sqs-keep-alive", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
+        return heartbeat(beat, interval if interval is not None else visibility_timeout / 3, "sqs-keep-alive")
 
     def _dead_letter(self, delivery: SqsDelivery, reason: DeadLetterReason) -> None:
         if self.dlq_url is None:

@@ -157,9 +157,9 @@ def test_keep_alive_holds_a_slow_handlers_message_past_its_deadline(broker: PubS
     broker.publisher().publish(topic, [event(1), event(2)])
     kept, lapsed = sorted(drain(subscriber, 2), key=lambda d: d.message.payload)
     lapsed.nack(1)  # the contrast: a 1 s deadline that nobody extends
-    # The heartbeat keeps pushing a 1 s deadline out while the handler works 3 s.
-    with subscriber.keep_alive([kept], ack_deadline_seconds=1, interval=0.3):
-        time.sleep(3)
+    # The heartbeat keeps pushing a 2 s deadline out while the handler works 4 s (1.6 s of slack per beat).
+    with subscriber.keep_alive([kept], ack_deadline_seconds=2, interval=0.4):
+        time.sleep(4)
         redelivered = drain(subscriber, 2, timeout=2)
     assert [d.message.id for d in redelivered] == [lapsed.message.id]
     kept.ack()

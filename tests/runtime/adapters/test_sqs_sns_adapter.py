@@ -11,6 +11,7 @@ import pytest
 from adapter_conformance import AdapterConformance, drain, event
 
 from edakit.runtime.adapters.sqs_sns import SqsSnsBroker, dead_letter_queue_name, queue_name
+from edakit.runtime.middleware import Router
 from edakit.runtime.message import Message
 
 
@@ -100,6 +101,25 @@ def test_keep_alive_holds_a_slow_handlers_message(broker: SqsSnsBroker) -> None:
         assert other.receive(timeout=1) == []  # 2.5 s after receipt: long past the queue's 1 s
     delivery.ack()
     assert other.receive(timeout=1) == []
+
+
+def test_the_router_keeps_a_batch_leased_while_a_slow_handler_works_through_it(broker: SqsSnsBroker) -> None:
+    topic, group = names()
+    subscriber, other = broker.subscriber(topic, group), broker.subscriber(topic, group)
+    sent = [event(n) for n in range(3)]
+    broker.publisher().publish(topic, sent)
+    handled, stolen = [], []
+
+    def slow(delivery) -> None:  # noqa: ANN001 - a router delivery
+        for competing in other.receive(timeout=0):  # a competing consumer gets what lost its lease
+            stolen.append(competing.message.id)
+            competing.ack()
+        time.sleep(0.7)
+        handled.append(delivery.message.id)
+
+    # The queue's visibility timeout is 1 s; a batch of 3 takes 2.1 s to work through.
+    Router(subscriber, slow, max_messages=3, lease_seconds=2).run_until_idle(1)
+    assert sorted(handled + stolen) == sorted(m.id for m in sent)  # each message handled once, by someone
 
 
 def test_subscriber_reads_sns_envelopes_when_raw_delivery_is_off(broker: SqsSnsBroker) -> None:

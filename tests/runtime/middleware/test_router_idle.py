@@ -69,3 +69,9 @@ def test_a_trace_started_by_a_request_reaches_the_consumer(embedded):
     Router(subscriber, compose(lambda d: seen.append(current_span.get()), tracing())).run_until_idle(0.1)
     [span] = seen
     assert span is not None and span.trace_id == request.trace_id and span.span_id != request.span_id
+
+
+@pytest.mark.parametrize("lease_seconds", [0, -5])
+def test_a_lease_under_a_second_is_refused(embedded, lease_seconds: int):
+    with pytest.raises(ValueError, match=f"lease_seconds must be >= 1 \\(or None\\), got {lease_seconds}"):
+        Router(embedded.subscriber("orders", "billing"), lambda d: None, lease_seconds=lease_seconds)

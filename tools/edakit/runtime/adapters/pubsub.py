@@ -309,8 +309,9 @@ class PubSubSubscriber:
                              f"got {ack_deadline_seconds}")
 
         def beat() -> None:
-            for start in range(0, len(deliveries), MAX_ACK_IDS):
-                self.call("modify_ack_deadline", {"ack_ids": [d.ack_id for d in deliveries[start:start + MAX_ACK_IDS]],
+            ack_ids = [d.ack_id for d in deliveries]  # a snapshot: the caller may drop settled deliveries meanwhile
+            for start in range(0, len(ack_ids), MAX_ACK_IDS):
+                self.call("modify_ack_deadline", {"ack_ids": ack_ids[start:start + MAX_ACK_IDS],
                                                   "ack_deadline_seconds": ack_deadline_seconds})
 
         return heartbeat(beat, interval if interval is not None else ack_deadline_seconds / 3, "pubsub-keep-alive")

@@ -261,12 +261,13 @@ class SqsSubscriber:
         visibility timeout of `deliveries` to `visibility_timeout` seconds from now, until the block exits."""
 
         def beat() -> None:
-            for start in range(0, len(deliveries), BATCH):
+            current = list(deliveries)  # a snapshot: the caller may drop settled deliveries meanwhile
+            for start in range(0, len(current), BATCH):
                 self._call("ChangeMessageVisibilityBatch", self.sqs.change_message_visibility_batch,
                            QueueUrl=self.queue_url,
                            Entries=[{"Id": str(i), "ReceiptHandle": d._receipt_handle,
                                      "VisibilityTimeout": visibility_timeout}
-                                    for i, d in enumerate(deliveries[start:start + BATCH])])
+                                    for i, d in enumerate(current[start:start + BATCH])])
 
         return heartbeat(beat, interval if interval is not None else visibility_timeout / 3, "sqs-keep-alive")
 

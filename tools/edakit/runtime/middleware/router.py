@@ -80,14 +80,23 @@ def handle(delivery: Delivery, handler: Handler) -> str:
 
 
 class Router:
-    """Feeds one subscriber's deliveries, one at a time in receive order, through one handler chain."""
+    """Feeds one subscriber's deliveries, one at a time in receive order, through one handler chain.
+
+    A batch waits while its earlier deliveries are handled. On brokers with leases (a subscriber with `keep_alive`:
+    SQS, Pub/Sub) the router keeps the lease of every delivery not yet settled `lease_seconds` ahead until it is
+    handled, so slow handlers do not turn the rest of the batch into redeliveries. `lease_seconds=None` leaves
+    leases as the queue or subscription sets them.
+    """
 
     def __init__(self, subscriber: Subscriber, handler: Handler, *, max_messages: int = 10,
-                 receive_timeout: float = 1.0) -> None:
+                 receive_timeout: float = 1.0, lease_seconds: int | None = 30) -> None:
+        if lease_seconds is not None and lease_seconds < 1:
+            raise ValueError(f"lease_seconds must be >= 1 (or None), got {lease_seconds}")
         self.subscriber = subscriber
         self.handler = handler
         self.max_messages = max_messages
         self.receive_timeout = receive_timeout
+        self.lease_seconds = lease_seconds
 
     def run_once(self) -> int:
         """Receive one batch and handle it; returns how many deliveries were handled."""
@@ -112,6 +121,19 @@ class Router:
 
     def _handle_batch(self, timeout: float) -> int:
         deliveries = self.subscriber.receive(self.max_messages, timeout)
-        for delivery in deliveries:
-            handle(delivery, self.handler)
+        keep_alive = getattr(self.subscriber, "keep_alive", None)
+        if not deliveries or keep_alive is None or self.lease_seconds is None:
+            for delivery in deliveries:
+                handle(delivery, self.handler)
+            return len(deliveries)
+        pending = list(deliveries)  # the heartbeat extends what is still in here
+        try:
+            with keep_alive(pending, self.lease_seconds):
+                for delivery in deliveries:
+                    handle(delivery, self.handler)
+                    pending.remove(delivery)
+        except BrokerError as exc:
+            # Like a refused settle: a lease that lapsed means a redelivery, which idempotent consumers absorb.
+            log.warning("could not extend the leases of %d message(s) from %s: %s", len(pending),
+                        deliveries[0].source, exc)
         return len(deliveries)

@@ -14,15 +14,13 @@ another file; it is then left out here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-import hcl2
 from lark import Tree
-from lark.exceptions import UnexpectedInput
 
 from edakit.docs.errors import DocsError, Problem, fail
-from edakit.docs.hcl import subtrees, template_text, token_text
+from edakit.docs.hcl import template_text
+from edakit.docs.terraform import HclFile, block_parts, body_items, parse_file
 
 MODULE_INPUTS = "module_inputs.tf"
 HEADER = (
@@ -34,16 +32,9 @@ HEADER = (
 _META_ARGUMENTS = frozenset({"source", "version", "providers", "count", "for_each", "depends_on"})
 
 
-@dataclass(frozen=True)
-class _Source:
-    file: Path
-    text: str
-    tree: Tree
-
-
 def module_inputs(root: Path) -> str | None:
     """The MODULE_INPUTS text `root` should have; None when it calls no local module (nothing to generate)."""
-    sources = [_parse(file) for file in sorted(root.glob("*.tf")) if file.name != MODULE_INPUTS]
+    sources = [parse_file(file) for file in sorted(root.glob("*.tf")) if file.name != MODULE_INPUTS]
     declared = {labels[0] for source in sources for kind, labels, _ in _blocks(source) if kind == "variable" and labels}
     sections: list[str] = []
     chosen: dict[str, tuple[str, str]] = {}  # input name -> (module label, declaration text)
@@ -60,13 +51,13 @@ def module_inputs(root: Path) -> str | None:
             lines = []
             for name in passed:
                 if name not in variables:
-                    problems.append(Problem(source.file, block.meta.line, (
+                    problems.append(Problem(source.path, block.meta.line, (
                         f'module "{labels[0]}" passes {name}, but {_source_text(source, block)} has no such variable')))
                     continue
                 text = variables[name]
                 if name in chosen:
                     if chosen[name][1] != text:
-                        problems.append(Problem(source.file, block.meta.line, (
+                        problems.append(Problem(source.path, block.meta.line, (
                             f'var.{name} goes to modules "{chosen[name][0]}" and "{labels[0]}", whose declarations '
                             f"differ: declare variable \"{name}\" by hand in this root")))
                     continue
@@ -80,75 +71,56 @@ def module_inputs(root: Path) -> str | None:
     return HEADER + "\n" + "\n".join(sections) if sections else None
 
 
-def _parse(file: Path) -> _Source:
-    try:
-        text = file.read_text(encoding="utf-8")
-        return _Source(file, text, hcl2.parses_to_tree(text))
-    except UnexpectedInput as exc:
-        raise fail(file, exc.line if exc.line > 0 else None, f"not valid HCL: {str(exc).splitlines()[0]}") from exc
-    except UnicodeDecodeError as exc:
-        raise fail(file, None, f"not UTF-8 text: {exc.reason}") from exc
-
-
-def _blocks(source: _Source) -> list[tuple[str, list[str], Tree]]:
+def _blocks(source: HclFile) -> list[tuple[str, list[str], Tree]]:
     """Top-level blocks as (kind, labels, block): `module "fanout" {...}` -> ("module", ["fanout"], block)."""
-    (body,) = subtrees(source.tree)
-    blocks = []
-    for block in subtrees(body):
-        if block.data == "block":
-            kind, *labels, _ = subtrees(block)
-            blocks.append((token_text(kind), [template_text(label) if label.data == "string" else token_text(label)
-                                              for label in labels], block))
-    return blocks
+    return [(*block_parts(block)[:2], block) for block in source.blocks()]
 
 
 def _attributes(block: Tree) -> dict[str, Tree]:
-    return {token_text(subtrees(node)[0]): subtrees(node)[1] for node in subtrees(subtrees(block)[-1])
-            if node.data == "attribute"}
+    return body_items(block_parts(block)[2])[0]
 
 
-def _text(source: _Source, node: Tree) -> str:
+def _text(source: HclFile, node: Tree) -> str:
     return source.text[node.meta.start_pos:node.meta.end_pos]
 
 
-def _source_text(source: _Source, block: Tree) -> str:
+def _source_text(source: HclFile, block: Tree) -> str:
     expression = _attributes(block).get("source")
     return template_text(expression) if expression is not None else ""
 
 
-def _local_source(source: _Source, block: Tree) -> Path | None:
+def _local_source(source: HclFile, block: Tree) -> Path | None:
     """The directory of a module called by relative path; None for registry or remote modules."""
     path = _source_text(source, block)
     if not path.startswith(("./", "../")):
         return None
-    directory = (source.file.parent / path).resolve()
+    directory = (source.path.parent / path).resolve()
     if not directory.is_dir():
-        raise fail(source.file, block.meta.line, f"module source {path} is not a directory ({directory})")
+        raise fail(source.path, block.meta.line, f"module source {path} is not a directory ({directory})")
     return directory
 
 
-def _passed_inputs(source: _Source, block: Tree) -> list[str]:
+def _passed_inputs(source: HclFile, block: Tree) -> list[str]:
     """Module arguments, in source order, whose expression refers to the root variable of the same name."""
-    return [name for name, expression in _attributes(block).items()
-            if name not in _META_ARGUMENTS and re.search(rf"(?<![\w.])var\.{re.escape(name)}\b", _text(source, expression))]
+    return [name for name, expression in _attributes(block).items() if name not in _META_ARGUMENTS
+            and re.search(rf"(?<![\w.])var\.{re.escape(name)}\b", _text(source, expression))]
 
 
 def _module_variables(module_dir: Path) -> dict[str, str]:
     """Each variable block of the module as source text without its validation blocks, in declaration order."""
     variables = {}
     for file in sorted(module_dir.glob("*.tf")):
-        source = _parse(file)
+        source = parse_file(file)
         for kind, labels, block in _blocks(source):
             if kind == "variable" and labels:
                 variables[labels[0]] = _without_validation(source, block)
     return variables
 
 
-def _without_validation(source: _Source, block: Tree) -> str:
+def _without_validation(source: HclFile, block: Tree) -> str:
     lines = source.text.splitlines()
-    dropped = {line for node in subtrees(subtrees(block)[-1]) if node.data == "block"
-               and token_text(subtrees(node)[0]) == "validation"
-               for line in range(node.meta.line, node.meta.end_line + 1)}
+    dropped = {line for nested in body_items(block_parts(block)[2])[1] if block_parts(nested)[0] == "validation"
+               for line in range(nested.meta.line, nested.meta.end_line + 1)}
     kept = [lines[number - 1] for number in range(block.meta.line, block.meta.end_line + 1) if number not in dropped]
     # Drop the blank lines the removed blocks leave: doubled, or just before the closing brace.
     tidy: list[str] = []

@@ -37,13 +37,25 @@ class Module:
     outputs: tuple[Output, ...]
 
 
+@dataclass(frozen=True)
+class HclFile:
+    path: Path
+    text: str  # the source, which parse-tree positions (meta.start_pos/end_pos, line) index into
+    tree: Tree
+
+    def blocks(self) -> list[Tree]:
+        """The top-level blocks, in source order."""
+        (body,) = subtrees(self.tree)
+        return [node for node in subtrees(body) if node.data == "block"]
+
+
 def read_module(path: Path) -> Module:
     """Variables and outputs of every `*.tf` file in `path`, in file name then source order."""
     variables: list[Variable] = []
     outputs: list[Output] = []
     for file in sorted(path.glob("*.tf")):
-        for block in _blocks(_parse(file)):
-            kind, labels, body = _block_parts(block)
+        for block in parse_file(file).blocks():
+            kind, labels, body = block_parts(block)
             if kind == "variable":
                 variables.append(_variable(file, block, labels, body))
             elif kind == "output":
@@ -51,21 +63,17 @@ def read_module(path: Path) -> Module:
     return Module(tuple(variables), tuple(outputs))
 
 
-def _parse(file: Path) -> Tree:
+def parse_file(file: Path) -> HclFile:
     try:
-        return hcl2.parses_to_tree(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+        return HclFile(file, text, hcl2.parses_to_tree(text))
     except UnexpectedInput as exc:
         raise fail(file, exc.line if exc.line > 0 else None, f"not valid HCL: {str(exc).splitlines()[0]}") from exc
     except UnicodeDecodeError as exc:
         raise fail(file, None, f"not UTF-8 text: {exc.reason}") from exc
 
 
-def _blocks(start: Tree) -> list[Tree]:
-    (body,) = subtrees(start)
-    return [node for node in subtrees(body) if node.data == "block"]
-
-
-def _block_parts(block: Tree) -> tuple[str, list[str], Tree]:
+def block_parts(block: Tree) -> tuple[str, list[str], Tree]:
     """`variable "name" { ... }` -> ("variable", ["name"], body)."""
     kind, *labels, body = subtrees(block)
     return token_text(kind), [_label(label) for label in labels], body
@@ -75,7 +83,7 @@ def _label(node: Tree) -> str:
     return template_text(node) if node.data == "string" else token_text(node)
 
 
-def _body_items(body: Tree) -> tuple[dict[str, Tree], list[Tree]]:
+def body_items(body: Tree) -> tuple[dict[str, Tree], list[Tree]]:
     """A block body as its attributes (name -> expression) and nested blocks."""
     attributes: dict[str, Tree] = {}
     nested: list[Tree] = []
@@ -96,13 +104,13 @@ def _single_label(file: Path, block: Tree, kind: str, labels: list[str]) -> str:
 
 def _variable(file: Path, block: Tree, labels: list[str], body: Tree) -> Variable:
     name = _single_label(file, block, "variable", labels)
-    attributes, nested = _body_items(body)
+    attributes, nested = body_items(body)
     validations = []
     for validation in nested:
-        kind, _, validation_body = _block_parts(validation)
+        kind, _, validation_body = block_parts(validation)
         if kind != "validation":
             continue
-        rule, _ = _body_items(validation_body)
+        rule, _ = body_items(validation_body)
         if "error_message" not in rule:
             raise fail(file, validation.meta.line, f'variable "{name}": validation block needs an error_message')
         validations.append(template_text(rule["error_message"]))
@@ -119,7 +127,7 @@ def _variable(file: Path, block: Tree, labels: list[str], body: Tree) -> Variabl
 
 def _output(file: Path, block: Tree, labels: list[str], body: Tree) -> Output:
     name = _single_label(file, block, "output", labels)
-    attributes, _ = _body_items(body)
+    attributes, _ = body_items(body)
     return Output(
         name=name,
         description=template_text(attributes["description"]) if "description" in attributes else "",

@@ -6,8 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from edakit.devservers import pubsub_emulator_launcher
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+
+def pytest_report_header() -> str:
+    # Only a root conftest.py can add to the header: it is read before the layers' ones.
+    try:
+        return f"Pub/Sub servers: pstest, and Google's emulator at {pubsub_emulator_launcher()}"
+    except RuntimeError as missing:
+        return f"Pub/Sub servers: pstest only; Google's emulator tests are skipped: {missing}"
 
 
 @pytest.fixture(scope="session")

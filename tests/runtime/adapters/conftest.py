@@ -6,18 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from edakit.devservers import moto_server, noida_kafka, pubsub_emulator_launcher
+from edakit.devservers import moto_server, noida_kafka
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requires_features(*names): adapter features the conformance test needs")
-
-
-def pytest_report_header(config: pytest.Config) -> str:
-    try:
-        return f"Pub/Sub servers: pstest, and Google's emulator at {pubsub_emulator_launcher()}"
-    except RuntimeError as missing:
-        return f"Pub/Sub servers: pstest only; Google's emulator tests are skipped: {missing}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -26,6 +26,7 @@ need it are skipped, with the reason in the report, on a machine without it; the
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,23 @@ def test_exactly_once_refuses_an_ack_of_a_superseded_ack_id(emulator_host: str) 
     with pytest.raises(BrokerError, match=r"modify_ack_deadline on .*: EXACTLY_ONCE_ACKID_FAILURE"):
         first.nack()
     second.ack()
+    assert_only_new_messages_left(broker, subscriber, topic)
+    subscriber.close()
+
+
+@needs_emulator
+def test_keep_alive_extends_the_rest_when_an_ack_id_was_settled_meanwhile(emulator_host: str) -> None:
+    # A router acks one delivery while the heartbeat still holds it in its snapshot: exactly-once refuses that ack
+    # id alone, which must neither end the heartbeat nor lose the other delivery's extension.
+    broker = PubSubBroker(PROJECT, create_missing=True, exactly_once=True, emulator_host=emulator_host)
+    topic, group = names()
+    subscriber = broker.subscriber(topic, group)
+    publish(broker, topic, [event(1), event(2)])
+    settled, slow = drain(subscriber, 2)
+    settled.ack()
+    with subscriber.keep_alive([settled, slow], ack_deadline_seconds=30, interval=0.2):
+        time.sleep(0.5)  # two more beats with the settled ack id in them
+    slow.ack()  # still its own ack id: nothing was redelivered
     assert_only_new_messages_left(broker, subscriber, topic)
     subscriber.close()
 

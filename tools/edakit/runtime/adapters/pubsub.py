@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -204,6 +204,12 @@ def _describe(exc: GoogleAPICallError) -> str:
     return f"{exc.reason or type(exc).__name__}" + (f" ({', '.join(per_ack_id)})" if per_ack_id else "")
 
 
+def _only_invalid_ack_ids(exc: GoogleAPICallError) -> bool:
+    """An exactly-once refusal whose every ack id is permanently invalid (acked, nacked or expired already)."""
+    reasons = set((exc.metadata or {}).values())
+    return exc.reason == "EXACTLY_ONCE_ACKID_FAILURE" and reasons == {"PERMANENT_FAILURE_INVALID_ACK_ID"}
+
+
 def _ignore_existing(create, request) -> None:
     try:
         create(request=request)
@@ -294,11 +300,14 @@ class PubSubSubscriber:
             self._dead_letter_publisher = self.broker.publisher()
         return self._dead_letter_publisher
 
-    def call(self, method: str, request: dict) -> None:
+    def call(self, method: str, request: dict,
+             tolerated: Callable[[GoogleAPICallError], bool] | None = None) -> None:
+        """Call a subscriber RPC on this subscription; failures become BrokerError unless `tolerated` says not."""
         try:
             getattr(self.client, method)(request={"subscription": self.path, **request})
         except GoogleAPICallError as exc:
-            raise BrokerError(f"Pub/Sub {method} on {self.subscription!r}: {_describe(exc)}") from exc
+            if tolerated is None or not tolerated(exc):
+                raise BrokerError(f"Pub/Sub {method} on {self.subscription!r}: {_describe(exc)}") from exc
 
     def keep_alive(self, deliveries: Sequence[PubSubDelivery], ack_deadline_seconds: int = 30,
                    interval: float | None = None) -> AbstractContextManager[None]:
@@ -311,8 +320,11 @@ class PubSubSubscriber:
         def beat() -> None:
             ack_ids = [d.ack_id for d in deliveries]  # a snapshot: the caller may drop settled deliveries meanwhile
             for start in range(0, len(ack_ids), MAX_ACK_IDS):
+                # Exactly-once refuses an ack id settled since the snapshot (or already lapsed) on its own and
+                # extends the others: nothing is left to extend for it, so only other failures count.
                 self.call("modify_ack_deadline", {"ack_ids": ack_ids[start:start + MAX_ACK_IDS],
-                                                  "ack_deadline_seconds": ack_deadline_seconds})
+                                                  "ack_deadline_seconds": ack_deadline_seconds},
+                          tolerated=_only_invalid_ack_ids)
 
         return heartbeat(beat, interval if interval is not None else ack_deadline_seconds / 3, "pubsub-keep-alive")
 

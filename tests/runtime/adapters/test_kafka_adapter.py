@@ -202,6 +202,27 @@ def test_a_record_that_is_no_cloudevent_moves_to_the_dlq_unchanged(noida_bootstr
     dlq.close()
 
 
+def test_without_retry_topics_nack_is_refused_and_dead_letter_still_works(tansu_bootstrap: str) -> None:
+    # dlq.max_receive_count: 1 renders no retry topics: the first failure goes straight to the DLQ.
+    broker = KafkaBroker(tansu_bootstrap, retry_topic_count=0, consumer_config=CONSUMER_CONFIG,
+                         create_missing_topics=True)
+    topic, group = f"t{uuid.uuid4().hex[:12]}", f"g{uuid.uuid4().hex[:8]}"
+    subscriber, publisher = broker.subscriber(topic, group), broker.publisher()
+    publisher.publish(topic, [sent := event(1)])
+    [delivery] = drain(subscriber, 1)
+    with pytest.raises(BrokerError, match="has no retry topics; nack is not available here"):
+        delivery.nack()
+    now = datetime.now(timezone.utc)
+    delivery.dead_letter(DeadLetterReason("ValueError", "bad", 1, now, now, topic))
+    dlq = broker.dead_letter_subscriber(topic, group)
+    [dead] = drain(dlq, 1, ack=True)
+    assert dead.message == sent
+    for closing in (subscriber, dlq, publisher):
+        closing.close()
+    with pytest.raises(ValueError, match="retry_topic_count: expected 0 or more, got -1"):
+        KafkaBroker(tansu_bootstrap, retry_topic_count=-1)
+
+
 def test_a_rejected_record_raises_publish_error(any_kafka: KafkaBroker) -> None:
     # Tansu rejects the name in the delivery report, noida-db before sending: both must surface.
     publisher = any_kafka.publisher()

@@ -2,6 +2,7 @@
 
 Conventions shared with the kafka-topics Terraform module: a consumer group `g` reading topic `t` nacks into
 `t.g.retry.<n>` (n = 1..retry_topic_count, the attempt's level, capped at the last) and dead-letters into `t.g.dlq`.
+With retry_topic_count 0 (a DLQ after the first delivery, `dlq.max_receive_count: 1`) nack raises BrokerError.
 
 - Record key = Message.key (the CloudEvents Kafka binding maps `partitionkey` to the key); other attributes are
   `ce_*` headers and `content-type`.
@@ -85,9 +86,8 @@ class KafkaBroker:
     def __init__(self, bootstrap_servers: str, *, retry_topic_count: int = 3, producer_config: Mapping | None = None,
                  consumer_config: Mapping | None = None, create_missing_topics: bool = False,
                  partitions: int = 3) -> None:
-        if retry_topic_count < 1:
-            raise ValueError(f"retry_topic_count: expected at least 1 (nack needs a retry topic), "
-                             f"got {retry_topic_count}")
+        if retry_topic_count < 0:
+            raise ValueError(f"retry_topic_count: expected 0 or more, got {retry_topic_count}")
         self.bootstrap_servers = bootstrap_servers
         self.retry_topic_count = retry_topic_count
         # Delivery reports only for failures: flush() returning 0 already says every record was acknowledged.

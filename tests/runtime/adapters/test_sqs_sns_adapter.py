@@ -10,6 +10,7 @@ import boto3
 import pytest
 from adapter_conformance import AdapterConformance, drain, event
 
+from edakit.runtime.adapters.base import BrokerError
 from edakit.runtime.adapters.sqs_sns import SqsSnsBroker, dead_letter_queue_name, queue_name
 from edakit.runtime.middleware import Router
 from edakit.runtime.message import Message
@@ -99,8 +100,26 @@ def test_keep_alive_holds_a_slow_handlers_message(broker: SqsSnsBroker) -> None:
     with slow.keep_alive([delivery], visibility_timeout=2, interval=0.5):
         time.sleep(1.5)
         assert other.receive(timeout=1) == []  # 2.5 s after receipt: long past the queue's 1 s
+    # SQS holds a message at most 12 h: the first beat asks for more, its entry is refused, and that is raised.
+    with pytest.raises(BrokerError, match="1 message\\(s\\) refused, first: InvalidParameterValue"):
+        with slow.keep_alive([delivery], visibility_timeout=43_201):
+            pass
+    with pytest.raises(ValueError, match="visibility_timeout: expected at least 1 second, got 0"):
+        slow.keep_alive([delivery], visibility_timeout=0)
     delivery.ack()
     assert other.receive(timeout=1) == []
+
+
+def test_keep_alive_goes_on_when_a_message_in_its_snapshot_was_deleted_meanwhile(broker: SqsSnsBroker) -> None:
+    topic, group = names()
+    subscriber = broker.subscriber(topic, group)
+    broker.publisher().publish(topic, [event(1), event(2)])
+    settled, slow = drain(subscriber, 2)
+    settled.ack()  # what a Router does while the heartbeat still holds the delivery in its snapshot
+    with subscriber.keep_alive([settled, slow], visibility_timeout=2, interval=0.3):
+        time.sleep(1.5)  # past the queue's 1 s: only the heartbeat keeps `slow` in flight
+        assert subscriber.receive(timeout=0) == []
+    slow.ack()
 
 
 def test_the_router_keeps_a_batch_leased_while_a_slow_handler_works_through_it(broker: SqsSnsBroker) -> None:

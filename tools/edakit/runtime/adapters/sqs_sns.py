@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 BATCH = 10  # SNS PublishBatch, SQS SendMessageBatch/DeleteMessageBatch/ChangeMessageVisibilityBatch limit
 MAX_ATTRIBUTES = 10  # SQS message attributes per message (SNS raw delivery passes them through)
 MAX_VISIBILITY = 43_200  # seconds, SQS maximum visibility timeout
+# Per-message codes of a visibility change on a message that is no longer in flight (deleted, or back in the queue).
+SETTLED_MEANWHILE = frozenset({"ReceiptHandleIsInvalid", "AWS.SimpleQueueService.MessageNotInflight",
+                               "MessageNotInflight"})
 # Characters SQS accepts in bodies and attribute values.
 _SQS_TEXT = re.compile("[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 ATTRIBUTE_PREFIX = KAFKA_PREFIX  # `ce_`: SNS/SQS attribute names allow `_`, and no official binding exists
@@ -258,16 +261,24 @@ class SqsSubscriber:
     def keep_alive(self, deliveries: Sequence[SqsDelivery], visibility_timeout: int = 30,
                    interval: float | None = None) -> AbstractContextManager[None]:
         """Heartbeat for slow handlers: on entry and every `interval` (default a third of the timeout) push the
-        visibility timeout of `deliveries` to `visibility_timeout` seconds from now, until the block exits."""
+        visibility timeout of `deliveries` to `visibility_timeout` seconds from now, until the block exits. SQS
+        holds a message at most 12 h after its receipt in all: an extension past that is refused (BrokerError)."""
+        if visibility_timeout < 1:
+            raise ValueError(f"visibility_timeout: expected at least 1 second, got {visibility_timeout}")
 
         def beat() -> None:
             current = list(deliveries)  # a snapshot: the caller may drop settled deliveries meanwhile
             for start in range(0, len(current), BATCH):
-                self._call("ChangeMessageVisibilityBatch", self.sqs.change_message_visibility_batch,
-                           QueueUrl=self.queue_url,
-                           Entries=[{"Id": str(i), "ReceiptHandle": d._receipt_handle,
-                                     "VisibilityTimeout": visibility_timeout}
-                                    for i, d in enumerate(current[start:start + BATCH])])
+                response = self._call("ChangeMessageVisibilityBatch", self.sqs.change_message_visibility_batch,
+                                      QueueUrl=self.queue_url,
+                                      Entries=[{"Id": str(i), "ReceiptHandle": d._receipt_handle,
+                                                "VisibilityTimeout": visibility_timeout}
+                                               for i, d in enumerate(current[start:start + BATCH])])
+                # A message deleted since the snapshot has nothing left to extend; any other refusal counts.
+                failed = [f for f in response.get("Failed", []) if f.get("Code") not in SETTLED_MEANWHILE]
+                if failed:
+                    raise BrokerError(f"SQS: ChangeMessageVisibilityBatch on {self.queue_url}: {len(failed)} "
+                                      f"message(s) refused, first: {failed[0].get('Code')}: {failed[0].get('Message')}")
 
         return heartbeat(beat, interval if interval is not None else visibility_timeout / 3, "sqs-keep-alive")
 

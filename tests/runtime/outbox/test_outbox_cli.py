@@ -109,6 +109,11 @@ def test_unusable_input_exits_2_saying_what_was_expected(args: list[str], expect
     assert code == 2 and expected in err
 
 
+def test_a_password_in_the_database_url_stays_out_of_the_error() -> None:
+    code, _, err = run("lag", "--db", "postgresql://app:s3cret@127.0.0.1:1/orders")
+    assert code == 2 and "postgresql://app:***@127.0.0.1:1/orders" in err and "s3cret" not in err
+
+
 def test_an_unknown_broker_exits_2(pg_url: str) -> None:
     code, _, err = run("relay", "--db", pg_url, "--broker", "rabbit://localhost", "--until-empty")
     assert code == 2 and "unknown scheme 'rabbit'" in err

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 import psycopg
@@ -47,8 +48,16 @@ def _store_options(create: bool = False) -> Callable[[Callable[..., Any]], Calla
 
 
 def _database_error(db_url: str, exc: Exception) -> NoReturn:
-    click.echo(f"error: outbox database {db_url}: {str(exc).strip()}", err=True)
+    click.echo(f"error: outbox database {_without_password(db_url)}: {str(exc).strip()}", err=True)
     sys.exit(2)
+
+
+def _without_password(url: str) -> str:
+    """The URL as it may appear in logs: `postgresql://app:secret@db/orders` -> `postgresql://app:***@db/orders`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
 
 @click.group()

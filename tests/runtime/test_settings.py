@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import boto3
 import pytest
 
 from edakit.render import render_spec
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, DeadLetterReason
 from edakit.runtime.adapters.pubsub import subscription_name
-from edakit.runtime.adapters.sqs_sns import queue_name
+from edakit.runtime.adapters.sqs_sns import SqsSnsBroker, queue_name
+from edakit.runtime.message import Message
+from edakit.runtime.middleware import Router, compose, retry
 from edakit.runtime.settings import SettingsError, consumer_settings
 from edakit.spec import load_spec
 
@@ -68,3 +73,32 @@ def test_a_subscriber_the_runtime_does_not_consume_is_refused_at_its_place() -> 
     name = next(iter(spec.subscribers))
     with pytest.raises(SettingsError, match=rf"order-events-eventgrid.yaml:\d+:\d+ subscribers.{name}: .*event-grid"):
         consumer_settings(spec, name)
+
+
+def test_a_service_configured_from_the_spec_dead_letters_where_its_queue_would(moto_url: str, tmp_path: Path) -> None:
+    """The worked example of the runtime guide, end to end on moto's SQS: the queue as Terraform would create it
+    from the rendered tfvars, the consumer from `consumer_settings`."""
+    spec = load_spec(ROOT / "configs/order-events-sns.yaml", "staging")
+    settings = consumer_settings(spec, "billing")
+    redrive = rendered("order-events-sns.yaml", "staging", "aws-sns-sqs-fanout", tmp_path)["subscribers"]["billing"]
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1")
+    broker = SqsSnsBroker(session, endpoint_url=moto_url, create_missing=True,
+                          max_receive_count=redrive["max_receive_count"], visibility_timeout=30)
+    subscriber = broker.subscriber(settings.topic, settings.group)
+    broker.publisher().publish(settings.topic, [sent := Message.new("OrderPlaced", b'{"total_amount": 5}',
+                                                                    source="/orders")])
+    attempts: list[int] = []
+
+    def charge(delivery) -> None:  # noqa: ANN001 - a router delivery
+        attempts.append(delivery.attempt)
+        raise ConnectionError("payment provider down")
+
+    fast = replace(settings.retry, base_delay=0.0, max_delay=0.0)  # the spec's 10-600 s backoff, without the wait
+    Router(subscriber, compose(charge, retry(fast)), max_messages=settings.max_messages,
+           lease_seconds=settings.lease_seconds).run_until_idle(1)
+    dlq = broker.dead_letter_subscriber(settings.topic, settings.group)
+    [dead] = dlq.receive(10, timeout=5)
+    reason = DeadLetterReason.from_json(dead.metadata[DLQ_REASON_KEY])
+    assert attempts == [1, 2, 3] and redrive["max_receive_count"] == 3
+    assert (dead.message.id, reason.attempts, reason.error_type) == (sent.id, 3, "ConnectionError")
+    dead.ack()

@@ -2,14 +2,8 @@
 
 The spec's `consumer` block holds the defaults of the kit's consumer runtime and each subscriber's `retry` and `dlq`
 blocks its redelivery; the renderers turn the same values into the queue's redrive policy, the Kafka retry topics
-or the Pub/Sub dead_letter_policy. `consumer_settings(spec, name)` hands them to the runtime:
-
-    spec = load_spec("configs/order-events-sns.yaml", "prod")
-    settings = consumer_settings(spec, "billing")
-    subscriber = broker.subscriber(settings.topic, settings.group)
-    handler = compose(business, retry(settings.retry), idempotent(RedisIdempotencyStore(
-        client, settings.group, settings.idempotency_window_hours)))
-    Router(subscriber, handler, max_messages=settings.max_messages, lease_seconds=settings.lease_seconds).run(stop)
+or the Pub/Sub dead_letter_policy. `consumer_settings(spec, name)` hands them to the runtime; the end-to-end test in
+tests/runtime/test_settings.py shows the whole path (spec -> settings -> subscriber, retry, Router).
 """
 
 from __future__ import annotations

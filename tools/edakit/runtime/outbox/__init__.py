@@ -35,7 +35,7 @@ def open_outbox(url: str, table: str = "outbox", *, create: bool = False) -> Out
     if url.startswith(("postgresql://", "postgres://")):
         if create:
             with psycopg.connect(url) as conn:
-                postgres.create_schema(conn, table)
+                create_schema(conn, table)
         return PostgresOutbox(url, table=table)
     scheme, _, path = url.partition(":")
     if scheme == "sqlite" and path:
@@ -43,7 +43,7 @@ def open_outbox(url: str, table: str = "outbox", *, create: bool = False) -> Out
             raise OutboxUrlError(f"outbox {url!r}: SQLite database {path} does not exist")
         if create:
             with sqlite3.connect(path) as conn:
-                sqlite.create_schema(conn, table)
+                create_schema(conn, table)
         return SqliteOutbox(path, table=table)
     raise OutboxUrlError(f"outbox {url!r}: expected {DB_SCHEMES}")
 

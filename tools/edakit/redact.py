@@ -1,0 +1,111 @@
+"""Secrets out of messages: `redact(text)` masks credentials in every URL/DSN form a command line or a driver error
+can carry, and `shorten(value)` bounds how much of a (possibly huge) bad value a message quotes.
+
+What is masked (the value becomes `***`; everything else stays readable):
+- the password in a URL's userinfo, any scheme: `postgresql+psycopg://app:pw@db`, `redis://:pw@h`, `rediss://`,
+  `amqp://`, `kafka://`, `https://`... A password may contain `@`, `:` or `/` unencoded: everything from the first
+  `:` of the userinfo to the last `@` before the host is masked. A user name alone (`postgresql://app@db`) is kept.
+- `name=value` pairs whose name is in SECRET_NAMES (case-insensitive, also with a prefix such as `sasl.password`,
+  `ssl.key.password`, `aws_secret_access_key`, `X-Amz-Security-Token`): libpq key/value DSNs (`password='a b'`,
+  quoted with libpq's backslash escapes), URL query parameters (`?password=..&sslpassword=..`), connection strings
+  (`AccountKey=..;`) and mappings as Python or JSON print them (`{'sasl.password': '..'}`, `"token": ".."`).
+- `Authorization: Bearer|Basic <credentials>`.
+
+Outside a URL an unquoted value runs to the next whitespace (a libpq password may contain `&` or `;`); inside a URL's
+query it runs to the next `&`, `#` or whitespace. Masking errs on the side of hiding more.
+"""
+
+from __future__ import annotations
+
+import re
+import reprlib
+
+MASK = "***"
+
+# Names whose value is a secret, as drivers and clouds spell them: libpq (password, sslpassword), librdkafka
+# (sasl.password, ssl.key.password, sasl.oauthbearer.client.secret), AWS (aws_secret_access_key, session tokens,
+# SigV4 query signing), Azure (AccountKey, SharedAccessKey, SAS `sig`), OAuth (client_secret, access/refresh tokens)
+# and generic API keys.
+SECRET_NAMES = (
+    "password", "passwd", "pwd", "pass", "passphrase", "sslpassword", "secret", "client_secret", "secret_key",
+    "secret_access_key", "token", "access_token", "refresh_token", "id_token", "auth_token", "session_token",
+    "security_token", "api_key", "apikey", "api-key", "access_key", "accountkey", "account_key",
+    "sharedaccesskey", "shared_access_key", "private_key", "signature", "sig", "credential", "credentials", "auth",
+)
+
+_NAME = (r"(?<![\w.-])(?:[\w.-]*[._-])?(?:" + "|".join(re.escape(n) for n in sorted(SECRET_NAMES, key=len,
+                                                                                   reverse=True)) + r")(?![\w.-])")
+# A quoted value: single quotes with backslash escapes (libpq, Python repr) or double quotes (JSON, Python repr),
+# closed and followed by a separator; anything else is an unquoted value.
+_QUOTED = r"(?:'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\")(?=[\s,;}\])]|$)"
+_QUERY_PARAM = re.compile(rf"(?i)(?<=[?&])({_NAME}=)([^&#\s]*)")
+_KEY_VALUE = re.compile(rf"(?i)(?<![?&])({_NAME}\s*=\s*)({_QUOTED}|\S*)")
+_MAPPING = re.compile(rf"(?i)(['\"]{_NAME}['\"]\s*:\s*)({_QUOTED}|[^\s,}}]*)")
+_AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
+_SCHEME = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def redact(text: str) -> str:
+    """`text` with every credential it contains replaced by `***` (see the module docstring for the forms)."""
+    if not isinstance(text, str):
+        text = str(text)
+    # URLs first: a password in a URL's userinfo may itself contain `?password=`.
+    text = _redact_urls(text)
+    text = _QUERY_PARAM.sub(lambda m: m.group(1) + MASK, text)
+    text = _MAPPING.sub(lambda m: m.group(1) + _masked_like(m.group(2)), text)
+    text = _KEY_VALUE.sub(lambda m: m.group(1) + _masked_like(m.group(2)), text)
+    return _AUTHORIZATION.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+
+
+def _masked_like(value: str) -> str:
+    """`***`, keeping the quotes of a quoted value so the message still reads like what was given."""
+    if len(value) >= 2 and value[0] in "'\"" and value[-1] == value[0]:
+        return value[0] + MASK + value[0]
+    return MASK
+
+
+def _redact_urls(text: str) -> str:
+    out: list[str] = []
+    position = 0
+    for match in _SCHEME.finditer(text):
+        start = match.start()
+        if start < position:  # a "scheme://" inside the URL before (e.g. in its password): already handled
+            continue
+        out.append(text[position:start])
+        end = start
+        while end < len(text) and not text[end].isspace():  # a URL runs to the next whitespace
+            end += 1
+        out.append(_redact_url(text[start:end]))
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _redact_url(url: str) -> str:
+    scheme_end = url.index("://") + 3
+    rest = url[scheme_end:]
+    at = rest.rfind("@")
+    if at != -1:
+        colon = rest.find(":", 0, at)
+        if colon != -1:
+            rest = rest[:colon + 1] + MASK + rest[at:]
+    return url[:scheme_end] + rest
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 3, 4, 4, 4, 4
+_REPR.maxfrozenset = _REPR.maxdeque = _REPR.maxarray = 4
+
+
+def shorten(value: object, limit: int = 80) -> str:
+    """At most about `limit` characters of `value` for an error message: a str as is, anything else as a bounded
+    repr (computed without rendering all of a huge value), with how much was left out."""
+    if isinstance(value, str):
+        text = value
+    else:
+        _REPR.maxstring = _REPR.maxother = max(limit, 8)
+        _REPR.maxlong = max(limit, 8)
+        text = _REPR.repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edakit.redact import MASK, redact, shorten
+from edakit.redact import MASK, redact, secrets_in, shorten
 
 SETTINGS = settings(max_examples=300, deadline=None)
 
@@ -122,3 +122,19 @@ def test_shorten_bounds_huge_values_without_rendering_them() -> None:
        st.integers(min_value=1, max_value=200))
 def test_shorten_never_exceeds_its_limit_plus_the_note(value: object, limit: int) -> None:
     assert len(shorten(value, limit=limit)) <= max(limit, 8) + len("... (99999999 more characters)")
+
+
+@SETTINGS
+@given(url_passwords.filter(lambda p: len(p) >= 4), st.booleans())
+def test_a_fragment_a_driver_quotes_out_of_url_form_is_masked_by_known(password: str, encoded: bool) -> None:
+    written = quote(password, safe="") if encoded else password
+    url = f"postgresql://app:{written}@db/orders"
+    message = f'invalid percent-encoded token: "{written}" (decoded {password})'
+    out = redact(message, known=secrets_in(url))
+    assert password not in out and written not in out
+
+
+def test_secrets_in_lists_what_redact_masks() -> None:
+    assert secrets_in("postgresql://app:p%40ss@db/x?sslpassword=k%20y host=h password='a b'") == [
+        "p%40ss", "k%20y", "a b", "p@ss", "k y"]
+    assert redact("token abc", known=["abc"]) == "token abc"  # shorter than KNOWN_MIN_LENGTH: kept

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import re
 import reprlib
+from collections.abc import Iterable
+from urllib.parse import unquote
 
 MASK = "***"
+KNOWN_MIN_LENGTH = 4
 
 # Names whose value is a secret, as drivers and clouds spell them: libpq (password, sslpassword), librdkafka
 # (sasl.password, ssl.key.password, sasl.oauthbearer.client.secret), AWS (aws_secret_access_key, session tokens,
@@ -45,15 +48,39 @@ _AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 _SCHEME = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def redact(text: str) -> str:
-    """`text` with every credential it contains replaced by `***` (see the module docstring for the forms)."""
+def redact(text: str, *, known: Iterable[str] = ()) -> str:
+    """`text` with every credential it contains replaced by `***` (see the module docstring for the forms).
+
+    `known`: secrets to mask wherever they appear, e.g. `secrets_in(url)` of the URL a driver was given, whose error
+    may quote a fragment of it out of its URL form (libpq: `invalid percent-encoded token: "pw%zz"`). Values shorter
+    than KNOWN_MIN_LENGTH are not masked literally (every "a" of a message would go).
+    """
     if not isinstance(text, str):
         text = str(text)
+    for secret in sorted({k for k in known if len(k) >= KNOWN_MIN_LENGTH}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return _scan(text, None)
+
+
+def secrets_in(text: str) -> list[str]:
+    """The values `redact` masks in `text`, as written and (URL forms) percent-decoded: pass them as `known`."""
+    found: list[str] = []
+    _scan(text, found)
+    return [v for v in dict.fromkeys(found + [unquote(v) for v in found]) if v]
+
+
+def _scan(text: str, found: list[str] | None) -> str:
+    def mask(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if found is not None:
+            found.append(value[1:-1] if _masked_like(value) != MASK else value)
+        return match.group(1) + _masked_like(value)
+
     # URLs first: a password in a URL's userinfo may itself contain `?password=`.
-    text = _redact_urls(text)
-    text = _QUERY_PARAM.sub(lambda m: m.group(1) + MASK, text)
-    text = _MAPPING.sub(lambda m: m.group(1) + _masked_like(m.group(2)), text)
-    text = _KEY_VALUE.sub(lambda m: m.group(1) + _masked_like(m.group(2)), text)
+    text = _redact_urls(text, found)
+    text = _QUERY_PARAM.sub(mask, text)
+    text = _MAPPING.sub(mask, text)
+    text = _KEY_VALUE.sub(mask, text)
     return _AUTHORIZATION.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
 
 
@@ -64,7 +91,7 @@ def _masked_like(value: str) -> str:
     return MASK
 
 
-def _redact_urls(text: str) -> str:
+def _redact_urls(text: str, found: list[str] | None) -> str:
     out: list[str] = []
     position = 0
     for match in _SCHEME.finditer(text):
@@ -75,19 +102,21 @@ def _redact_urls(text: str) -> str:
         end = start
         while end < len(text) and not text[end].isspace():  # a URL runs to the next whitespace
             end += 1
-        out.append(_redact_url(text[start:end]))
+        out.append(_redact_url(text[start:end], found))
         position = end
     out.append(text[position:])
     return "".join(out)
 
 
-def _redact_url(url: str) -> str:
+def _redact_url(url: str, found: list[str] | None) -> str:
     scheme_end = url.index("://") + 3
     rest = url[scheme_end:]
     at = rest.rfind("@")
     if at != -1:
         colon = rest.find(":", 0, at)
         if colon != -1:
+            if found is not None:
+                found.append(rest[colon + 1:at])
             rest = rest[:colon + 1] + MASK + rest[at:]
     return url[:scheme_end] + rest
 

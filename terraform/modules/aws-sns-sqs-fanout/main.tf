@@ -13,6 +13,16 @@ locals {
   dlq_subscribers = { for key, s in var.subscribers : key => s if s.create_dlq }
 }
 
+# Every policy the module writes refuses plain-HTTP requests, whoever makes them: TLS only, as on the S3 store.
+locals {
+  deny_insecure_transport = {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = "*"
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  }
+}
+
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
@@ -65,6 +75,19 @@ resource "aws_sns_topic" "this" {
   content_based_deduplication = var.fifo_topic ? var.content_based_deduplication : null
   kms_master_key_id           = local.kms_key_id
   tags                        = var.tags
+}
+
+# The topic's only policy: statements the caller merges in, then the TLS-only deny (a second aws_sns_topic_policy
+# would replace this one, hence source_topic_policy_documents).
+resource "aws_sns_topic_policy" "this" {
+  arn = aws_sns_topic.this.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      flatten([for doc in var.source_topic_policy_documents : [jsondecode(doc).Statement]]),
+      [merge(local.deny_insecure_transport, { Action = ["sns:Publish", "sns:Subscribe"], Resource = aws_sns_topic.this.arn })],
+    )
+  })
 }
 
 # --- Subscriber queues ------------------------------------------------------
@@ -127,7 +150,18 @@ resource "aws_sqs_queue_policy" "this" {
         Resource  = aws_sqs_queue.this[each.key].arn
         Condition = { ArnEquals = { "aws:SourceArn" = aws_sns_topic.this.arn } }
       },
+      merge(local.deny_insecure_transport, { Action = "sqs:*", Resource = aws_sqs_queue.this[each.key].arn }),
     ]
+  })
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  for_each = local.dlq_subscribers
+
+  queue_url = aws_sqs_queue.dlq[each.key].url
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [merge(local.deny_insecure_transport, { Action = "sqs:*", Resource = aws_sqs_queue.dlq[each.key].arn })]
   })
 }
 

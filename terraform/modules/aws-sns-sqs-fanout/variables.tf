@@ -35,12 +35,18 @@ variable "content_based_deduplication" {
 }
 
 variable "kms_master_key_id" {
-  description = "KMS key (id, ARN or alias) that encrypts the topic and all queues. Null: the module creates a customer managed key whose policy lets SNS and SQS use it."
+  description = "KMS key (id, ARN, alias or alias ARN) that encrypts the topic and all queues. Null: the module creates a customer managed key whose policy lets SNS and SQS use it. There is no unencrypted mode: an empty string is refused, not read as \"off\"."
   type        = string
   default     = null
 
   validation {
-    condition     = var.kms_master_key_id == null || !startswith(coalesce(var.kms_master_key_id, "-"), "alias/aws/")
+    # SNS and SQS read "" as "no key" and plan unencrypted resources, so only a well-formed key reference passes.
+    condition     = var.kms_master_key_id == null || can(regex("^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)|alias/[A-Za-z0-9/_-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$", coalesce(var.kms_master_key_id, "-")))
+    error_message = "kms_master_key_id \"${coalesce(var.kms_master_key_id, "-")}\" is not a KMS key reference: give a key id, key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), alias (alias/NAME) or alias ARN, or leave it null to let the module create a key. An empty string would plan an unencrypted topic and queues."
+  }
+
+  validation {
+    condition     = var.kms_master_key_id == null || !can(regex("(^|:)alias/aws/", coalesce(var.kms_master_key_id, "-")))
     error_message = "kms_master_key_id must be a customer managed key: SNS cannot use an AWS managed key (alias/aws/...) to deliver to encrypted SQS queues because its key policy cannot be changed. Leave it null to let the module create one."
   }
 }
@@ -138,6 +144,23 @@ variable "subscribers" {
     # A threshold beyond retention never fires: SQS deletes the message first.
     condition     = alltrue([for s in values(var.subscribers) : s.age_of_oldest_message_threshold_seconds >= 60 && s.age_of_oldest_message_threshold_seconds < s.message_retention_seconds])
     error_message = "age_of_oldest_message_threshold_seconds must be at least 60 and below message_retention_seconds (an older message is already deleted); invalid for: ${join(", ", [for k, s in var.subscribers : k if !(s.age_of_oldest_message_threshold_seconds >= 60 && s.age_of_oldest_message_threshold_seconds < s.message_retention_seconds)])}."
+  }
+}
+
+variable "source_topic_policy_documents" {
+  description = "IAM policy documents (JSON, e.g. data.aws_iam_policy_document.x.json) whose statements are merged into the topic policy, e.g. to let S3 or another account publish. The module owns the topic's only policy, so give extra statements here instead of a second aws_sns_topic_policy, which would overwrite this one. The module always adds its DenyInsecureTransport statement."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for doc in var.source_topic_policy_documents : can(length(flatten([jsondecode(doc).Statement])) > 0)])
+    error_message = "source_topic_policy_documents must be IAM policy documents in JSON with a Statement (e.g. data.aws_iam_policy_document.publishers.json)."
+  }
+
+  validation {
+    condition     = !contains(flatten([for doc in var.source_topic_policy_documents : [for st in try(flatten([jsondecode(doc).Statement]), []) : try(st.Sid, "")]]), "DenyInsecureTransport")
+    error_message = "source_topic_policy_documents must not use the Sid \"DenyInsecureTransport\": the module adds that statement itself."
   }
 }
 

@@ -86,6 +86,86 @@ run "aws_managed_key_rejected" {
   expect_failures = [var.kms_master_key_id]
 }
 
+run "aws_managed_key_alias_arn_rejected" {
+  command = plan
+
+  variables {
+    kms_master_key_id = "arn:aws:kms:eu-west-1:111111111111:alias/aws/sns"
+  }
+
+  expect_failures = [var.kms_master_key_id]
+}
+
+# "" would reach aws_sns_topic/aws_sqs_queue as "no key": an unencrypted topic and queues.
+run "empty_kms_key_rejected" {
+  command = plan
+
+  variables {
+    kms_master_key_id = ""
+  }
+
+  expect_failures = [var.kms_master_key_id]
+}
+
+run "blank_kms_key_rejected" {
+  command = plan
+
+  variables {
+    kms_master_key_id = "  "
+  }
+
+  expect_failures = [var.kms_master_key_id]
+}
+
+run "kms_key_that_is_no_key_reference_rejected" {
+  command = plan
+
+  variables {
+    kms_master_key_id = "orders-key"
+  }
+
+  expect_failures = [var.kms_master_key_id]
+}
+
+run "every_kms_key_reference_form_is_accepted" {
+  command = plan
+
+  variables {
+    kms_master_key_id = "arn:aws:kms:eu-west-1:111111111111:alias/orders"
+  }
+
+  assert {
+    condition     = aws_sns_topic.this.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:alias/orders" && length(aws_kms_key.this) == 0
+    error_message = "an alias ARN is a customer managed key reference"
+  }
+}
+
+run "kms_key_id_is_accepted" {
+  command = plan
+
+  variables {
+    kms_master_key_id = "1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = aws_sqs_queue.this["billing"].kms_master_key_id == "1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "a key id is accepted"
+  }
+}
+
+run "multi_region_key_id_is_accepted" {
+  command = plan
+
+  variables {
+    kms_master_key_id = "mrk-1234abcd12ab34cd56ef1234567890ab"
+  }
+
+  assert {
+    condition     = aws_sqs_queue.dlq["billing"].kms_master_key_id == "mrk-1234abcd12ab34cd56ef1234567890ab"
+    error_message = "a multi-Region key id is accepted"
+  }
+}
+
 run "deletion_window_below_7_days" {
   command = plan
 

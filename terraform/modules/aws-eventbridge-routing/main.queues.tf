@@ -9,43 +9,68 @@ resource "aws_sqs_queue" "dead_letter" {
   tags                      = var.tags
 }
 
+# Every queue policy the module writes or hands out refuses plain-HTTP requests, whoever makes them.
+locals {
+  deny_insecure_transport = {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "sqs:*"
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  }
+}
+
 resource "aws_sqs_queue_policy" "dead_letter" {
   for_each = var.routes
 
   queue_url = aws_sqs_queue.dead_letter[each.key].url
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "EventBridgeDeadLetters"
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.dead_letter[each.key].arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this[each.key].arn } }
-    }]
+    Statement = [
+      {
+        Sid       = "EventBridgeDeadLetters"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = "sqs:SendMessage"
+        Resource  = aws_sqs_queue.dead_letter[each.key].arn
+        Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this[each.key].arn } }
+      },
+      merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.dead_letter[each.key].arn }),
+    ]
   })
 }
 
 locals {
-  # A queue has one policy document: targets of several rules on one queue must share it, or they overwrite each other.
-  owned_target_queues = { for key, t in local.targets : t.sqs_queue_url => t... if t.sqs_queue_url != null }
+  # Target queues belong to the caller, and a queue has a single policy document: writing one here would replace
+  # the owner's statements. The module hands out the document to merge instead (output target_queue_policies), one
+  # per queue naming every rule that targets it.
+  sqs_target_rules = { for t in values(local.targets) : t.arn => t.route... if can(regex("^arn:aws[a-z-]*:sqs:", t.arn)) }
+  target_queue_policies = {
+    for arn, routes in local.sqs_target_rules : arn => jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        {
+          Sid       = "EventBridgeRules"
+          Effect    = "Allow"
+          Principal = { Service = "events.amazonaws.com" }
+          Action    = "sqs:SendMessage"
+          Resource  = arn
+          Condition = { ArnEquals = { "aws:SourceArn" = sort(distinct([for route in routes : aws_cloudwatch_event_rule.this[route].arn])) } }
+        },
+        merge(local.deny_insecure_transport, { Resource = arn }),
+      ]
+    })
+  }
 }
 
-resource "aws_sqs_queue_policy" "target" {
-  for_each = local.owned_target_queues
+# Earlier versions wrote target queue policies (sqs_queue_url): forget them without deleting them, so a queue keeps
+# EventBridge's permission until its owner applies a policy merged from target_queue_policies.
+removed {
+  from = aws_sqs_queue_policy.target
 
-  queue_url = each.key
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "EventBridgeRules"
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = each.value[0].arn
-      Condition = { ArnEquals = { "aws:SourceArn" = sort(distinct([for t in each.value : aws_cloudwatch_event_rule.this[t.route].arn])) } }
-    }]
-  })
+  lifecycle {
+    destroy = false
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "dead_letter_depth" {

@@ -18,6 +18,11 @@ output "dead_letter_queue_urls" {
   value       = { for name, q in aws_sqs_queue.dead_letter : name => q.url }
 }
 
+output "target_queue_policies" {
+  description = "Queue policy JSON to merge into each SQS target queue's own policy, keyed by queue ARN: EventBridge may send on behalf of the rules targeting the queue, and requests without TLS are denied. The module never writes a target queue's policy (it would replace the owner's); pass this to source_policy_documents of the aws_iam_policy_document behind the queue's aws_sqs_queue_policy."
+  value       = local.target_queue_policies
+}
+
 output "archive_arn" {
   description = "ARN of the replay archive, or null."
   value       = one(aws_cloudwatch_event_archive.this[*].arn)

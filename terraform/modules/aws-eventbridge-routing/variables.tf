@@ -15,15 +15,26 @@ variable "tags" {
 }
 
 variable "kms_key_identifier" {
-  description = "KMS key (ARN, key id, alias) encrypting events on the bus and in its archive; null uses an AWS owned key."
+  description = "Customer managed KMS key (key id, key ARN, alias or alias ARN) encrypting events on the bus and in its archive; null uses an AWS owned key. An empty string is refused, not read as null."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kms_key_identifier == null || (can(regex("^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)|alias/[A-Za-z0-9/_-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$", coalesce(var.kms_key_identifier, "-"))) && !can(regex("(^|:)alias/aws/", coalesce(var.kms_key_identifier, "-"))))
+    error_message = "kms_key_identifier \"${coalesce(var.kms_key_identifier, "-")}\" must be a customer managed KMS key: key id, key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), alias (alias/NAME, not alias/aws/...) or alias ARN; leave it null for an AWS owned key."
+  }
 }
 
 variable "dead_letter_kms_key_id" {
-  description = "KMS key for the dead-letter queues; null uses SQS-managed encryption (SSE-SQS). A customer managed key must allow events.amazonaws.com kms:GenerateDataKey and kms:Decrypt."
+  description = "KMS key for the dead-letter queues; null uses SQS-managed encryption (SSE-SQS). A customer managed key must allow events.amazonaws.com kms:GenerateDataKey and kms:Decrypt. An empty string is refused: it would leave the queues unencrypted."
   type        = string
   default     = null
+
+  validation {
+    # "" is not null, so SSE-SQS would be off while SQS reads the empty key as none: unencrypted dead letters.
+    condition     = var.dead_letter_kms_key_id == null || (can(regex("^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)|alias/[A-Za-z0-9/_-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$", coalesce(var.dead_letter_kms_key_id, "-"))) && !can(regex("(^|:)alias/aws/", coalesce(var.dead_letter_kms_key_id, "-"))))
+    error_message = "dead_letter_kms_key_id \"${coalesce(var.dead_letter_kms_key_id, "-")}\" must be a customer managed KMS key that EventBridge may use: key id, key ARN, alias (alias/NAME, not an AWS managed alias/aws/... whose policy cannot grant events.amazonaws.com) or alias ARN; leave it null for SSE-SQS."
+  }
 }
 
 variable "archive" {
@@ -40,7 +51,7 @@ variable "archive" {
 }
 
 variable "routes" {
-  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. Each route gets a dead-letter queue for events its targets could not take. Set sqs_queue_url on an SQS target to let this module own that queue's policy (allowing only these rules to send)."
+  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. Each route gets a dead-letter queue for events its targets could not take. The module does not write SQS target queues' policies: merge output target_queue_policies into them (sqs_queue_url, which used to hand a queue's policy to this module, is refused)."
   type = map(object({
     description   = optional(string)
     event_pattern = string
@@ -97,10 +108,9 @@ variable "routes" {
   }
 
   validation {
-    condition = alltrue(flatten([for r in values(var.routes) : [for t in values(r.targets) :
-      t.sqs_queue_url == null || (startswith(t.arn, "arn:aws:sqs:") && endswith(coalesce(t.sqs_queue_url, "-"), "/${element(split(":", t.arn), 5)}"))
-    ]]))
-    error_message = "sqs_queue_url is only for SQS targets and must be the URL of the queue named in arn (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)."
+    # Kept in the type so that old callers fail loudly instead of having the attribute silently dropped.
+    condition     = alltrue(flatten([for r in values(var.routes) : [for t in values(r.targets) : t.sqs_queue_url == null]]))
+    error_message = "sqs_queue_url is no longer accepted: the module never writes the policy of a queue it did not create (that would replace the owner's statements). Remove it and merge output target_queue_policies[<queue arn>] into the queue's own aws_sqs_queue_policy (see the module README)."
   }
 
   validation {

@@ -24,9 +24,8 @@ variables {
       event_pattern = "{\"source\":[\"shop.orders\"],\"detail-type\":[\"OrderPlaced\"],\"detail\":{\"total\":[{\"numeric\":[\">\",100]}]}}"
       targets = {
         review = {
-          arn           = "arn:aws:sqs:eu-west-1:123456789012:order-review"
-          sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/order-review"
-          retry_policy  = { maximum_event_age_in_seconds = 3600, maximum_retry_attempts = 10 }
+          arn          = "arn:aws:sqs:eu-west-1:123456789012:order-review"
+          retry_policy = { maximum_event_age_in_seconds = 3600, maximum_retry_attempts = 10 }
         }
         ledger = {
           arn              = "arn:aws:sqs:eu-west-1:123456789012:ledger.fifo"
@@ -38,8 +37,7 @@ variables {
       event_pattern = "{\"source\":[\"shop.orders\"],\"detail-type\":[\"OrderCancelled\"]}"
       targets = {
         review = {
-          arn           = "arn:aws:sqs:eu-west-1:123456789012:order-review"
-          sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/order-review"
+          arn = "arn:aws:sqs:eu-west-1:123456789012:order-review"
         }
       }
     }
@@ -95,12 +93,12 @@ run "queue_policies_allow_only_the_rules" {
     error_message = "The DLQ accepts messages only from EventBridge on behalf of its rule."
   }
   assert {
-    condition     = keys(aws_sqs_queue_policy.target) == ["https://sqs.eu-west-1.amazonaws.com/123456789012/order-review"]
-    error_message = "A queue targeted by two rules gets one policy, not two that overwrite each other; queues without sqs_queue_url get none."
+    condition     = keys(output.target_queue_policies) == ["arn:aws:sqs:eu-west-1:123456789012:ledger.fifo", "arn:aws:sqs:eu-west-1:123456789012:order-review"]
+    error_message = "A queue targeted by two rules gets one policy document to merge, not two that overwrite each other."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue_policy.target["https://sqs.eu-west-1.amazonaws.com/123456789012/order-review"].policy).Statement[0].Resource == "arn:aws:sqs:eu-west-1:123456789012:order-review"
-    error_message = "The target queue policy names the queue."
+    condition     = jsondecode(output.target_queue_policies["arn:aws:sqs:eu-west-1:123456789012:order-review"]).Statement[0].Resource == "arn:aws:sqs:eu-west-1:123456789012:order-review"
+    error_message = "The target queue policy document names the queue."
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.dead_letter_depth) == 2 && aws_cloudwatch_metric_alarm.dead_letter_depth["cancellations"].metric_name == "ApproximateNumberOfMessagesVisible"
@@ -196,14 +194,6 @@ run "rejects_event_age_under_60_seconds" {
   command = plan
   variables {
     routes = { r = { event_pattern = "{}", targets = { t = { arn = "arn:aws:sqs:eu-west-1:123456789012:q", retry_policy = { maximum_event_age_in_seconds = 59 } } } } }
-  }
-  expect_failures = [var.routes]
-}
-
-run "rejects_queue_url_of_another_queue" {
-  command = plan
-  variables {
-    routes = { r = { event_pattern = "{}", targets = { t = { arn = "arn:aws:sqs:eu-west-1:123456789012:q", sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/other" } } } }
   }
   expect_failures = [var.routes]
 }

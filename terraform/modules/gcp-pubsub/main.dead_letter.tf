@@ -1,12 +1,13 @@
 data "google_project" "this" {
-  count = length(local.dead_lettered) > 0 ? 1 : 0
+  count = local.needs_service_agent ? 1 : 0
 
   project_id = var.project_id
 }
 
 locals {
-  # Pub/Sub forwards dead letters as this Google-managed identity, not as the caller.
-  pubsub_service_agent = length(local.dead_lettered) > 0 ? "serviceAccount:service-${data.google_project.this[0].number}@gcp-sa-pubsub.iam.gserviceaccount.com" : null
+  # Pub/Sub forwards dead letters and encrypts with CMEK as this Google-managed identity, not as the caller.
+  needs_service_agent  = length(local.dead_lettered) > 0 || var.kms_key_name != null
+  pubsub_service_agent = local.needs_service_agent ? "serviceAccount:service-${data.google_project.this[0].number}@gcp-sa-pubsub.iam.gserviceaccount.com" : null
 }
 
 resource "google_pubsub_topic" "dead_letter" {
@@ -16,6 +17,8 @@ resource "google_pubsub_topic" "dead_letter" {
   name         = "${each.key}-dlq"
   labels       = var.labels
   kms_key_name = var.kms_key_name
+
+  depends_on = [google_kms_crypto_key_iam_member.pubsub_service_agent]
 }
 
 # Messages published to a topic without subscriptions are dropped, so every DLQ topic gets one to hold them.

@@ -14,6 +14,15 @@ resource "google_pubsub_schema" "this" {
   definition = var.schema.definition
 }
 
+# With CMEK, Pub/Sub encrypts as its service agent: without this grant creating the topic (and publishing) fails.
+resource "google_kms_crypto_key_iam_member" "pubsub_service_agent" {
+  count = var.kms_key_name == null ? 0 : 1
+
+  crypto_key_id = var.kms_key_name
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = local.pubsub_service_agent
+}
+
 resource "google_pubsub_topic" "this" {
   project                    = var.project_id
   name                       = var.topic_name
@@ -28,6 +37,8 @@ resource "google_pubsub_topic" "this" {
       encoding = var.schema.encoding
     }
   }
+
+  depends_on = [google_kms_crypto_key_iam_member.pubsub_service_agent]
 }
 
 resource "google_pubsub_subscription" "this" {

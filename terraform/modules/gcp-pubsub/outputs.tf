@@ -24,6 +24,6 @@ output "dead_letter_subscription_ids" {
 }
 
 output "pubsub_service_agent" {
-  description = "IAM member of the Pub/Sub service agent granted publish/subscribe for dead-lettering, or null without DLQs."
+  description = "IAM member of the Pub/Sub service agent granted publish/subscribe for dead-lettering and encrypt/decrypt on the CMEK, or null with neither DLQs nor CMEK."
   value       = local.pubsub_service_agent
 }

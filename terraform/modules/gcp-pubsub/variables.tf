@@ -39,7 +39,7 @@ variable "message_retention_duration" {
 }
 
 variable "kms_key_name" {
-  description = "Cloud KMS key (CMEK) for the topic and its dead-letter topics; null uses Google-managed encryption. The Pub/Sub service agent needs roles/cloudkms.cryptoKeyEncrypterDecrypter on it."
+  description = "Cloud KMS key (CMEK) for the topic and its dead-letter topics; null uses Google-managed encryption. The module grants the Pub/Sub service agent roles/cloudkms.cryptoKeyEncrypterDecrypter on it (the applying identity needs cloudkms.cryptoKeys.setIamPolicy on the key)."
   type        = string
   default     = null
 
@@ -138,6 +138,24 @@ variable "subscriptions" {
     condition     = alltrue([for s in values(var.subscriptions) : s.push == null || startswith(try(s.push.endpoint, ""), "https://")])
     error_message = "push.endpoint must be an https:// URL."
   }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : try(s.push.oidc_service_account_email, null) == null || can(regex("^[^@\\s]+@[^@\\s]+$", s.push.oidc_service_account_email))])
+    error_message = "push.oidc_service_account_email must be a service account email (NAME@PROJECT.iam.gserviceaccount.com); an empty string is not \"no token\"."
+  }
+
+  validation {
+    # Without a token the endpoint cannot tell Pub/Sub's deliveries from anyone else's POST.
+    condition     = var.allow_push_without_oidc_token || alltrue([for s in values(var.subscriptions) : s.push == null || try(s.push.oidc_service_account_email, null) != null])
+    error_message = "Push subscriptions must send an OIDC token so the endpoint can verify that a delivery comes from Pub/Sub: set push.oidc_service_account_email for ${join(", ", [for name, s in var.subscriptions : name if s.push != null && try(s.push.oidc_service_account_email, null) == null])}, or set allow_push_without_oidc_token = true to accept unauthenticated pushes."
+  }
+}
+
+variable "allow_push_without_oidc_token" {
+  description = "Opt-out: allow push subscriptions without push.oidc_service_account_email, whose endpoint then cannot authenticate deliveries (anyone who knows the URL can forge one). Off by default."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "alerts" {

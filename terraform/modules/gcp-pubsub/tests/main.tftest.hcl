@@ -215,7 +215,7 @@ run "rejects_filter_over_256_bytes" {
 run "rejects_exactly_once_on_push" {
   command = plan
   variables {
-    subscriptions = { email = { enable_exactly_once_delivery = true, push = { endpoint = "https://email.example.com/push" } } }
+    subscriptions = { email = { enable_exactly_once_delivery = true, push = { endpoint = "https://email.example.com/push", oidc_service_account_email = "pusher@shop-prod.iam.gserviceaccount.com" } } }
   }
   expect_failures = [var.subscriptions]
 }
@@ -223,7 +223,7 @@ run "rejects_exactly_once_on_push" {
 run "rejects_plain_http_push_endpoint" {
   command = plan
   variables {
-    subscriptions = { email = { push = { endpoint = "http://email.example.com/push" } } }
+    subscriptions = { email = { push = { endpoint = "http://email.example.com/push", oidc_service_account_email = "pusher@shop-prod.iam.gserviceaccount.com" } } }
   }
   expect_failures = [var.subscriptions]
 }

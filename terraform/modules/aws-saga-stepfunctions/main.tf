@@ -14,6 +14,7 @@ locals {
 
 # Callbacks (.waitForTaskToken) run only in STANDARD workflows, and a saga must not run twice.
 resource "aws_sfn_state_machine" "this" {
+  #checkov:skip=CKV_AWS_285:Every execution event is logged (level ALL); only the states' input and output are left out by default, so saga data never reaches the logs (opt-in: allow_execution_data_logging).
   name       = var.name
   type       = "STANDARD"
   role_arn   = aws_iam_role.this.arn
@@ -22,7 +23,7 @@ resource "aws_sfn_state_machine" "this" {
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this.arn}:*"
-    include_execution_data = var.include_execution_data
+    include_execution_data = var.allow_execution_data_logging
     level                  = "ALL"
   }
 

@@ -60,8 +60,8 @@ run "logging_all_with_kms_and_tracing" {
     error_message = "A STANDARD workflow (callbacks need it) with X-Ray tracing."
   }
   assert {
-    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ALL" && aws_sfn_state_machine.this.logging_configuration[0].include_execution_data
-    error_message = "Every execution event is logged with its data."
+    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ALL" && !aws_sfn_state_machine.this.logging_configuration[0].include_execution_data
+    error_message = "Every execution event is logged, but by default without the saga's data (inputs and outputs)."
   }
   assert {
     condition     = aws_sfn_state_machine.this.logging_configuration[0].log_destination == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vendedlogs/states/order-fulfilment:*"
@@ -74,6 +74,19 @@ run "logging_all_with_kms_and_tracing" {
   assert {
     condition     = jsondecode(aws_kms_key.logs.policy).Statement[1].Condition.ArnEquals["kms:EncryptionContext:aws:logs:arn"] == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vendedlogs/states/order-fulfilment" && aws_kms_key.logs.enable_key_rotation
     error_message = "CloudWatch Logs may use the rotating key for this log group only."
+  }
+}
+
+run "execution_data_is_logged_only_when_allowed" {
+  command = plan
+
+  variables {
+    allow_execution_data_logging = true
+  }
+
+  assert {
+    condition     = aws_sfn_state_machine.this.logging_configuration[0].include_execution_data && aws_sfn_state_machine.this.logging_configuration[0].level == "ALL"
+    error_message = "The opt-in logs each state's input and output."
   }
 }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from edakit.schemas import LEVELS, SchemaError, check_compatibility
-from edakit.schemas.validate import read_json, schema_type_of, validate_ndjson, validate_payload
+from edakit.schemas.validate import read_schema_json, schema_type_of, validate_ndjson, validate_payload
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -65,7 +65,7 @@ def compat(new: Path, previous_files: tuple[Path, ...], previous_flag: bool, lev
         mixed = [p for p in previous_files if schema_type_of(p) != schema_type]
         if mixed:
             raise SchemaError(str(mixed[0]), f"expected a schema of the same kind as {new} ({schema_type})")
-        result = check_compatibility(schema_type, read_json(new), [read_json(p) for p in previous_files],
+        result = check_compatibility(schema_type, read_schema_json(new), [read_schema_json(p) for p in previous_files],
                                      level, policy)
     except SchemaError as exc:
         _fail_input(exc)

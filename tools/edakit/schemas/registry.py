@@ -11,8 +11,9 @@ from typing import Any
 
 from edakit.schemas.compat import LEVELS, CompatibilityResult, check_compatibility
 from edakit.schemas.errors import SchemaError
+from edakit.schemas.refs import NO_LOCAL_SCHEMAS, LocalSchemas
 from edakit.schemas.repo import SUFFIXES, Subject, load_subjects
-from edakit.schemas.validate import PayloadValidator
+from edakit.schemas.validate import PayloadValidator, parse_schema_text, read_schema_json
 
 
 class RegistryError(Exception):
@@ -52,6 +53,8 @@ class Registry:
         self.default_level = default_level
         self.repo_subjects: dict[str, Subject] = {}
         self.persist_root: Path | None = None
+        # what a registered JSON Schema's $refs may point at: the repository's schemas/ tree, indexed at load time
+        self.local_schemas: LocalSchemas = NO_LOCAL_SCHEMAS
 
     # --- loading -------------------------------------------------------------------------------------------
     @classmethod
@@ -61,6 +64,7 @@ class Registry:
             raise SchemaError(str(schemas_root),
                               "cannot load the repository's schemas: " + "; ".join(map(str, problems)))
         registry = cls()
+        registry.local_schemas = LocalSchemas.of_tree(schemas_root)
         for subject in subjects:
             name = subject.name
             registry.repo_subjects[name] = subject
@@ -68,7 +72,7 @@ class Registry:
             for version in subject.versions:
                 path = subject.path(version)
                 if path.exists():
-                    registry._append(name, subject.serialization, json.dumps(json.loads(path.read_text())))
+                    registry._append(name, subject.serialization, json.dumps(read_schema_json(path)))
         registry.persist_root = schemas_root if persist else None
         return registry
 
@@ -126,16 +130,27 @@ class Registry:
         return level
 
     def lookup(self, subject: str, schema: str, schema_type: str) -> Version:
-        key = canonical(_checked(schema, schema_type))
+        key = canonical(self._checked(schema, schema_type))
         for registered in self.versions(subject):
             if registered.schema_type == schema_type and canonical(registered.schema) == key:
                 return registered
         raise RegistryError(404, 40403, "Schema not found")
 
+    def _checked(self, schema: str, schema_type: str) -> str:
+        """Confluent answers 422/42201 for a schema it cannot parse (here also: one whose $ref leaves the document
+        and the repository's schemas/ tree, or one past the size and depth bounds)."""
+        if schema_type not in SUFFIXES:
+            raise RegistryError(422, 42201, f"Invalid schema type {schema_type}; expected AVRO or JSON")
+        try:
+            PayloadValidator(schema_type, parse_schema_text(schema, "schema"), "schema", self.local_schemas)
+        except (ValueError, TypeError, SchemaError) as exc:
+            raise RegistryError(422, 42201, f"Invalid schema: {exc}") from exc
+        return schema
+
     # --- writes --------------------------------------------------------------------------------------------
     def compatibility(self, subject: str, schema: str, schema_type: str, version: str | None) -> CompatibilityResult:
         """Confluent's compatibility endpoint: against one version, or (no version) everything the level covers."""
-        parsed = json.loads(_checked(schema, schema_type))
+        parsed = json.loads(self._checked(schema, schema_type))
         with self._lock:
             if subject not in self._subjects:
                 return CompatibilityResult(True)
@@ -147,7 +162,7 @@ class Registry:
 
     def register(self, subject: str, schema: str, schema_type: str) -> Version:
         """Register a new version when it is compatible at the subject's level (same schema: same version)."""
-        _checked(schema, schema_type)
+        self._checked(schema, schema_type)
         with self._lock:
             existing = self._subjects.get(subject, [])
             key = canonical(schema)
@@ -177,14 +192,3 @@ class Registry:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(json.loads(registered.schema), indent=2) + "\n")
         subject.versions.append(version)
-
-
-def _checked(schema: str, schema_type: str) -> str:
-    """Confluent answers 422/42201 for a schema it cannot parse."""
-    if schema_type not in SUFFIXES:
-        raise RegistryError(422, 42201, f"Invalid schema type {schema_type}; expected AVRO or JSON")
-    try:
-        PayloadValidator(schema_type, json.loads(schema), "schema")
-    except (ValueError, TypeError, SchemaError) as exc:
-        raise RegistryError(422, 42201, f"Invalid schema: {exc}") from exc
-    return schema

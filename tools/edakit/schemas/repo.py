@@ -19,7 +19,7 @@ from ruamel.yaml.error import YAMLError
 
 from edakit.schemas.compat import LEVELS, check_compatibility
 from edakit.schemas.errors import SchemaError
-from edakit.schemas.validate import AVRO_SUFFIX, JSON_SUFFIX, read_json, validator_for
+from edakit.schemas.validate import AVRO_SUFFIX, JSON_SUFFIX, read_json, read_schema_json, validator_for
 
 CONFIG_NAME = "schema-config.yaml"
 STRATEGIES = ("TopicNameStrategy", "RecordNameStrategy", "TopicRecordNameStrategy")
@@ -57,7 +57,7 @@ class Subject:
         return self.root / self.domain / f"v{version}" / f"{self.event}{SUFFIXES[schema_type or self.serialization]}"
 
     def schema(self, version: int, schema_type: str | None = None) -> Any:
-        return read_json(self.path(version, schema_type))
+        return read_schema_json(self.path(version, schema_type))
 
     @property
     def name(self) -> str:
@@ -190,7 +190,7 @@ def check_subject_history(subject: Subject) -> list[Problem]:
         for version in present:
             path = subject.path(version, schema_type)
             try:
-                schema = read_json(path)
+                schema = read_schema_json(path)
                 result = check_compatibility(schema_type, schema, history, subject.compatibility)
             except SchemaError as exc:
                 problems.append(Problem(str(path), exc.message))

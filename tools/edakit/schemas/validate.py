@@ -1,10 +1,17 @@
 """Payload validation against an event schema: Avro through fastavro, JSON Schema (Draft 2020-12 and Draft 7,
 formats checked) through a compiled jsonschema-rs validator, with jsonschema explaining failures by JSON path.
-Validators are compiled once per schema file and cached."""
+Validators are compiled once per schema file and cached.
+
+A JSON Schema's `$ref`s resolve inside the document and from the repository's `schemas/` tree only, never over the
+network or from other files (`refs.py`). Every document the kit reads is bounded in size and nesting depth, so a
+hostile file is a located error, never a RecursionError or an exhausted memory.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +19,22 @@ from typing import Any
 
 import fastavro
 import jsonschema
-import jsonschema_rs
 import orjson
 
+from edakit.schemas import refs
 from edakit.schemas.errors import SchemaError
+from edakit.schemas.refs import NO_LOCAL_SCHEMAS, LocalSchemas
 
 AVRO_SUFFIX = ".avsc"
 JSON_SUFFIX = ".schema.json"
+
+# A schema is a small document: ours are a few KiB and 12 levels deep. 1 MiB is far above any real one; 64 levels
+# keeps every parser (fastavro, avro, jsonschema, the compatibility walkers) far from Python's recursion limit.
+SCHEMA_MAX_BYTES = 1024 * 1024
+SCHEMA_MAX_DEPTH = 64
+# A payload is at most one broker message: 10 MiB is the largest any supported broker carries (Pub/Sub).
+PAYLOAD_MAX_BYTES = 10 * 1024 * 1024
+PAYLOAD_MAX_DEPTH = 256
 
 
 def schema_type_of(path: Path) -> str:
@@ -29,13 +45,60 @@ def schema_type_of(path: Path) -> str:
     raise SchemaError(str(path), f"unknown schema kind: expected a *{AVRO_SUFFIX} or *{JSON_SUFFIX} file")
 
 
-def read_json(path: Path) -> Any:
+def check_depth(value: Any, max_depth: int, source: str) -> None:
+    """Refuse a document nested deeper than `max_depth` arrays/objects (iteratively: never a RecursionError)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            continue
+        if depth > max_depth:
+            raise SchemaError(source, f"nested deeper than {max_depth} levels of arrays and objects")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list, tuple)))
+
+
+def parse_json(data: bytes | bytearray | memoryview | str, source: str, *, max_bytes: int = PAYLOAD_MAX_BYTES,
+               max_depth: int = PAYLOAD_MAX_DEPTH) -> Any:
+    """JSON text to a document, within the size and depth bounds; SchemaError naming `source` otherwise."""
+    size = len(data.encode() if isinstance(data, str) else data)
+    if size > max_bytes:
+        raise SchemaError(source, f"{size} bytes: larger than the {max_bytes}-byte limit")
     try:
-        return orjson.loads(path.read_bytes())
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:  # orjson itself stops at 1024 levels
+        raise SchemaError(source, f"not valid JSON: {exc}") from exc
+    check_depth(document, max_depth, source)
+    return document
+
+
+def read_json(path: Path, *, max_bytes: int = PAYLOAD_MAX_BYTES, max_depth: int = PAYLOAD_MAX_DEPTH) -> Any:
+    """A JSON file, read no further than `max_bytes` (a FIFO or /dev/zero cannot exhaust memory)."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise SchemaError(str(path), "file not found") from exc
-    except orjson.JSONDecodeError as exc:
-        raise SchemaError(str(path), f"not valid JSON: {exc}") from exc
+    except IsADirectoryError as exc:
+        raise SchemaError(str(path), "is a directory, expected a JSON file") from exc
+    except OSError as exc:
+        raise SchemaError(str(path), f"cannot be read: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise SchemaError(str(path), f"larger than the {max_bytes}-byte limit")
+    return parse_json(data, str(path), max_bytes=max_bytes, max_depth=max_depth)
+
+
+def read_schema_json(path: Path) -> Any:
+    """A schema file, within the schema bounds."""
+    return read_json(path, max_bytes=SCHEMA_MAX_BYTES, max_depth=SCHEMA_MAX_DEPTH)
+
+
+def parse_schema_text(text: str | bytes, source: str) -> Any:
+    """Schema text (a registry request's `schema` string) to a document, within the schema bounds."""
+    return parse_json(text, source, max_bytes=SCHEMA_MAX_BYTES, max_depth=SCHEMA_MAX_DEPTH)
 
 
 @dataclass
@@ -64,8 +127,15 @@ class PayloadValidator:
     """True when the payload matches: the compiled validator's own function, no Python frame in between (it runs
     once per payload; binding it directly moved json_validation_ratio from 0.53-0.57 to 0.58-0.60)."""
 
-    def __init__(self, schema_type: str, schema: Any, source: str = "<schema>") -> None:
+    dependencies: dict[Path, int]
+    """The files of the schemas/ tree this schema's refs reach, with their mtimes (a cache key)."""
+
+    def __init__(self, schema_type: str, schema: Any, source: str = "<schema>",
+                 local: LocalSchemas | Callable[[], LocalSchemas] = NO_LOCAL_SCHEMAS) -> None:
+        """`local`: the schemas/ tree refs may point into (or a function building it when a ref needs it)."""
         self.schema_type, self.schema, self.source = schema_type, schema, source
+        self.dependencies = {}
+        check_depth(schema, SCHEMA_MAX_DEPTH, source)
         if schema_type == "AVRO":
             try:
                 self._avro = fastavro.parse_schema(schema)
@@ -73,20 +143,32 @@ class PayloadValidator:
                 raise SchemaError(source, f"not a valid Avro schema: {exc}") from exc
             self.is_valid = functools.partial(fastavro.validate, schema=self._avro, raise_errors=False)
         else:
+            # refs are checked before anything is compiled: nothing outside the document and schemas/ resolves
+            resolution = refs.check_references(schema, source, local)
             # the draft named by $schema (Draft 7, 2020-12, ...); 2020-12 when none is named
             draft = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
             try:
                 draft.check_schema(schema)
             except jsonschema.SchemaError as exc:
                 raise SchemaError(source, f"not a valid JSON Schema at {exc.json_path}: {exc.message}") from exc
-            self._explainer = draft(schema, format_checker=draft.FORMAT_CHECKER)
-            self._compiled = jsonschema_rs.validator_for(schema, validate_formats=True)
+            self._explainer = refs.explainer(draft, schema, resolution)
+            try:
+                self._compiled = refs.compiled(schema, resolution)
+            except ValueError as exc:  # jsonschema-rs: an unresolvable pointer, a regex it cannot compile, ...
+                raise SchemaError(source, f"not a valid JSON Schema: {str(exc).splitlines()[0]}") from exc
+            self.dependencies = {path: _mtime(path) for path in resolution.files.values()}
             self.is_valid = self._compiled.is_valid
 
     def errors(self, payload: Any) -> list[str]:
         """Every problem with its JSON path (empty when valid)."""
         if self.is_valid(payload):
             return []
+        try:
+            return self._explain(payload)
+        except RecursionError:  # a recursive schema and a deep payload: the verdict stands, the explanation is short
+            return ["does not match the schema (nested too deeply to say where)"]
+
+    def _explain(self, payload: Any) -> list[str]:
         if self.schema_type == "AVRO":
             return _avro_errors(self._avro, payload, "$", {}) or ["does not match the Avro schema"]
         found = sorted(self._explainer.iter_errors(payload), key=lambda e: list(e.absolute_path))
@@ -140,18 +222,40 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-@functools.lru_cache(maxsize=256)
-def _validator_for(path: Path, _mtime_ns: int) -> PayloadValidator:  # the mtime is part of the cache key
-    return PayloadValidator(schema_type_of(path), read_json(path), str(path))
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+_CACHE_SIZE = 256
+_cache: OrderedDict[Path, tuple[int, PayloadValidator]] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def validator_for(path: Path) -> PayloadValidator:
-    """The cached compiled validator of a schema file (recompiled when the file changes)."""
+    """The cached compiled validator of a schema file (recompiled when the file, or a schemas/ file its refs reach,
+    changes). Its refs may point into the `schemas/` directory the file sits in."""
     try:
         mtime = path.stat().st_mtime_ns
     except FileNotFoundError as exc:
         raise SchemaError(str(path), "schema file not found") from exc
-    return _validator_for(path.resolve(), mtime)
+    key = path.resolve()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and hit[0] == mtime and all(_mtime(p) == m for p, m in hit[1].dependencies.items()):
+        with _cache_lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+        return hit[1]
+    validator = PayloadValidator(schema_type_of(path), read_schema_json(path), str(path),
+                                 functools.partial(LocalSchemas.for_file, key))
+    with _cache_lock:
+        _cache[key] = (mtime, validator)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return validator
 
 
 def validate_payload(schema_path: Path, payload_path: Path) -> PayloadReport:
@@ -175,16 +279,19 @@ def validate_ndjson(schema_path: Path, lines: Iterable[bytes], source: str) -> I
 
 
 @functools.lru_cache(maxsize=256)
-def _validator_of_document(schema_type: str, canonical_schema: bytes) -> PayloadValidator:
-    return PayloadValidator(schema_type, orjson.loads(canonical_schema), f"<in-memory {schema_type} schema>")
+def _validator_of_document(schema_type: str, canonical_schema: bytes, schemas_root: Path | None) -> PayloadValidator:
+    local = functools.partial(LocalSchemas.of_tree, schemas_root) if schemas_root is not None else NO_LOCAL_SCHEMAS
+    return PayloadValidator(schema_type, orjson.loads(canonical_schema), f"<in-memory {schema_type} schema>", local)
 
 
-def validate_document(schema: Path | dict[str, Any], payload: Any, *, schema_type: str | None = None) -> list[str]:
+def validate_document(schema: Path | dict[str, Any], payload: Any, *, schema_type: str | None = None,
+                      schemas_root: Path | None = None) -> list[str]:
     """Every problem of an in-memory payload with its JSON path (empty when valid), through the cached validator.
 
     `schema` is a schema file (its kind from the suffix unless `schema_type` says) or a parsed schema, which then
     needs `schema_type` ("AVRO" or "JSON"). `payload` is the parsed document, or JSON text as `bytes` (a message
-    payload as published); bytes that are not JSON give one error.
+    payload as published); bytes that are not JSON give one error. A schema file's `$ref`s may point into the
+    `schemas/` directory it sits in; a parsed schema's only into `schemas_root` when given (else only inside it).
     """
     if schema_type is not None and schema_type not in ("AVRO", "JSON"):
         raise SchemaError("<schema_type>", f"expected 'AVRO' or 'JSON', got {schema_type!r}")
@@ -196,8 +303,10 @@ def validate_document(schema: Path | dict[str, Any], payload: Any, *, schema_typ
         raise SchemaError("<in-memory schema>", "schema_type is required for a parsed schema: 'AVRO' or 'JSON' "
                           "(pass a pathlib.Path for a schema file)")
     else:
+        check_depth(schema, SCHEMA_MAX_DEPTH, "<in-memory schema>")
         # keys sorted so equal schemas share one compiled validator
-        validator = _validator_of_document(schema_type, orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+        validator = _validator_of_document(schema_type, orjson.dumps(schema, option=orjson.OPT_SORT_KEYS),
+                                           schemas_root.resolve() if schemas_root is not None else None)
     if isinstance(payload, (bytes, bytearray, memoryview)):
         try:
             payload = orjson.loads(payload)

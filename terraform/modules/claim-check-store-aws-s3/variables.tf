@@ -42,9 +42,14 @@ variable "kms_key_arn" {
 }
 
 variable "access_log_bucket" {
-  description = "Bucket receiving S3 server access logs (prefix BUCKET/); null disables access logging."
+  description = "Bucket receiving S3 server access logs (prefix BUCKET/); null disables access logging (an empty string is refused, not read as null)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.access_log_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.access_log_bucket, "-")))
+    error_message = "access_log_bucket must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens), or null to disable access logging."
+  }
 }
 
 variable "tags" {

@@ -57,9 +57,14 @@ variable "kms_key_name" {
 }
 
 variable "log_bucket" {
-  description = "Bucket receiving usage and storage logs; null disables them."
+  description = "Bucket receiving usage and storage logs; null disables them (an empty string is refused, not read as null)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.log_bucket == null || can(regex("^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$", coalesce(var.log_bucket, "-")))
+    error_message = "log_bucket must be a Cloud Storage bucket name (lowercase letters, digits, -, _ and ., starting and ending with a letter or digit), or null to disable usage logs."
+  }
 }
 
 variable "object_creators" {

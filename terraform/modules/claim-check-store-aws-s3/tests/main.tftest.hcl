@@ -106,3 +106,20 @@ run "rejects_kms_alias" {
   }
   expect_failures = [var.kms_key_arn]
 }
+
+# "" is not null: it would plan a key-less or logging-less store instead of being refused.
+run "rejects_empty_kms_key_arn" {
+  command = plan
+  variables {
+    kms_key_arn = ""
+  }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_empty_access_log_bucket" {
+  command = plan
+  variables {
+    access_log_bucket = ""
+  }
+  expect_failures = [var.access_log_bucket]
+}

@@ -105,3 +105,19 @@ run "rejects_short_kms_key_name" {
   }
   expect_failures = [var.kms_key_name]
 }
+
+run "rejects_empty_kms_key_name" {
+  command = plan
+  variables {
+    kms_key_name = ""
+  }
+  expect_failures = [var.kms_key_name]
+}
+
+run "rejects_empty_log_bucket" {
+  command = plan
+  variables {
+    log_bucket = ""
+  }
+  expect_failures = [var.log_bucket]
+}

@@ -2,7 +2,8 @@
 
 Event Grid has no emulator that can be installed here. The publish path is therefore tested against a local HTTPS
 endpoint (self-signed certificate for 127.0.0.1, made with `cryptography`) that implements Event Grid's documented
-publish contract for CloudEvents topics: POST /api/events?api-version=..., `aeg-sas-key` header, content type
+publish contract for CloudEvents topics: POST /api/events?api-version=..., an `Authorization: Bearer` Entra ID token
+(or, with local auth on, the `aeg-sas-key` header), content type
 `application/cloudevents-batch+json; charset=utf-8`, 200 on success, 401 on a bad key, 400 on a malformed batch,
 413 over 1 MB. It is a stand-in for the service, not the service. Dead letters are read from Azurite (Azure Blob
 emulator from npm, installed by scripts/install-azurite.sh), in the blob layout Event Grid documents.
@@ -17,6 +18,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from adapter_conformance import event
+from azure.core.credentials import AccessToken, TokenCredential
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -37,6 +40,7 @@ from hypothesis import strategies as st
 from edakit.devservers import free_port, wait_for_port
 from edakit.runtime.adapters.base import DeadLetterReason, PublishError
 from edakit.runtime.adapters.eventgrid import (
+    EVENT_GRID_SCOPE,
     MAX_REQUEST_BYTES,
     VALIDATION_EVENT,
     EventGridPublisher,
@@ -51,6 +55,7 @@ from edakit.runtime.message import Message, MessageError
 from edakit.runtime.middleware import RetryPolicy, compose, retry
 
 KEY = "test-topic-key"
+ENTRA_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.entra-access-token-for-eventgrid.signature"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json; charset=utf-8"
 REQUIRED = ("id", "source", "type", "specversion")
 
@@ -85,8 +90,8 @@ def _contract_status(path: str, headers: dict[str, str], body: bytes) -> tuple[i
     url = urlsplit(path)
     if url.path != "/api/events" or "api-version" not in parse_qs(url.query):
         return 404, "expected POST /api/events?api-version=..."
-    if headers.get("aeg-sas-key") != KEY:
-        return 401, "bad or missing aeg-sas-key"
+    if headers.get("aeg-sas-key") != KEY and headers.get("authorization") != f"Bearer {ENTRA_TOKEN}":
+        return 401, "bad or missing aeg-sas-key or Authorization: Bearer token"
     if len(body) > MAX_REQUEST_BYTES:
         return 413, "request over 1 MB"
     if headers.get("content-type") != BATCH_CONTENT_TYPE:
@@ -156,6 +161,46 @@ def test_publish_sends_a_cloudevents_batch_with_the_key(topic_endpoint: TopicEnd
     assert events[0]["data"] == {"n": 1}  # JSON payloads travel as data, not base64
 
 
+class IssuingCredential:
+    """An azure.core TokenCredential that issues `token` and records the scopes asked for, as azure-identity's
+    credentials do after their own exchange with Entra ID."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
+                  enable_cae: bool = False, **kwargs: object) -> AccessToken:
+        self.scopes.append(scopes)
+        return AccessToken(self.token, int(time.time()) + 3600)
+
+
+def test_publish_with_an_entra_id_token_credential_sends_a_bearer_token(topic_endpoint: TopicEndpoint) -> None:
+    credential = IssuingCredential(ENTRA_TOKEN)
+    assert isinstance(credential, TokenCredential)  # the azure.core protocol the publisher takes
+    publisher = EventGridPublisher({"orders": topic_endpoint.url}, credential,
+                                   connection_verify=topic_endpoint.ca_file, retry_total=0)
+    sent = [event(1), event(2)]
+    before = len(topic_endpoint.requests)
+    publisher.publish("orders", sent)
+    publisher.publish("orders", [event(3)])
+    publisher.close()
+    requests = topic_endpoint.requests[before:]
+    assert [h["authorization"] for h, _ in requests] == [f"Bearer {ENTRA_TOKEN}"] * 2
+    assert all("aeg-sas-key" not in h for h, _ in requests)  # no access key: the module turns local auth off
+    assert [from_structured(json.dumps(e)) for e in json.loads(requests[0][1])] == sent
+    assert set(credential.scopes) == {(EVENT_GRID_SCOPE,)}
+    assert EVENT_GRID_SCOPE == "https://eventgrid.azure.net/.default"
+
+
+def test_a_token_the_topic_refuses_raises_publish_error_naming_401(topic_endpoint: TopicEndpoint) -> None:
+    publisher = EventGridPublisher({"orders": topic_endpoint.url}, IssuingCredential("expired-token"),
+                                   connection_verify=topic_endpoint.ca_file, retry_total=0)
+    with pytest.raises(PublishError, match="'orders': HTTP 401"):
+        publisher.publish("orders", [event(1)])
+    publisher.close()
+
+
 def test_publish_with_a_bad_key_raises_publish_error_naming_401(topic_endpoint: TopicEndpoint) -> None:
     publisher = publisher_for(topic_endpoint, key="wrong")
     with pytest.raises(PublishError, match="'orders': HTTP 401"):
@@ -206,6 +251,12 @@ class Recorder:
             self.settle(delivery)
 
 
+def unauthenticated_webhook(handler, **options) -> EventGridWebhook:  # noqa: ANN001, ANN003
+    """The webhook without authentication, for its delivery mechanics; authentication is tested over HTTP in
+    test_eventgrid_webhook_auth.py."""
+    return EventGridWebhook(handler, allow_unauthenticated=True, **options)
+
+
 def test_published_batch_delivered_to_the_webhook_reaches_the_handler(topic_endpoint: TopicEndpoint) -> None:
     publisher = publisher_for(topic_endpoint)
     sent = [event(n, key=f"k{n}") for n in range(3)]
@@ -214,13 +265,13 @@ def test_published_batch_delivered_to_the_webhook_reaches_the_handler(topic_endp
     publisher.close()
     [(headers, body)] = topic_endpoint.requests[before:]
     recorder = Recorder()
-    response = EventGridWebhook(recorder)("POST", {"Content-Type": headers["content-type"]}, body)
+    response = unauthenticated_webhook(recorder)("POST", {"Content-Type": headers["content-type"]}, body)
     assert response.status == 200
     assert recorder.messages == sent
 
 
 def test_cloudevents_abuse_protection_handshake() -> None:
-    webhook = EventGridWebhook(Recorder())
+    webhook = unauthenticated_webhook(Recorder())
     allowed = webhook("OPTIONS", {"WebHook-Request-Origin": "eventgrid.azure.net", "WebHook-Request-Rate": "120"}, b"")
     assert allowed.status == 200
     assert allowed.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
@@ -235,10 +286,11 @@ def test_event_grid_schema_subscription_validation_echoes_the_code() -> None:
                         "eventTime": "2018-01-25T22:12:19.4556811Z", "metadataVersion": "1", "dataVersion": "1",
                         "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6",
                                  "validationUrl": "https://rp-eastus2.eventgrid.azure.net/x"}}]).encode()
-    response = EventGridWebhook(Recorder())("POST", {"aeg-event-type": "SubscriptionValidation"}, body)
+    response = unauthenticated_webhook(Recorder())("POST", {"aeg-event-type": "SubscriptionValidation"}, body)
     assert response.status == 200
     assert json.loads(response.body) == {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}
-    bad = EventGridWebhook(Recorder())("POST", {"aeg-event-type": "SubscriptionValidation"}, b'[{"eventType":"x"}]')
+    bad = unauthenticated_webhook(Recorder())("POST", {"aeg-event-type": "SubscriptionValidation"},
+                                              b'[{"eventType":"x"}]')
     assert bad.status == 400
 
 
@@ -265,7 +317,7 @@ def test_settling_maps_to_dead_letter_retry_or_success_status(settle, status: in
     recorder = Recorder(settle)
     first, second = event(1), event(2)
     headers = {"content-type": BATCH_CONTENT_TYPE, "aeg-delivery-count": "2", "aeg-subscription-name": "ORDERS-BILLING"}
-    response = EventGridWebhook(recorder)("POST", headers, batch_of(first, second))
+    response = unauthenticated_webhook(recorder)("POST", headers, batch_of(first, second))
     assert response.status == status
     assert response.headers.get("Retry-After") == retry_after
     # The first event not acked decides the answer; the rest come again with the batch.
@@ -283,7 +335,8 @@ def test_a_delivery_settles_once() -> None:
         delivery.nack()
 
     recorder = Recorder(twice)
-    assert EventGridWebhook(recorder)("POST", {"content-type": BATCH_CONTENT_TYPE}, batch_of(event(1))).status == 200
+    assert unauthenticated_webhook(recorder)("POST", {"content-type": BATCH_CONTENT_TYPE},
+                                             batch_of(event(1))).status == 200
     assert recorder.deliveries[0].outcome == "acked"
 
 
@@ -292,7 +345,7 @@ def test_the_runtime_retry_middleware_drives_event_grid_retries_then_dead_letter
         raise (ValueError if delivery.message.type == "poison" else TimeoutError)("boom")
 
     policy = RetryPolicy(max_attempts=3, base_delay=1, max_delay=1, non_retryable=(ValueError,))
-    webhook = EventGridWebhook(compose(handler, retry(policy)))
+    webhook = unauthenticated_webhook(compose(handler, retry(policy)))
 
     def deliver(message: Message, delivery_count: int) -> WebhookResponse:
         headers = {"content-type": BATCH_CONTENT_TYPE, "aeg-delivery-count": str(delivery_count)}
@@ -307,7 +360,7 @@ def test_the_runtime_retry_middleware_drives_event_grid_retries_then_dead_letter
 
 
 def test_malformed_deliveries_are_400_and_oversized_413() -> None:
-    webhook = EventGridWebhook(Recorder(), max_body_bytes=1000)
+    webhook = unauthenticated_webhook(Recorder(), max_body_bytes=1000)
     assert webhook("POST", {"content-type": BATCH_CONTENT_TYPE}, b"not json").status == 400
     assert webhook("POST", {"content-type": BATCH_CONTENT_TYPE, "aeg-delivery-count": "x"}, b"[]").status == 400
     missing_source = b'[{"id":"1","type":"t","specversion":"1.0","time":"2024-01-01T00:00:00Z"}]'
@@ -320,7 +373,7 @@ def test_malformed_deliveries_are_400_and_oversized_413() -> None:
 
 def test_structured_and_binary_single_events_are_delivered() -> None:
     recorder = Recorder()
-    webhook = EventGridWebhook(recorder)
+    webhook = unauthenticated_webhook(recorder)
     structured, binary = event(1), event(2, key="k")
     assert webhook("POST", {"Content-Type": "application/cloudevents+json"}, to_structured(structured)).status == 200
     assert webhook("POST", to_binary(binary, "ce-"), binary.payload).status == 200
@@ -334,7 +387,7 @@ def test_requests_beyond_max_concurrent_get_429() -> None:
         entered.set()
         release.wait(5)
 
-    webhook = EventGridWebhook(slow, max_concurrent=1)
+    webhook = unauthenticated_webhook(slow, max_concurrent=1)
     body = batch_of(event(1))
     results: list[int] = []
     worker = threading.Thread(target=lambda: results.append(webhook("POST", {"content-type": BATCH_CONTENT_TYPE},
@@ -352,7 +405,8 @@ def test_requests_beyond_max_concurrent_get_429() -> None:
                           st.integers(0, 10**6), st.binary(max_size=40), st.text(max_size=20)), max_size=5))
 def test_any_batch_of_messages_is_delivered_intact(messages: list[Message]) -> None:
     recorder = Recorder()
-    assert EventGridWebhook(recorder)("POST", {"content-type": BATCH_CONTENT_TYPE}, batch_of(*messages)).status == 200
+    assert unauthenticated_webhook(recorder)("POST", {"content-type": BATCH_CONTENT_TYPE},
+                                             batch_of(*messages)).status == 200
     assert recorder.messages == messages
 
 

@@ -2,15 +2,20 @@
 
 Event Grid pushes to webhooks; there is no pull subscriber, so this module is three pieces rather than a Broker:
 
-- `EventGridPublisher`: CloudEvents 1.0 schema to a topic endpoint with its access key (`aeg-sas-key`), in requests
-  of at most 1 MB (Event Grid's limit per publish request).
-- `EventGridWebhook`: a framework-agnostic handler, (method, headers, body) -> WebhookResponse, that answers the
-  CloudEvents abuse-protection handshake (OPTIONS, `WebHook-Request-Origin`), the Event Grid schema
-  `SubscriptionValidationEvent`, and hands each CloudEvent of a request to your handler as a Delivery. Status codes
-  follow Event Grid's delivery rules: 200 = delivered; 400/413 are never retried (dead-lettered at once, if the
-  subscription has a dead-letter destination); 429/503 are retried on Event Grid's schedule. A request is one unit:
-  when a batch fails, Event Grid redelivers all of it, so keep the output batch size at 1 (Event Grid's default)
-  unless handlers are idempotent.
+- `EventGridPublisher`: CloudEvents 1.0 schema to a topic endpoint, in requests of at most 1 MB (Event Grid's limit
+  per publish request). Authenticate with a Microsoft Entra ID `TokenCredential` (azure-identity, e.g.
+  `DefaultAzureCredential()`; the identity needs the role EventGrid Data Sender on the topic): the azure-eventgrid
+  module turns access keys off. An access key (`aeg-sas-key`) works only on a topic with local auth on.
+- `EventGridWebhook`: a framework-agnostic handler, (method, headers, body) -> WebhookResponse, that authenticates
+  every request (`EntraIdToken`: the bearer token Event Grid sends for a subscription with
+  `active_directory_tenant_id`/`active_directory_app_id_or_uri`; `SharedSecretHeader`: a `delivery_property` with
+  `secret = true`) before anything else, answers the CloudEvents abuse-protection handshake (OPTIONS,
+  `WebHook-Request-Origin`), the Event Grid schema `SubscriptionValidationEvent` (never fetching its
+  `validationUrl`), and hands each CloudEvent of a request to your handler as a Delivery. No credentials -> 401,
+  wrong credentials -> 403; the handler never sees either. Status codes follow Event Grid's delivery rules: 200 =
+  delivered; 400/413 are never retried (dead-lettered at once, if the subscription has a dead-letter destination);
+  429/503 are retried on Event Grid's schedule. A request is one unit: when a batch fails, Event Grid redelivers all
+  of it, so keep the output batch size at 1 (Event Grid's default) unless handlers are idempotent.
 - `read_dead_letters`: what Event Grid wrote to the subscription's dead-letter container, as Messages with a
   DeadLetterReason (blobs `<EVENT SUBSCRIPTION NAME, upper case>/<yyyy>/<m>/<d>/<h>/<uuid>.json`, each a JSON
   array of events carrying deadLetterReason, deliveryAttempts, lastDeliveryOutcome, ...).
@@ -18,15 +23,22 @@ Event Grid pushes to webhooks; there is no pull subscriber, so this module is th
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import math
+import re
 import threading
+import time
+import urllib.request
+import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any, Protocol
 
-from azure.core.credentials import AzureKeyCredential
+import jwt
+from azure.core.credentials import AzureKeyCredential, AzureSasCredential, TokenCredential
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridPublisherClient
@@ -50,16 +62,26 @@ DEAD_LETTER_FIELDS = ("deadLetterReason", "deliveryAttempts", "lastDeliveryOutco
                       "publishTime", "lastDeliveryAttemptTime")
 
 
+# The scope azure-eventgrid asks a TokenCredential for (Event Grid's data plane).
+EVENT_GRID_SCOPE = "https://eventgrid.azure.net/.default"
+
+
 class EventGridPublisher:
     """Publishes to Event Grid topics; `endpoints` maps a topic name to its endpoint URL.
 
+    `credential` is a Microsoft Entra ID `TokenCredential` (azure-identity: `DefaultAzureCredential()`, a managed
+    identity, a workload identity ...; its identity needs EventGrid Data Sender on the topic) - the way to publish to
+    a topic of the azure-eventgrid module, which turns access keys off. A `str`, `AzureKeyCredential` or
+    `AzureSasCredential` is an access key or SAS token, accepted only by a topic with `local_auth_enabled = true`.
     `request_options` are azure-core options for every send (e.g. `connection_verify` for a private CA,
     `retry_total`): per request, because EventGridPublisherClient drops constructor options for basic topics.
     """
 
-    def __init__(self, endpoints: Mapping[str, str], key: str, **request_options: object) -> None:
+    def __init__(self, endpoints: Mapping[str, str],
+                 credential: TokenCredential | AzureKeyCredential | AzureSasCredential | str,
+                 **request_options: object) -> None:
         self.endpoints = dict(endpoints)
-        self.credential = AzureKeyCredential(key)
+        self.credential = AzureKeyCredential(credential) if isinstance(credential, str) else credential
         self.request_options = request_options
         self._clients: dict[str, EventGridPublisherClient] = {}
 
@@ -149,6 +171,239 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+# --- webhook authentication ------------------------------------------------------------------------------------------
+
+# "Azure Event Grid", Microsoft's first-party application that requests the bearer token for a subscription with
+# Microsoft Entra ID delivery (Azure public cloud; sovereign clouds have their own id: set allowed_client_ids).
+EVENT_GRID_APP_ID = "4962773b-9cdb-44cf-a8bf-237846a00ab7"
+TOKEN_ALGORITHM = "RS256"  # what Entra ID signs access tokens with; alg none, HS* and the rest are refused
+MAX_TOKEN_CHARS = 16_384  # an Entra ID access token is a few KB; anything longer is refused unparsed
+MIN_SECRET_CHARS = 16
+MAX_JWKS_BYTES = 262_144
+HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")  # an HTTP token (RFC 9110)
+ISSUERS = {"v1": "https://sts.windows.net/{tenant}/", "v2": "https://login.microsoftonline.com/{tenant}/v2.0"}
+KEYS_URLS = {"v1": "https://login.microsoftonline.com/{tenant}/discovery/keys",
+             "v2": "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"}
+CLIENT_CLAIM = {"v1": "appid", "v2": "azp"}  # the calling application, by token version
+
+
+class WebhookAuthError(Exception):
+    """A request refused before the handler: `status` 401 (no credentials), 403 (wrong ones) or 503 (signing keys
+    unavailable: Event Grid retries). `detail` is for the log only, never the response."""
+
+    def __init__(self, status: int, public: str, detail: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.public = public
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def _missing(public: str, **headers: str) -> WebhookAuthError:
+    return WebhookAuthError(401, public, public, headers)
+
+
+def _refused(detail: str) -> WebhookAuthError:
+    return WebhookAuthError(403, "credentials refused", detail)
+
+
+class WebhookAuth(Protocol):
+    def check(self, headers: Mapping[str, str]) -> None:
+        """Raise WebhookAuthError unless the request (lower-case header names) carries valid credentials."""
+
+
+class SharedSecretHeader:
+    """A secret in a request header: Event Grid's `delivery_property { type = "Static", secret = true }`.
+
+    Several `secrets` may be valid at once, for rotation (add the new one here, update the subscription, then drop
+    the old one). Each comparison is constant-time (hmac.compare_digest) and every secret is compared.
+    """
+
+    def __init__(self, header_name: str, secrets: str | Collection[str]) -> None:
+        if not HEADER_NAME.match(header_name) or header_name.lower().startswith("aeg-"):
+            raise ValueError(f"header_name {header_name!r}: expected an HTTP header name of 1-64 characters, "
+                             f"not starting with aeg- (Event Grid's own headers)")
+        values = (secrets,) if isinstance(secrets, str) else tuple(secrets)
+        if not values or any(not isinstance(v, str) or len(v) < MIN_SECRET_CHARS for v in values):
+            raise ValueError(f"secrets: expected one or more strings of at least {MIN_SECRET_CHARS} characters")
+        self.header_name = header_name.lower()
+        self._secrets = tuple(v.encode() for v in values)
+
+    def check(self, headers: Mapping[str, str]) -> None:
+        presented = headers.get(self.header_name)
+        if presented is None:
+            raise _missing(f"authentication required: header {self.header_name} missing")
+        candidate = presented.encode("utf-8", "replace")
+        matched = False
+        for secret in self._secrets:
+            matched |= hmac.compare_digest(candidate, secret)
+        if not matched:
+            raise _refused(f"header {self.header_name}: wrong secret")
+
+
+class KeysUnavailable(Exception):
+    """The tenant's signing keys could not be had: tokens cannot be checked (503, Event Grid retries)."""
+
+
+def fetch_jwks(url: str, *, timeout: float = 10.0, max_bytes: int = MAX_JWKS_BYTES,
+               ssl_context: Any = None) -> Mapping[str, Any]:
+    """GET a JWKS document over https, bounded in time and size, without following redirects."""
+    if not url.startswith("https://"):
+        raise ValueError(f"JWKS url {url!r}: only https:// is fetched")
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]  # noqa: PLR0913
+            raise KeysUnavailable(f"JWKS url {url}: redirected ({code}) to {newurl}; not followed")
+
+    opener = urllib.request.build_opener(NoRedirects, urllib.request.HTTPSHandler(context=ssl_context))
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - https only, above
+    with opener.open(request, timeout=timeout) as response:
+        body = response.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise KeysUnavailable(f"JWKS url {url}: document over {max_bytes} bytes")
+    document = json.loads(body)
+    if not isinstance(document, dict):
+        raise KeysUnavailable(f"JWKS url {url}: expected a JSON object with `keys`")
+    return document
+
+
+def _signing_keys(document: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+    """kid -> RSA signature key of a JWKS document; other key types and uses are left out."""
+    keys = document.get("keys") if isinstance(document, Mapping) else None
+    if not isinstance(keys, list):
+        raise KeysUnavailable("JWKS document: expected an object with a `keys` array")
+    usable: dict[str, jwt.PyJWK] = {}
+    for entry in keys:
+        if (isinstance(entry, dict) and entry.get("kty") == "RSA" and entry.get("use", "sig") == "sig"
+                and isinstance(entry.get("kid"), str)):
+            try:
+                usable[entry["kid"]] = jwt.PyJWK(entry, algorithm=TOKEN_ALGORITHM)
+            except jwt.PyJWTError as exc:
+                log.warning("JWKS key %s left out: %s", entry["kid"], exc)
+    return usable
+
+
+class _TenantKeys:
+    """The tenant's signing keys: a fixed JWKS document, or fetched from the tenant's own keys URL (fixed by the
+    configuration, never taken from a token) when a token names an unknown kid - at most once per
+    `min_refresh_seconds`, so forged kids cannot make the webhook hammer the key endpoint."""
+
+    RETRY_AFTER_FAILURE = 30.0
+
+    def __init__(self, url: str, jwks: Mapping[str, Any] | None,
+                 fetcher: Callable[[str], Mapping[str, Any]] | None, min_refresh_seconds: float) -> None:
+        self.url = url
+        self._fetcher = fetcher
+        self._keys = _signing_keys(jwks) if jwks is not None else None
+        self._min_refresh = min_refresh_seconds
+        self._next_fetch = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, kid: str) -> jwt.PyJWK | None:
+        with self._lock:
+            if self._keys is not None and kid in self._keys:
+                return self._keys[kid]
+            if self._fetcher is None:
+                return None
+            now = time.monotonic()
+            if now < self._next_fetch:
+                if self._keys is None:
+                    raise KeysUnavailable(f"no signing keys from {self.url} yet")
+                return None
+            try:
+                self._keys = _signing_keys(self._fetcher(self.url))
+                self._next_fetch = now + self._min_refresh
+            except Exception as exc:  # noqa: BLE001 - any fetch failure means: keys unknown for now
+                self._next_fetch = now + min(self.RETRY_AFTER_FAILURE, self._min_refresh)
+                log.warning("signing keys from %s unavailable: %s", self.url, exc)
+                if self._keys is None:
+                    raise KeysUnavailable(f"signing keys from {self.url} unavailable") from exc
+            return self._keys.get(kid)
+
+
+class EntraIdToken:
+    """The bearer token Event Grid sends to a webhook whose subscription sets `active_directory_tenant_id` and
+    `active_directory_app_id_or_uri` (Event Grid asks Entra ID for a token to that application).
+
+    A token is accepted only if all hold: RS256 signature by a key of the tenant (`kid` looked up in `jwks`, or in
+    the document `jwks_fetcher(url)` returns for the tenant's keys URL; a token's `jku`, `x5u` and `x5c` are never
+    used); `iss` is the tenant's v1 (`https://sts.windows.net/<tenant>/`) or v2
+    (`https://login.microsoftonline.com/<tenant>/v2.0`) issuer, as `issuer_version` says; `aud` is one of
+    `audience` (the application id and/or its id URI); `tid` is the tenant; `exp` and `nbf` hold within
+    `leeway_seconds`; and the calling application (`appid` in v1, `azp` in v2 tokens) is one of
+    `allowed_client_ids` (Event Grid's own application by default) or the token holds one of `required_roles`
+    (`roles` claim). Note that Microsoft's setup script gives the app role AzureEventGridSecureWebhookSubscriber to
+    the subscription's creator as well as to Event Grid: requiring the role alone also admits the creator's tokens.
+    """
+
+    def __init__(self, tenant_id: str, audience: str | Collection[str], *, issuer_version: str = "v1",
+                 allowed_client_ids: Collection[str] = (EVENT_GRID_APP_ID,), required_roles: Collection[str] = (),
+                 jwks: Mapping[str, Any] | None = None,
+                 jwks_fetcher: Callable[[str], Mapping[str, Any]] | None = None,
+                 leeway_seconds: float = 60, min_refresh_seconds: float = 300) -> None:
+        try:
+            tenant = str(uuid.UUID(tenant_id))
+        except (ValueError, TypeError, AttributeError):
+            raise ValueError(f"tenant_id {tenant_id!r}: expected the tenant's id, a GUID") from None
+        if issuer_version not in ISSUERS:
+            raise ValueError(f"issuer_version {issuer_version!r}: expected v1 or v2")
+        audiences = (audience,) if isinstance(audience, str) else tuple(audience)
+        if not audiences or not all(isinstance(a, str) and a for a in audiences):
+            raise ValueError("audience: expected the webhook application's id and/or id URI")
+        if not allowed_client_ids and not required_roles:
+            raise ValueError("allowed_client_ids and required_roles are both empty: no caller could be accepted")
+        if (jwks is None) == (jwks_fetcher is None):
+            raise ValueError("give exactly one of jwks (a JWKS document) or jwks_fetcher (called with the "
+                             "tenant's keys URL; edakit.runtime.adapters.eventgrid.fetch_jwks fetches it)")
+        if not 0 <= leeway_seconds <= 300:
+            raise ValueError("leeway_seconds must be between 0 and 300")
+        self.tenant_id = tenant
+        self.audiences = audiences
+        self.issuer_version = issuer_version
+        self.issuer = ISSUERS[issuer_version].format(tenant=tenant)
+        self.allowed_client_ids = frozenset(allowed_client_ids)
+        self.required_roles = frozenset(required_roles)
+        self.leeway_seconds = leeway_seconds
+        self.keys = _TenantKeys(KEYS_URLS[issuer_version].format(tenant=tenant), jwks, jwks_fetcher,
+                                min_refresh_seconds)
+
+    def check(self, headers: Mapping[str, str]) -> None:
+        authorization = headers.get("authorization")
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if authorization is None or scheme.lower() != "bearer" or not token:
+            raise _missing("authentication required: Authorization: Bearer <Entra ID token>",
+                           **{"WWW-Authenticate": "Bearer"})
+        if len(token) > MAX_TOKEN_CHARS:
+            raise _refused(f"bearer token of {len(token)} characters")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise _refused(f"bearer token is not a JWT: {exc}") from None
+        if header.get("alg") != TOKEN_ALGORITHM:
+            raise _refused(f"token alg {header.get('alg')!r}: only {TOKEN_ALGORITHM} is accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise _refused("token header has no kid")
+        key = self.keys.get(kid)
+        if key is None:
+            raise _refused(f"token kid {kid!r} is not a signing key of tenant {self.tenant_id}")
+        try:
+            claims = jwt.decode(token, key, algorithms=[TOKEN_ALGORITHM], audience=list(self.audiences),
+                                issuer=self.issuer, leeway=self.leeway_seconds,
+                                options={"require": ["exp", "nbf", "iss", "aud", "tid"]})
+        except jwt.PyJWTError as exc:
+            raise _refused(f"token refused: {exc}") from None
+        if claims.get("tid") != self.tenant_id:
+            raise _refused(f"token tid {claims.get('tid')!r} is not tenant {self.tenant_id}")
+        client = claims.get(CLIENT_CLAIM[self.issuer_version])
+        roles = claims.get("roles")
+        held = frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else frozenset()
+        if client not in self.allowed_client_ids and not held & self.required_roles:
+            raise _refused(f"token of application {client!r} with roles {sorted(held)}: neither an allowed client "
+                           f"nor holding a required role")
+
+
 class EventGridWebhook:
     """Push-delivery endpoint: call it with each HTTP request (method, headers, body) and send back the response.
 
@@ -159,22 +414,43 @@ class EventGridWebhook:
     `attempt` is Event Grid's `aeg-delivery-count` + 1. `allowed_origins` are the `WebHook-Request-Origin` values
     consented to in the OPTIONS handshake. At most `max_concurrent` requests run handlers at once; more are
     answered 429 so Event Grid retries them later.
+
+    `auth` is required: an `EntraIdToken`, a `SharedSecretHeader`, or several (every one must pass). It is checked
+    first, on deliveries and on both validation handshakes alike: Event Grid sends the bearer token and delivery
+    headers with validation requests too, and a handshake answered to anyone would let any Event Grid subscription
+    in any tenant gain consent to push here. No credentials -> 401, wrong ones -> 403, keys unavailable -> 503.
+    `allow_unauthenticated=True` instead accepts requests from anyone, with a warning in the log: only for an
+    endpoint that is otherwise shielded (a private network with its own authentication in front).
     """
 
     def __init__(self, handler: Callable[[WebhookDelivery], None], *,
+                 auth: WebhookAuth | Sequence[WebhookAuth] = (), allow_unauthenticated: bool = False,
                  allowed_origins: Collection[str] = (EVENT_GRID_ORIGIN,), max_concurrent: int = 8,
                  max_body_bytes: int = MAX_REQUEST_BYTES) -> None:
+        checks = tuple(auth) if isinstance(auth, Sequence) else (auth,)
+        if not checks and not allow_unauthenticated:
+            raise ValueError("EventGridWebhook needs auth=EntraIdToken(...) and/or SharedSecretHeader(...), the "
+                             "credentials its event subscription sends; allow_unauthenticated=True accepts anyone")
+        if checks and allow_unauthenticated:
+            raise ValueError("EventGridWebhook: auth and allow_unauthenticated=True contradict each other")
+        if allow_unauthenticated:
+            log.warning("EventGridWebhook for %r: allow_unauthenticated=True, any client that reaches this "
+                        "endpoint can deliver events to the handler", handler)
         self.handler = handler
+        self.auth = checks
         self.allowed_origins = frozenset(allowed_origins)
         self.max_body_bytes = max_body_bytes
         self._slots = threading.BoundedSemaphore(max_concurrent)
 
     def __call__(self, method: str, headers: Mapping[str, str], body: bytes) -> WebhookResponse:
         headers = {name.lower(): value for name, value in headers.items()}
+        if method not in ("POST", "OPTIONS"):
+            return _text(405, f"method {method} not allowed: expected POST or OPTIONS", Allow="POST, OPTIONS")
+        refused = self._authenticate(method, headers)
+        if refused is not None:
+            return refused
         if method == "OPTIONS":
             return self._handshake(headers)
-        if method != "POST":
-            return _text(405, f"method {method} not allowed: expected POST or OPTIONS", Allow="POST, OPTIONS")
         if len(body) > self.max_body_bytes:
             return _text(413, f"request body of {len(body)} bytes exceeds {self.max_body_bytes}")
         if headers.get("aeg-event-type") == "SubscriptionValidation":
@@ -190,6 +466,18 @@ class EventGridWebhook:
             return self._deliver(messages, attempt, headers.get("aeg-subscription-name", "webhook"))
         finally:
             self._slots.release()
+
+    def _authenticate(self, method: str, headers: Mapping[str, str]) -> WebhookResponse | None:
+        for check in self.auth:
+            try:
+                check.check(headers)
+            except WebhookAuthError as exc:
+                log.warning("refused %s request (%d): %s", method, exc.status, exc.detail)
+                return _text(exc.status, exc.public, **exc.headers)
+            except KeysUnavailable as exc:
+                log.warning("cannot check %s request: %s", method, exc)
+                return _text(503, "signing keys unavailable: retry later", **{"Retry-After": "30"})
+        return None
 
     def _deliver(self, messages: list[Message], attempt: int, subscription: str) -> WebhookResponse:
         for message in messages:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from edakit.runtime.idempotency import (
     DynamoDBIdempotencyStore,
     InProgressError,
+    LeaseLost,
     RedisIdempotencyStore,
     SqlIdempotencyStore,
 )
@@ -124,11 +125,15 @@ def dynamodb(moto_url: str):
     return client
 
 
-@pytest.fixture(params=["redis", "dynamodb"])
+STORES = ["redis", "redis-decoded", "dynamodb"]  # Redis with the client's two response settings
+
+
+@pytest.fixture(params=STORES)
 def make_store(request, redis_url):
-    """The same lease-store contract on Redis and on DynamoDB; each store gets its own consumer name."""
-    if request.param == "redis":
-        client = redis.Redis.from_url(redis_url)
+    """The same lease-store contract on Redis (bytes and `decode_responses=True` clients) and on DynamoDB; each
+    store gets its own consumer name."""
+    if request.param.startswith("redis"):
+        client = redis.Redis.from_url(redis_url, decode_responses=request.param == "redis-decoded")
         request.addfinalizer(client.close)
         return lambda **kw: RedisIdempotencyStore(client, uuid.uuid4().hex, **kw)
     dynamodb = request.getfixturevalue("dynamodb")
@@ -136,35 +141,53 @@ def make_store(request, redis_url):
 
 
 def test_lease_release_and_done(make_store):
-    store = make_store(window_hours=2, lease_seconds=30)
-    token = store.begin("e1")
+    store = make_store(window_hours=2)
+    token = store.begin("e1", 30)
     assert token is not None
     with pytest.raises(InProgressError, match="'e1'"):
-        store.begin("e1")
+        store.begin("e1", 30)
     store.release("e1", "someone-else")  # not the holder: no effect
     with pytest.raises(InProgressError):
-        store.begin("e1")
+        store.begin("e1", 30)
     store.release("e1", token)  # the run failed: a redelivery may take over
-    token = store.begin("e1")
+    token = store.begin("e1", 30)
     assert token is not None
     store.complete("e1", token)
-    assert store.begin("e1") is None  # done: a duplicate is skipped
-    assert store.begin("e2") is not None
+    assert store.begin("e1", 30) is None  # done: a duplicate is skipped (either client setting)
+    store.release("e1", token)  # a late release leaves the done record alone
+    assert store.begin("e1", 30) is None
+    assert store.begin("e2", 30) is not None
 
 
-def test_an_expired_lease_lets_a_redelivery_run(make_store):
-    store = make_store(window_hours=1, lease_seconds=1)
-    stale = store.begin("e1")
-    assert stale is not None
-    time.sleep(2.1)  # the holder crashed; DynamoDB's expiry has whole-second resolution
-    fresh = store.begin("e1")
+def test_a_renewed_lease_holds_and_an_expired_one_is_taken_over_without_the_stale_run_finishing_it(make_store):
+    store = make_store(window_hours=1)
+    stale, kept = store.begin("e1", 1), store.begin("kept", 1)
+    renewed, completed = store.begin("late-renewal", 1), store.begin("late-completion", 1)
+    time.sleep(0.7)
+    store.renew("kept", kept, 2)
+    time.sleep(1.4)  # 2.1 s in all: the 1 s leases expired (DynamoDB's expiry has whole-second resolution)
+    with pytest.raises(InProgressError):
+        store.begin("kept", 30)  # renewed in time: still held
+    fresh = store.begin("e1", 30)  # the holder stalled: a redelivery takes over
     assert fresh is not None
-    store.complete("e1", stale)  # the stale holder can neither finish ...
+    with pytest.raises(LeaseLost, match="'e1'.*another run took the event over .seen when renewing"):
+        store.renew("e1", stale, 30)
+    with pytest.raises(LeaseLost, match="seen when completing"):
+        store.complete("e1", stale)  # the stale holder can neither finish ...
     store.release("e1", stale)  # ... nor release the new lease
     with pytest.raises(InProgressError):
-        store.begin("e1")
+        store.begin("e1", 30)
     store.complete("e1", fresh)
-    assert store.begin("e1") is None
+    with pytest.raises(LeaseLost):
+        store.complete("e1", stale)  # nor overwrite the winner's record
+    assert store.begin("e1", 30) is None
+
+    # A lapsed lease nobody took over is still this run's: renewing takes it again, completing records the event.
+    store.renew("late-renewal", renewed, 30)
+    with pytest.raises(InProgressError):
+        store.begin("late-renewal", 30)
+    store.complete("late-completion", completed)
+    assert store.begin("late-completion", 30) is None
 
 
 def test_concurrent_begin_has_one_winner(make_store):
@@ -174,7 +197,7 @@ def test_concurrent_begin_has_one_winner(make_store):
 
     def attempt() -> None:
         try:
-            tokens.append(store.begin("same"))
+            tokens.append(store.begin("same", 30))
         except InProgressError as exc:
             busy.append(exc)
 
@@ -186,14 +209,22 @@ def test_concurrent_begin_has_one_winner(make_store):
     assert len(tokens) == 1 and tokens[0] is not None and len(busy) == 7
 
 
-def test_done_records_live_for_the_window(redis_url, dynamodb):
-    client = redis.Redis.from_url(redis_url)
+@pytest.mark.parametrize("lease_seconds", [0, -1, 1.5, True])
+def test_a_lease_that_is_not_whole_positive_seconds_is_refused(make_store, lease_seconds):
+    store = make_store(window_hours=1)
+    with pytest.raises(ValueError, match=r"lease_seconds: expected a whole number of seconds >= 1"):
+        store.begin("e1", lease_seconds)
+
+
+@pytest.mark.parametrize("decode_responses", [False, True])
+def test_done_records_live_for_the_window(redis_url, dynamodb, decode_responses):
+    client = redis.Redis.from_url(redis_url, decode_responses=decode_responses)
     in_redis = RedisIdempotencyStore(client, uuid.uuid4().hex, window_hours=2)
-    in_redis.complete("e1", in_redis.begin("e1"))
+    in_redis.complete("e1", in_redis.begin("e1", 30))
     assert 2 * 3600 - 5 <= client.ttl(f"edakit:processed:{in_redis.consumer}:e1") <= 2 * 3600
     client.close()
     in_dynamodb = DynamoDBIdempotencyStore(dynamodb, "processed_events", uuid.uuid4().hex, window_hours=3)
-    in_dynamodb.complete("e1", in_dynamodb.begin("e1"))
+    in_dynamodb.complete("e1", in_dynamodb.begin("e1", 30))
     item = dynamodb.get_item(TableName="processed_events", Key={"pk": {"S": f"{in_dynamodb.consumer}#e1"}})["Item"]
     assert item["status"] == {"S": "done"}
     assert int(item["expires_at"]["N"]) >= time.time() + 3 * 3600 - 5

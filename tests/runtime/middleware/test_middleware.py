@@ -186,7 +186,7 @@ def test_a_duplicate_arriving_while_another_run_holds_the_lease_is_retried_not_a
     sub = embedded.subscriber("orders", "billing")
     store = RedisIdempotencyStore(redis.Redis.from_url(redis_url), f"billing-{uuid.uuid4().hex}", window_hours=1)
     message = Message.new("OrderPlaced", b"{}", source="/o")
-    other_run = store.begin(message.id)  # e.g. a consumer in another process, still working on it
+    other_run = store.begin(message.id, 30)  # e.g. a consumer in another process, still working on it
     publish(embedded, message)
     attempts: list[int] = []
 

@@ -28,6 +28,11 @@ class BrokerError(RuntimeError):
     """Any other broker failure (receive, ack, settings)."""
 
 
+class BrokerUnreachable(BrokerError):
+    """No answer from the broker within the check's timeout (`check_reachable`): a tool must say so, never report
+    an empty result."""
+
+
 @dataclass(frozen=True)
 class DeadLetterReason:
     """Why a message was dead-lettered; travels with it into the DLQ."""
@@ -56,29 +61,44 @@ class DeadLetterReason:
 
 
 @contextmanager
-def heartbeat(beat: Callable[[], None], every: float, name: str) -> Iterator[None]:
+def heartbeat(beat: Callable[[], None], every: float, name: str) -> Iterator[list[Callable[[], None]]]:
     """Call `beat` on entry, then every `every` seconds on a thread until the block exits: how adapters keep slow
-    handlers' messages from being redelivered. A failed beat ends the heartbeat and is raised when the block exits,
+    handlers' messages from being redelivered. A failed beat ends the beats and is raised when the block exits,
     since the messages it kept may have been redelivered meanwhile (an error from the block itself takes
-    precedence); the first beat's failure is raised at once."""
+    precedence); the first beat's failure is raised at once.
+
+    The block gets a list of riders: callables appended to it are called on every later beat, just before `beat`
+    (a snapshot each time, so the block may add and remove them meanwhile). The Router renews idempotency leases this
+    way, on the thread that extends visibility and before it, so a store lease never outlives the broker's. Riders
+    go on after a failed beat (the run they keep still holds its store lease); a rider handles its own failures, and
+    one that raises ends the heartbeat and is raised like a failed beat."""
     if every <= 0:
         raise ValueError(f"heartbeat interval: expected seconds > 0, got {every}")
     beat()  # the lease starts now, not one interval later
     stop = threading.Event()
     failures: list[Exception] = []
+    riders: list[Callable[[], None]] = []
 
     def run() -> None:
+        beating = True  # a failed beat ends the adapter's extensions; riders keep renewing their own leases
         while not stop.wait(every):
             try:
-                beat()
+                for rider in list(riders):
+                    rider()
             except Exception as exc:  # noqa: BLE001 - handed to the caller when the block exits
                 failures.append(exc)
                 return
+            if beating:
+                try:
+                    beat()
+                except Exception as exc:  # noqa: BLE001 - handed to the caller when the block exits
+                    failures.append(exc)
+                    beating = False
 
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     try:
-        yield
+        yield riders
     finally:
         stop.set()
         thread.join()
@@ -128,3 +148,7 @@ class Broker(Protocol):
 
     def dead_letter_subscriber(self, topic: str, group: str) -> Subscriber:
         """Reads what `group` dead-lettered from `topic`; each Delivery carries metadata[DLQ_REASON_KEY]."""
+
+    def check_reachable(self, timeout: float) -> None:
+        """Raise BrokerUnreachable unless the broker answers within `timeout` seconds (one request, no retries):
+        what a tool runs first, so that "nothing there" is never reported for a broker that is down."""

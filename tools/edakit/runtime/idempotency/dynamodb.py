@@ -1,6 +1,9 @@
 """DynamoDB idempotency store: a conditional put takes a lease; `expires_at` doubles as the table's TTL attribute.
 
-DynamoDB deletes expired items only eventually, so the condition also treats an expired item as absent.
+DynamoDB deletes expired items only eventually, so every condition also treats an expired item as absent. The
+`token` of the run holding the lease is the owner check: renewing or completing after another run took the item
+over fails its condition (LeaseLost), so the other run's lease or record stands. Expiry is in whole epoch seconds
+of the consumers' clocks (keep them in sync, as NTP does).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from edakit.runtime.idempotency.errors import InProgressError
+from edakit.runtime.idempotency.errors import InProgressError, checked_lease, lease_lost
 
 
 def create_table(client: Any, table: str) -> None:
@@ -41,7 +44,6 @@ class DynamoDBIdempotencyStore:
     table: str
     consumer: str
     window_hours: float
-    lease_seconds: int = 60
 
     def __post_init__(self) -> None:
         if self.window_hours <= 0:
@@ -50,14 +52,14 @@ class DynamoDBIdempotencyStore:
     def _pk(self, key: str) -> dict[str, str]:
         return {"S": f"{self.consumer}#{key}"}
 
-    def begin(self, key: str) -> str | None:
-        """Take the lease and return its token; None when the event is done; InProgressError while another run
-        holds the lease."""
+    def begin(self, key: str, lease_seconds: int) -> str | None:
+        """Take a lease of `lease_seconds` and return its token; None when the event is done; InProgressError while
+        another run holds the lease."""
         token, now = uuid.uuid4().hex, int(time.time())
         taken = _conditional(
             self.client.put_item, TableName=self.table,
             Item={"pk": self._pk(key), "token": {"S": token}, "status": {"S": "processing"},
-                  "expires_at": {"N": str(now + self.lease_seconds)}},
+                  "expires_at": {"N": str(now + checked_lease(lease_seconds))}},
             ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
             ExpressionAttributeValues={":now": {"N": str(now)}})
         if taken:
@@ -67,16 +69,37 @@ class DynamoDBIdempotencyStore:
             return None
         raise InProgressError(f"event key {key!r} of consumer {self.consumer!r} is being processed by another run")
 
+    def renew(self, key: str, token: str, lease_seconds: int) -> None:
+        """Push the lease `lease_seconds` ahead (a lapsed lease nobody took is taken again); LeaseLost when another
+        run took the key over."""
+        now = int(time.time())
+        if not _conditional(
+                self.client.put_item, TableName=self.table,
+                Item={"pk": self._pk(key), "token": {"S": token}, "status": {"S": "processing"},
+                      "expires_at": {"N": str(now + checked_lease(lease_seconds))}},
+                # status too: a renewal racing this run's own completion must not turn "done" back into a lease
+                ConditionExpression=("attribute_not_exists(pk) OR (#t = :token AND #s = :processing) "
+                                     "OR expires_at < :now"),
+                ExpressionAttributeNames={"#t": "token", "#s": "status"},
+                ExpressionAttributeValues={":token": {"S": token}, ":processing": {"S": "processing"},
+                                           ":now": {"N": str(now)}}):
+            raise lease_lost(self.consumer, key, "renewing")
+
     def complete(self, key: str, token: str) -> None:
-        expires = int(time.time() + self.window_hours * 3600)
-        _conditional(self.client.update_item, TableName=self.table, Key={"pk": self._pk(key)},
-                     UpdateExpression="SET #s = :done, expires_at = :expires",
-                     ConditionExpression="#t = :token",
-                     ExpressionAttributeNames={"#s": "status", "#t": "token"},
-                     ExpressionAttributeValues={":done": {"S": "done"}, ":expires": {"N": str(expires)},
-                                                ":token": {"S": token}})
+        """Record the event done for the window; LeaseLost (and nothing recorded) when another run took it over."""
+        now = int(time.time())
+        if not _conditional(
+                self.client.put_item, TableName=self.table,
+                Item={"pk": self._pk(key), "token": {"S": token}, "status": {"S": "done"},
+                      "expires_at": {"N": str(int(now + self.window_hours * 3600))}},
+                ConditionExpression="attribute_not_exists(pk) OR #t = :token OR expires_at < :now",
+                ExpressionAttributeNames={"#t": "token"},
+                ExpressionAttributeValues={":token": {"S": token}, ":now": {"N": str(now)}}):
+            raise lease_lost(self.consumer, key, "completing")
 
     def release(self, key: str, token: str) -> None:
+        """Drop this run's lease (a failed run), so a redelivery may take over at once; a done record stays."""
         _conditional(self.client.delete_item, TableName=self.table, Key={"pk": self._pk(key)},
-                     ConditionExpression="#t = :token", ExpressionAttributeNames={"#t": "token"},
-                     ExpressionAttributeValues={":token": {"S": token}})
+                     ConditionExpression="#t = :token AND #s = :processing",
+                     ExpressionAttributeNames={"#t": "token", "#s": "status"},
+                     ExpressionAttributeValues={":token": {"S": token}, ":processing": {"S": "processing"}})

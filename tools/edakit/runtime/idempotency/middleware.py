@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, TypeVar
@@ -13,9 +14,11 @@ from sqlalchemy import Connection as SAConnection
 from sqlalchemy.orm import Session
 
 from edakit.runtime.adapters.base import Delivery
+from edakit.runtime.idempotency.errors import LeaseLost
 from edakit.runtime.idempotency.sql import SqlIdempotencyStore
 from edakit.runtime.message import Message
 from edakit.runtime.middleware.chain import Handler, Middleware
+from edakit.runtime.middleware.leases import leases
 from edakit.runtime.outbox.tx import Transaction, dialect_of
 
 log = logging.getLogger(__name__)
@@ -29,14 +32,52 @@ def by_event_id(message: Message) -> str:
 
 
 class LeaseStore(Protocol):
-    """A store outside the business transaction (Redis, DynamoDB): lease while running, record when done."""
+    """A store outside the business transaction (Redis, DynamoDB): lease while running, record when done.
 
-    def begin(self, key: str) -> str | None:
+    The token is the owner check: `renew` and `complete` raise LeaseLost once another run took the key over after
+    this run's lease lapsed, and `release` leaves another run's lease or a done record alone.
+    """
+
+    def begin(self, key: str, lease_seconds: int) -> str | None:
         """The lease token; None when the event is done; raises InProgressError while another run holds it."""
+
+    def renew(self, key: str, token: str, lease_seconds: int) -> None: ...
 
     def complete(self, key: str, token: str) -> None: ...
 
     def release(self, key: str, token: str) -> None: ...
+
+
+class _Lease:
+    """One run's lease, renewed from a heartbeat thread until the run ends; remembers a takeover for the run."""
+
+    def __init__(self, store: LeaseStore, key: str, token: str, seconds: int) -> None:
+        self.store, self.key, self.token, self.seconds = store, key, token, seconds
+        self.lost: LeaseLost | None = None
+        self._failing = False
+        self._ended = False
+        self._lock = threading.Lock()  # end() waits for a renewal in flight, so none lands after complete/release
+
+    def renew(self) -> None:
+        with self._lock:
+            if self._ended or self.lost is not None:
+                return
+            try:
+                self.store.renew(self.key, self.token, self.seconds)
+            except LeaseLost as exc:
+                log.warning("%s", exc)
+                self.lost = exc
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again; completion checks the owner
+                if not self._failing:  # one line per failure streak, not one per beat
+                    log.warning("could not renew the lease of event key %r (retrying every %.1f s): %s", self.key,
+                                self.seconds / 3, exc)
+                self._failing = True
+            else:
+                self._failing = False
+
+    def end(self) -> None:
+        with self._lock:
+            self._ended = True
 
 
 def idempotent(store: LeaseStore, key: KeyFunction = by_event_id, *,
@@ -46,22 +87,34 @@ def idempotent(store: LeaseStore, key: KeyFunction = by_event_id, *,
     A duplicate of a finished event is acked, and `on_duplicate(delivery)` is called (count or log skips with it);
     one arriving while another run holds the lease raises InProgressError, so the retry middleware (outside this
     one) redelivers it later.
+
+    The lease lasts the Router's `lease_seconds` and is renewed every third of it while the handler runs, on the
+    heartbeat that extends the delivery's visibility (see `middleware.leases`). A run whose lease another run took
+    over meanwhile (seen at a renewal or at completion) raises LeaseLost once its handler returns, and records
+    nothing: the retry middleware nacks it, and its redelivery is skipped once the other run is done.
     """
 
     def middleware(next_handler: Handler) -> Handler:
         def handle(delivery: Delivery) -> None:
             event_key = key(delivery.message)
-            token = store.begin(event_key)
+            batch = leases()
+            token = store.begin(event_key, batch.seconds)
             if token is None:
                 log.info("skipping processed duplicate %s (key %s)", delivery.message.id, event_key)
                 if on_duplicate is not None:
                     on_duplicate(delivery)
                 return
+            lease = _Lease(store, event_key, token, batch.seconds)
             try:
-                next_handler(delivery)
+                with batch.kept(lease.renew):
+                    next_handler(delivery)
             except BaseException:
+                lease.end()
                 store.release(event_key, token)
                 raise
+            lease.end()
+            if lease.lost is not None:
+                raise lease.lost
             store.complete(event_key, token)
 
         return handle

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from edakit.runtime.adapters.base import BrokerError, DeadLetterReason, Delivery, Subscriber
 from edakit.runtime.message import Message
 from edakit.runtime.middleware.chain import Handler
+from edakit.runtime.middleware.leases import DEFAULT_LEASE_SECONDS, Leases, current_leases
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,15 @@ class Router:
     SQS, Pub/Sub) the router keeps the lease of every delivery not yet settled `lease_seconds` ahead until it is
     handled, so slow handlers do not turn the rest of the batch into redeliveries. `lease_seconds=None` leaves
     leases as the queue or subscription sets them.
+
+    `lease_seconds` is also the lease of the idempotency lease stores (`idempotent(store)`): taken for that long and
+    renewed on the same heartbeat, just before the broker's (on brokers without `keep_alive`, on one of the
+    middleware's own at the same rate; with `lease_seconds=None`, `DEFAULT_LEASE_SECONDS`). Set it to the
+    subscriber's processing timeout (`settings.consumer_settings(...).lease_seconds`).
     """
 
     def __init__(self, subscriber: Subscriber, handler: Handler, *, max_messages: int = 10,
-                 receive_timeout: float = 1.0, lease_seconds: int | None = 30) -> None:
+                 receive_timeout: float = 1.0, lease_seconds: int | None = DEFAULT_LEASE_SECONDS) -> None:
         if lease_seconds is not None and lease_seconds < 1:
             raise ValueError(f"lease_seconds must be >= 1 (or None), got {lease_seconds}")
         self.subscriber = subscriber
@@ -121,19 +127,30 @@ class Router:
 
     def _handle_batch(self, timeout: float) -> int:
         deliveries = self.subscriber.receive(self.max_messages, timeout)
+        if not deliveries:
+            return 0
         keep_alive = getattr(self.subscriber, "keep_alive", None)
-        if not deliveries or keep_alive is None or self.lease_seconds is None:
-            for delivery in deliveries:
-                handle(delivery, self.handler)
+        seconds = self.lease_seconds if self.lease_seconds is not None else DEFAULT_LEASE_SECONDS
+        if keep_alive is None or self.lease_seconds is None:
+            self._handle_all(deliveries, Leases(seconds))  # store leases run a heartbeat of their own
             return len(deliveries)
         pending = list(deliveries)  # the heartbeat extends what is still in here
         try:
-            with keep_alive(pending, self.lease_seconds):
-                for delivery in deliveries:
-                    handle(delivery, self.handler)
-                    pending.remove(delivery)
+            with keep_alive(pending, self.lease_seconds) as riders:
+                # the store leases of the idempotency middleware ride on the heartbeat that extends visibility
+                self._handle_all(deliveries, Leases(seconds, riders), pending)
         except BrokerError as exc:
             # Like a refused settle: a lease that lapsed means a redelivery, which idempotent consumers absorb.
             log.warning("could not extend the leases of %d message(s) from %s: %s", len(pending),
                         deliveries[0].source, exc)
         return len(deliveries)
+
+    def _handle_all(self, deliveries: list[Delivery], leases: Leases, pending: list[Delivery] | None = None) -> None:
+        token = current_leases.set(leases)
+        try:
+            for delivery in deliveries:
+                handle(delivery, self.handler)
+                if pending is not None:
+                    pending.remove(delivery)
+        finally:
+            current_leases.reset(token)

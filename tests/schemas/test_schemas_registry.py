@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from edakit.cli.registry import registry as registry_cli
 from edakit.cli.schema import schema as schema_cli
 from edakit.devservers import free_port, wait_for_port
 from edakit.schemas.client import RegistryClient, RegistryHTTPError, diff, push
@@ -167,6 +171,23 @@ def test_serve_command(repo_root: Path) -> None:
     try:
         wait_for_port(port, server)
         assert SUBJECT in RegistryClient(f"http://127.0.0.1:{port}").request("GET", "/subjects")
+        assert SUBJECT in SchemaRegistryClient({"url": f"http://localhost:{port}"}).get_subjects()
+        # a DNS-rebinding page's requests carry its own name as Host
+        rebinding = urllib.request.Request(f"http://127.0.0.1:{port}/subjects", headers={"Host": "evil.example"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(rebinding, timeout=10)
+        assert refused.value.code == 421
     finally:
         server.terminate()
         server.wait(timeout=10)
+    assert f"schema registry on http://127.0.0.1:{port}" in server.stderr.read().decode()  # loopback by default
+
+
+def test_serve_command_fails_cleanly_on_a_taken_port(repo_root: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = CliRunner().invoke(registry_cli, ["serve", "--port", str(taken.getsockname()[1]),
+                                                   "--schemas", str(repo_root / "schemas")])
+    assert result.exit_code == 2 and "cannot listen on 127.0.0.1" in result.output
+    assert "Traceback" not in result.output

@@ -44,6 +44,9 @@ POINTS_AT = {
     "EDA016/fail": "filter:",
     "EDA016/fail-no-examples": "filter:",
     "EDA017/fail": "PlaceOrder:",
+    "EDA018/fail": "retention_hours: 336",
+    "EDA018/fail-kafka": "retention_hours: 168",
+    "EDA018/fail-archive": "archive_retention_days: 0",
 }
 
 

@@ -37,7 +37,7 @@ def test_sqs_subscribers_give_up_where_their_redrive_policy_does(env: str, tmp_p
         assert queue_name(settings.topic, settings.group) == f"{tfvars['name']}-{name}"  # the module's queue name
         assert settings.retry.max_attempts == rendered_sub["max_receive_count"]
         assert settings.retry_topic_count is None
-        assert (settings.idempotency_window_hours, settings.lease_seconds) == (24, 10)  # the spec's consumer block
+        assert (settings.idempotency_window_hours, settings.lease_seconds) == (336, 10)  # the spec's consumer block
 
 
 def test_kafka_subscribers_use_their_consumer_group_and_its_retry_topics(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Every lint rule; importing this package registers them in `edakit.lint.core.RULES`."""
 
 from edakit.lint import suppressions
-from edakit.lint.rules import delivery, encryption, filters, kafka, naming
+from edakit.lint.rules import delivery, encryption, filters, kafka, naming, replay
 
-__all__ = ["delivery", "encryption", "filters", "kafka", "naming", "suppressions"]
+__all__ = ["delivery", "encryption", "filters", "kafka", "naming", "replay", "suppressions"]

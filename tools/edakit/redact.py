@@ -45,6 +45,7 @@ _QUERY_PARAM = re.compile(rf"(?i)(?<=[?&])({_NAME}=)([^&#\s]*)")
 _KEY_VALUE = re.compile(rf"(?i)(?<![?&])({_NAME}\s*=\s*)({_QUOTED}|\S*)")
 _MAPPING = re.compile(rf"(?i)(['\"]{_NAME}['\"]\s*:\s*)({_QUOTED}|[^\s,}}]*)")
 _AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
+_MASKED = re.compile(r"\*\*\*['\":,;)\]}]*")
 _SCHEME = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -72,6 +73,8 @@ def secrets_in(text: str) -> list[str]:
 def _scan(text: str, found: list[str] | None) -> str:
     def mask(match: re.Match[str]) -> str:
         value = match.group(2)
+        if _MASKED.fullmatch(value):  # masked before (a known secret): keep what follows it
+            return match.group(1) + value
         if found is not None:
             found.append(value[1:-1] if _masked_like(value) != MASK else value)
         return match.group(1) + _masked_like(value)
@@ -119,6 +122,20 @@ def _redact_url(url: str, found: list[str] | None) -> str:
                 found.append(rest[colon + 1:at])
             rest = rest[:colon + 1] + MASK + rest[at:]
     return url[:scheme_end] + rest
+
+
+_LONG_RUN = re.compile(r"\S{201,}")
+
+
+def clip(text: str, limit: int = 2000, run: int = 200) -> str:
+    """A message fit to print: every run of more than `run` non-blank characters (a huge value quoted in it) cut to
+    its first `run`, then, if still longer than `limit`, its middle left out. Redact before clipping: a cut URL may
+    no longer look like one."""
+    text = _LONG_RUN.sub(lambda m: f"{m.group(0)[:run]}... ({len(m.group(0)) - run} more characters)", text)
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 3 // 4, limit // 4
+    return f"{text[:head]} ... ({len(text) - head - tail} characters left out) ... {text[-tail:]}"
 
 
 _REPR = reprlib.Repr()

@@ -1,4 +1,4 @@
-"""`edakit dlq ls|show|replay|purge`: inspect and drain dead-letter queues (embedded, Kafka, SQS)."""
+"""`edakit dlq ls|show|replay|purge`: inspect and drain dead-letter queues (embedded, Kafka, SQS, Pub/Sub)."""
 
 from __future__ import annotations
 
@@ -11,29 +11,32 @@ from typing import Any
 
 import click
 
+from edakit.cli._problems import exit_error, printable
+from edakit.redact import secrets_in
 from edakit.runtime.adapters.base import BrokerError
+from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, connect_broker
 from edakit.runtime.dlq import DeadLetter, DeadLetterQueue, Outcome, Selection
-from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, open_broker
 
 
 def _queue_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--broker, --topic, --group, --wait: passes `dlq`."""
+    """--broker, --topic, --group, --wait: passes `dlq` once the broker answered (else exit 2, one line)."""
 
     @click.option("--broker", "broker_url", required=True, envvar="EDAKIT_BROKER", help=SCHEMES)
     @click.option("--topic", required=True, help="the topic (SNS topic for SQS) whose DLQ to read")
     @click.option("--group", required=True, help="the consumer group (subscription) that dead-lettered")
-    @click.option("--wait", default=1.0, show_default=True, help="seconds to wait for more messages")
+    @click.option("--wait", default=1.0, show_default=True, type=click.FloatRange(min=0),
+                  help="seconds to wait for more messages")
     @wraps(command)
     def wrapper(broker_url: str, topic: str, group: str, wait: float, **kwargs: Any) -> Any:
+        known = secrets_in(broker_url)
         try:
-            broker = open_broker(broker_url)
-        except BrokerUrlError as exc:
-            raise click.BadParameter(str(exc), param_hint="--broker") from None
+            broker = connect_broker(broker_url)
+        except (BrokerUrlError, BrokerError) as exc:  # BrokerError: BrokerUnreachable, or a client that cannot start
+            exit_error(exc, known)
         try:
             return command(dlq=DeadLetterQueue(broker, topic, group, wait=wait), **kwargs)
         except BrokerError as exc:  # e.g. no such queue: the settings name no DLQ we can read
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            exit_error(exc, known)
 
     return wrapper
 
@@ -74,7 +77,7 @@ def _report(verb: str, outcome: Outcome, dry_run: bool) -> None:
     for letter in outcome.done:
         click.echo(f"{prefix}{verb}: {letter.message.id} ({letter.message.type})")
     for letter, why in outcome.failed:
-        click.echo(f"failed: {letter.message.id}: {why} (still in the DLQ)", err=True)
+        click.echo(f"failed: {letter.message.id}: {printable(why)} (still in the DLQ)", err=True)
     click.echo(f"{len(outcome.done)} {prefix}{verb}, {len(outcome.failed)} failed, {outcome.kept} not selected",
                err=True)
     if outcome.failed:
@@ -85,7 +88,8 @@ def _report(verb: str, outcome: Outcome, dry_run: bool) -> None:
 def dlq() -> None:
     """Dead-letter queues: list, show, replay to the source (same event id), purge.
 
-    Exit codes: 0 ok, 1 some messages failed (they stay in the DLQ), 2 bad input (unknown broker, topic or group).
+    Exit codes: 0 ok, 1 some messages failed (they stay in the DLQ), 2 bad input (unknown broker, topic or group) or
+    a broker that does not answer: an unreachable broker is never reported as an empty DLQ.
     """
 
 

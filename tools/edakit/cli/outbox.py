@@ -11,18 +11,20 @@ import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 import click
 import psycopg
 
+from edakit.cli._problems import exit_error, printable
+from edakit.redact import redact, secrets_in
 from edakit.runtime.adapters.base import BrokerError, PublishError
-from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, open_broker
+from edakit.runtime.adapters.urls import (SCHEMES, BrokerUrlError, DatabaseUnreachable, check_database,
+                                          connect_broker)
 from edakit.runtime.outbox import DB_SCHEMES, OutboxStore, OutboxUrlError, Relay, open_outbox
 
 
 def _store_options(create: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """--db, --table: passes `store` (closed after the command)."""
+    """--db, --table: passes `store` (closed after the command) once the database answered (else exit 2)."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         @click.option("--db", "db_url", required=True, envvar="EDAKIT_OUTBOX_DB", help=DB_SCHEMES)
@@ -30,9 +32,12 @@ def _store_options(create: bool = False) -> Callable[[Callable[..., Any]], Calla
         @wraps(command)
         def wrapper(db_url: str, table: str, **kwargs: Any) -> Any:
             try:
+                check_database(db_url, must_exist=not create)
                 store = open_outbox(db_url, table, create=create)
+            except DatabaseUnreachable as exc:
+                exit_error(f"outbox {exc}", secrets_in(db_url))
             except (OutboxUrlError, ValueError) as exc:  # ValueError: a table name that is no SQL identifier
-                raise click.BadParameter(str(exc), param_hint="--db/--table") from None
+                exit_error(exc, secrets_in(db_url))
             except (psycopg.Error, sqlite3.Error) as exc:
                 _database_error(db_url, exc)
             try:
@@ -48,23 +53,16 @@ def _store_options(create: bool = False) -> Callable[[Callable[..., Any]], Calla
 
 
 def _database_error(db_url: str, exc: Exception) -> NoReturn:
-    click.echo(f"error: outbox database {_without_password(db_url)}: {str(exc).strip()}", err=True)
-    sys.exit(2)
-
-
-def _without_password(url: str) -> str:
-    """The URL as it may appear in logs: `postgresql://app:secret@db/orders` -> `postgresql://app:***@db/orders`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+    """One line naming the database (its credentials masked, also where the driver quotes them out of the URL)."""
+    exit_error(f"outbox database {db_url}: {exc}", secrets_in(db_url))
 
 
 @click.group()
 def outbox() -> None:
     """Transactional outbox: create its table, report its lag, relay it to a broker.
 
-    Exit codes: 0 ok, 1 the relay could not publish (rows stay in the outbox), 2 bad input.
+    Exit codes: 0 ok, 1 the relay could not publish (rows stay in the outbox), 2 bad input or a database or broker
+    that does not answer (one line on stderr; passwords in --db/--broker are masked).
     """
 
 
@@ -102,23 +100,23 @@ def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: f
     several for throughput; they share the table.
     """
     try:
-        publisher = open_broker(broker_url).publisher()
-    except BrokerUrlError as exc:
-        raise click.BadParameter(str(exc), param_hint="--broker") from None
+        publisher = connect_broker(broker_url).publisher()
+    except (BrokerUrlError, BrokerError) as exc:  # BrokerError: BrokerUnreachable, or a client that cannot start
+        exit_error(exc, secrets_in(broker_url))
     runner = Relay(store, publisher, batch_size=batch_size, poll_interval=poll_interval)
     try:
         if until_empty:
             try:
                 click.echo(f"relayed {runner.drain()} event(s)", err=True)
             except (PublishError, BrokerError) as exc:
-                click.echo(f"error: {exc} (the batch stays in the outbox)", err=True)
+                click.echo(f"error: {printable(exc, secrets_in(broker_url))} (the batch stays in the outbox)", err=True)
                 sys.exit(1)
             return
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        click.echo(f"relaying to {broker_url} (batch {batch_size}); SIGTERM or Ctrl-C stops", err=True)
+        click.echo(f"relaying to {redact(broker_url)} (batch {batch_size}); SIGTERM or Ctrl-C stops", err=True)
         runner.run(stop)
         click.echo("relay stopped", err=True)
     finally:

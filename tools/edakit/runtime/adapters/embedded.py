@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError
 from edakit.runtime.message import Message
 
 T = TypeVar("T")
@@ -96,6 +96,17 @@ class EmbeddedBroker:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with _connect(self.path) as conn:
             conn.executescript(SCHEMA)
+
+    def check_reachable(self, timeout: float) -> None:
+        """Raise BrokerUnreachable unless the file is still an SQLite database with the broker's tables."""
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=timeout)
+            try:
+                conn.execute("SELECT 1 FROM messages LIMIT 1")
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise BrokerUnreachable(f"embedded broker {self.path}: {exc}") from None
 
     def create_group(self, topic: str, group: str) -> None:
         """Start a subscription: the group receives every message published from now on."""

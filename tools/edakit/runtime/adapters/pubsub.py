@@ -35,14 +35,16 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 
 import grpc
-from google.api_core.exceptions import AlreadyExists, DeadlineExceeded, GoogleAPICallError
+from google.api_core.exceptions import AlreadyExists, DeadlineExceeded, GoogleAPICallError, ServiceUnavailable
+from google.auth.exceptions import GoogleAuthError
 from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.publisher import exceptions as publisher_errors
 from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage, Subscription
 
-from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError, heartbeat
+from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError,
+                                         heartbeat)
 from edakit.runtime.cloudevents import (
     CONTENT_TYPE,
     HTTP_PREFIX,
@@ -139,6 +141,26 @@ class PubSubBroker:
 
     def subscription_path(self, subscription: str) -> str:
         return f"projects/{self.project}/subscriptions/{subscription}"
+
+    def check_reachable(self, timeout: float) -> None:
+        """Raise BrokerUnreachable unless Pub/Sub (or the emulator) answers one ListTopics within `timeout` s, without
+        retries. Any answer counts, PermissionDenied too: the service is there."""
+        where = f"emulator {self.emulator_host}" if self.emulator_host else "pubsub.googleapis.com"
+        try:
+            client = self.publisher_client()
+        except GoogleAuthError as exc:
+            raise BrokerUnreachable(f"Pub/Sub project {self.project} ({where}): {exc}") from None
+        try:
+            client.list_topics(request={"project": f"projects/{self.project}", "page_size": 1}, timeout=timeout,
+                               retry=None)
+        except (DeadlineExceeded, ServiceUnavailable) as exc:
+            raise BrokerUnreachable(f"Pub/Sub project {self.project} ({where}): no answer within {timeout:g} s "
+                                    f"({exc.message})") from None
+        except GoogleAPICallError:
+            pass
+        finally:
+            client.stop()
+            client.transport.close()
 
     def publisher_client(self) -> pubsub_v1.PublisherClient:
         # Ordering keys are only accepted by a publisher that enables message ordering.

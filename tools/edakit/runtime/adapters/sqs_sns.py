@@ -24,9 +24,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError, heartbeat
+from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError,
+                                         heartbeat)
 from edakit.runtime.cloudevents import (
     CONTENT_TYPE,
     KAFKA_PREFIX,
@@ -111,12 +113,28 @@ class SqsSnsBroker:
     def __init__(self, session: boto3.Session | None = None, *, endpoint_url: str | None = None,
                  create_missing: bool = False, max_receive_count: int = 5, visibility_timeout: int = 30) -> None:
         session = session or boto3.Session()
+        self._session, self.endpoint_url = session, endpoint_url
         self.sns = session.client("sns", endpoint_url=endpoint_url)
         self.sqs = session.client("sqs", endpoint_url=endpoint_url)
         self.create_missing = create_missing
         self.max_receive_count = max_receive_count
         self.visibility_timeout = visibility_timeout
         self._topic_arns: dict[str, str] = {}
+
+    def check_reachable(self, timeout: float) -> None:
+        """Raise BrokerUnreachable unless SQS answers one ListQueues within `timeout` s, one attempt (botocore would
+        retry a refused connection for seconds). Any answer counts, an AccessDenied too: the endpoint is there."""
+        sqs = self._session.client("sqs", endpoint_url=self.endpoint_url, config=Config(
+            connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1, "mode": "standard"}))
+        try:
+            sqs.list_queues(MaxResults=1)
+        except ClientError:
+            pass
+        except BotoCoreError as exc:
+            where = self.endpoint_url or f"region {sqs.meta.region_name}"
+            raise BrokerUnreachable(f"SQS {where}: {exc}") from None
+        finally:
+            sqs.close()
 
     def topic_arn(self, topic: str) -> str:
         if topic not in self._topic_arns:

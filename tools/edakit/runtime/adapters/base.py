@@ -33,11 +33,6 @@ class BrokerUnreachable(BrokerError):
     an empty result."""
 
 
-class BrokerUnreachable(BrokerError):
-    """No answer from the broker within the check's timeout (`check_reachable`): a tool must say so, never report
-    an empty result."""
-
-
 @dataclass(frozen=True)
 class DeadLetterReason:
     """Why a message was dead-lettered; travels with it into the DLQ."""
@@ -153,10 +148,6 @@ class Broker(Protocol):
 
     def dead_letter_subscriber(self, topic: str, group: str) -> Subscriber:
         """Reads what `group` dead-lettered from `topic`; each Delivery carries metadata[DLQ_REASON_KEY]."""
-
-    def check_reachable(self, timeout: float) -> None:
-        """Raise BrokerUnreachable unless the broker answers within `timeout` seconds (one request, no retries):
-        what a tool runs first, so that "nothing there" is never reported for a broker that is down."""
 
     def check_reachable(self, timeout: float) -> None:
         """Raise BrokerUnreachable unless the broker answers within `timeout` seconds (one request, no retries):

@@ -39,6 +39,21 @@ resource "azurerm_eventgrid_event_subscription" "this" {
       url                               = webhook_endpoint.value.webhook_url
       max_events_per_batch              = webhook_endpoint.value.max_events_per_batch
       preferred_batch_size_in_kilobytes = webhook_endpoint.value.preferred_batch_size_in_kilobytes
+      # Event Grid asks Entra ID for a token to this application and sends it as Authorization: Bearer.
+      active_directory_tenant_id     = webhook_endpoint.value.active_directory_tenant_id
+      active_directory_app_id_or_uri = webhook_endpoint.value.active_directory_app_id_or_uri
+    }
+  }
+
+  # The webhook's shared secret, sent as a header on every delivery and validation request; secret = true keeps
+  # it out of the subscription's readable properties.
+  dynamic "delivery_property" {
+    for_each = each.value.destination.type == "webhook" && each.value.destination.secret_header_name != null ? [each.value.destination.secret_header_name] : []
+    content {
+      header_name = delivery_property.value
+      type        = "Static"
+      value       = var.webhook_delivery_secrets[each.key]
+      secret      = true
     }
   }
 

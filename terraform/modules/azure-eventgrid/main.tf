@@ -7,7 +7,7 @@ locals {
 }
 
 resource "azurerm_eventgrid_topic" "this" {
-  #checkov:skip=CKV_AZURE_193:Publishers reach the topic over its public endpoint with Entra ID only (local auth off); narrow it with inbound_ip_rules or set public_network_access_enabled = false behind a private endpoint.
+  #checkov:skip=CKV_AZURE_193:Public network access is off by default; when a caller turns it on, a validation requires inbound_ip_rules (or the explicit allow_public_network_access_without_ip_rules), and publishers still need Entra ID (local auth off).
   name                = var.name
   resource_group_name = var.resource_group_name
   location            = var.location

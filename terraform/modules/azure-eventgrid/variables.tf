@@ -42,13 +42,24 @@ variable "local_auth_enabled" {
 }
 
 variable "public_network_access_enabled" {
-  description = "Whether publishers reach the topic over its public endpoint; narrow it with inbound_ip_rules."
+  description = "Whether publishers reach the topic over its public endpoint. Off by default (publish through a private endpoint); when on, inbound_ip_rules must list the publishers' ranges unless allow_public_network_access_without_ip_rules is set."
   type        = bool
-  default     = true
+  default     = false
+
+  validation {
+    condition     = !var.public_network_access_enabled || length(var.inbound_ip_rules) > 0 || var.allow_public_network_access_without_ip_rules
+    error_message = "public_network_access_enabled = true with no inbound_ip_rules opens the topic's endpoint to the whole internet: list the publishers' CIDR ranges in inbound_ip_rules, or set allow_public_network_access_without_ip_rules = true to accept that."
+  }
+}
+
+variable "allow_public_network_access_without_ip_rules" {
+  description = "Opt-out: accept a public topic endpoint reachable from any address (public_network_access_enabled = true with empty inbound_ip_rules). Publishers still need Entra ID and the EventGrid Data Sender role."
+  type        = bool
+  default     = false
 }
 
 variable "inbound_ip_rules" {
-  description = "CIDR ranges allowed to publish when public network access is on; empty allows all."
+  description = "CIDR ranges allowed to publish when public network access is on."
   type        = list(string)
   default     = []
 
@@ -99,7 +110,7 @@ variable "dead_letter_storage" {
 }
 
 variable "event_subscriptions" {
-  description = "Event subscriptions on the topic, keyed by name. destination.type is webhook (webhook_url), storage_queue (resource_id = storage account id, queue_name), service_bus_queue, service_bus_topic or event_hub (resource_id). advanced_filters use Event Grid operators in snake_case (string_in, number_greater_than, bool_equals, is_not_null, number_in_range ...)."
+  description = "Event subscriptions on the topic, keyed by name. destination.type is webhook (webhook_url), storage_queue (resource_id = storage account id, queue_name), service_bus_queue, service_bus_topic or event_hub (resource_id). A webhook authenticates Event Grid with a Microsoft Entra ID token (active_directory_tenant_id and active_directory_app_id_or_uri of the webhook's application) and/or a secret header (secret_header_name; the value in webhook_delivery_secrets); allow_unauthenticated_webhook = true is the opt-out. advanced_filters use Event Grid operators in snake_case (string_in, number_greater_than, bool_equals, is_not_null, number_in_range ...)."
   type = map(object({
     destination = object({
       type                              = string
@@ -108,6 +119,10 @@ variable "event_subscriptions" {
       queue_name                        = optional(string)
       max_events_per_batch              = optional(number)
       preferred_batch_size_in_kilobytes = optional(number)
+      active_directory_tenant_id        = optional(string)
+      active_directory_app_id_or_uri    = optional(string)
+      secret_header_name                = optional(string)
+      allow_unauthenticated_webhook     = optional(bool, false)
     })
     included_event_types = optional(list(string))
     subject_filter = optional(object({
@@ -151,6 +166,30 @@ variable "event_subscriptions" {
   }
 
   validation {
+    condition = alltrue([for name, s in var.event_subscriptions : s.destination.type != "webhook" || (
+      (s.destination.active_directory_tenant_id != null && s.destination.active_directory_app_id_or_uri != null) ||
+      (s.destination.secret_header_name != null && contains(nonsensitive(keys(var.webhook_delivery_secrets)), name)) ||
+      s.destination.allow_unauthenticated_webhook
+    )])
+    error_message = "Each webhook subscription needs a way for the webhook to authenticate Event Grid: active_directory_tenant_id and active_directory_app_id_or_uri (a Microsoft Entra ID token), and/or secret_header_name with its value in webhook_delivery_secrets[<subscription name>]. To deliver unauthenticated, set allow_unauthenticated_webhook = true."
+  }
+
+  validation {
+    condition = alltrue([for s in values(var.event_subscriptions) : (
+      (s.destination.active_directory_tenant_id == null) == (s.destination.active_directory_app_id_or_uri == null) &&
+      (s.destination.active_directory_tenant_id == null || can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", s.destination.active_directory_tenant_id))) &&
+      (s.destination.secret_header_name == null || (can(regex("^[A-Za-z0-9-]{1,64}$", s.destination.secret_header_name)) && !startswith(lower(coalesce(s.destination.secret_header_name, "-")), "aeg-") && (lower(coalesce(s.destination.secret_header_name, "-")) != "authorization" || s.destination.active_directory_tenant_id == null))) &&
+      (s.destination.type == "webhook" || (s.destination.active_directory_tenant_id == null && s.destination.secret_header_name == null && !s.destination.allow_unauthenticated_webhook))
+    )])
+    error_message = "Webhook authentication settings: active_directory_tenant_id (a GUID) and active_directory_app_id_or_uri go together; secret_header_name is 1-64 letters, digits and hyphens, not aeg-* (Event Grid's own headers) and not Authorization when Entra ID sends the bearer token there; only webhook destinations take these settings and allow_unauthenticated_webhook."
+  }
+
+  validation {
+    condition     = alltrue([for name in nonsensitive(keys(var.webhook_delivery_secrets)) : try(var.event_subscriptions[name].destination.secret_header_name != null, false)])
+    error_message = "Each webhook_delivery_secrets key must name an event subscription that sets destination.secret_header_name."
+  }
+
+  validation {
     condition     = alltrue([for s in values(var.event_subscriptions) : s.retry_policy.max_delivery_attempts >= 1 && s.retry_policy.max_delivery_attempts <= 30])
     error_message = "retry_policy.max_delivery_attempts must be between 1 and 30."
   }
@@ -186,6 +225,18 @@ variable "event_subscriptions" {
   validation {
     condition     = alltrue([for s in values(var.event_subscriptions) : length(s.advanced_filters) <= 25 && sum(concat([0], [for f in s.advanced_filters : (f.values != null ? length(f.values) : f.ranges != null ? length(f.ranges) : f.value != null ? 1 : 0)])) <= 25])
     error_message = "An event subscription allows at most 25 advanced filters and 25 filter values across them."
+  }
+}
+
+variable "webhook_delivery_secrets" {
+  description = "Secret header values of webhook subscriptions with destination.secret_header_name, keyed by subscription name; sent by Event Grid as a secret delivery property. Pass them from a secret store (e.g. TF_VAR_webhook_delivery_secrets), never from a committed var file."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+
+  validation {
+    condition     = alltrue([for v in values(var.webhook_delivery_secrets) : length(v) >= 16 && length(v) <= 4096])
+    error_message = "Each webhook_delivery_secrets value must be 16-4096 characters (Event Grid takes header values of up to 4 KB)."
   }
 }
 

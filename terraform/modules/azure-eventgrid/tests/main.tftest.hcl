@@ -17,10 +17,11 @@ override_resource {
 }
 
 variables {
-  name                = "order-events"
-  resource_group_name = "rg-events"
-  location            = "westeurope"
-  dead_letter_storage = { storage_account_name = "shopdeadletters" }
+  webhook_delivery_secrets = { notify = "0123456789abcdef-delivery-secret" }
+  name                     = "order-events"
+  resource_group_name      = "rg-events"
+  location                 = "westeurope"
+  dead_letter_storage      = { storage_account_name = "shopdeadletters" }
   event_subscriptions = {
     billing = {
       destination = { type = "service_bus_queue", resource_id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-billing/providers/Microsoft.ServiceBus/namespaces/billing/queues/orders" }
@@ -34,8 +35,11 @@ variables {
       retry_policy = { max_delivery_attempts = 10, event_time_to_live = 60 }
     }
     email = {
-      destination    = { type = "webhook", webhook_url = "https://email.example.com/events" }
+      destination    = { type = "webhook", webhook_url = "https://email.example.com/events", active_directory_tenant_id = "22222222-2222-2222-2222-222222222222", active_directory_app_id_or_uri = "api://email-webhook" }
       subject_filter = { subject_begins_with = "/orders/" }
+    }
+    notify = {
+      destination = { type = "webhook", webhook_url = "https://notify.example.com/events", secret_header_name = "X-Delivery-Secret" }
     }
     audit = {
       destination = { type = "storage_queue", resource_id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-audit/providers/Microsoft.Storage/storageAccounts/audit", queue_name = "order-events" }
@@ -164,6 +168,151 @@ run "existing_storage_user_assigned_identity_no_alerts" {
     condition     = length(azurerm_monitor_metric_alert.this) == 0
     error_message = "alerts = null creates no alerts."
   }
+}
+
+run "webhooks_authenticate_event_grid_with_entra_id_or_a_secret_header" {
+  command = plan
+
+  assert {
+    condition     = azurerm_eventgrid_event_subscription.this["email"].webhook_endpoint[0].active_directory_tenant_id == "22222222-2222-2222-2222-222222222222" && azurerm_eventgrid_event_subscription.this["email"].webhook_endpoint[0].active_directory_app_id_or_uri == "api://email-webhook"
+    error_message = "email's webhook endpoint asks Entra ID for a token to the webhook's application."
+  }
+  assert {
+    condition     = length(azurerm_eventgrid_event_subscription.this["email"].delivery_property) == 0
+    error_message = "email sends no secret header."
+  }
+  assert {
+    condition = (
+      azurerm_eventgrid_event_subscription.this["notify"].delivery_property[0].header_name == "X-Delivery-Secret" &&
+      azurerm_eventgrid_event_subscription.this["notify"].delivery_property[0].type == "Static" &&
+      azurerm_eventgrid_event_subscription.this["notify"].delivery_property[0].secret == true &&
+      nonsensitive(azurerm_eventgrid_event_subscription.this["notify"].delivery_property[0].value == "0123456789abcdef-delivery-secret")
+    )
+    error_message = "notify sends its secret as a static, secret delivery property."
+  }
+  assert {
+    condition     = azurerm_eventgrid_event_subscription.this["notify"].webhook_endpoint[0].active_directory_tenant_id == null
+    error_message = "notify uses the secret header only."
+  }
+}
+
+run "an_unauthenticated_webhook_is_an_explicit_opt_out" {
+  command = plan
+
+  variables {
+    event_subscriptions      = { open = { destination = { type = "webhook", webhook_url = "https://open.example.com/events", allow_unauthenticated_webhook = true } } }
+    webhook_delivery_secrets = {}
+  }
+
+  assert {
+    condition     = length(azurerm_eventgrid_event_subscription.this["open"].delivery_property) == 0 && azurerm_eventgrid_event_subscription.this["open"].webhook_endpoint[0].active_directory_tenant_id == null
+    error_message = "allow_unauthenticated_webhook = true plans a webhook without credentials."
+  }
+}
+
+run "topic_is_private_by_default" {
+  command = plan
+
+  assert {
+    condition     = azurerm_eventgrid_topic.this.public_network_access_enabled == false && length(azurerm_eventgrid_topic.this.inbound_ip_rule) == 0
+    error_message = "The topic has no public endpoint unless asked for."
+  }
+}
+
+run "public_access_takes_ip_rules" {
+  command = plan
+
+  variables {
+    public_network_access_enabled = true
+    inbound_ip_rules              = ["203.0.113.0/24"]
+  }
+
+  assert {
+    condition     = azurerm_eventgrid_topic.this.public_network_access_enabled == true && azurerm_eventgrid_topic.this.inbound_ip_rule[0].ip_mask == "203.0.113.0/24" && azurerm_eventgrid_topic.this.inbound_ip_rule[0].action == "Allow"
+    error_message = "Public access is narrowed to the listed ranges."
+  }
+}
+
+run "public_access_from_anywhere_is_an_explicit_opt_out" {
+  command = plan
+
+  variables {
+    public_network_access_enabled                = true
+    allow_public_network_access_without_ip_rules = true
+  }
+
+  assert {
+    condition     = azurerm_eventgrid_topic.this.public_network_access_enabled == true && length(azurerm_eventgrid_topic.this.inbound_ip_rule) == 0
+    error_message = "With the opt-out the topic is public without IP rules."
+  }
+}
+
+run "rejects_public_network_access_without_ip_rules" {
+  command = plan
+  variables {
+    public_network_access_enabled = true
+  }
+  expect_failures = [var.public_network_access_enabled]
+}
+
+run "rejects_webhook_without_authentication" {
+  command = plan
+  variables {
+    event_subscriptions      = { open = { destination = { type = "webhook", webhook_url = "https://open.example.com/events" } } }
+    webhook_delivery_secrets = {}
+  }
+  expect_failures = [var.event_subscriptions]
+}
+
+run "rejects_secret_header_without_its_secret" {
+  command = plan
+  variables {
+    webhook_delivery_secrets = {}
+  }
+  expect_failures = [var.event_subscriptions]
+}
+
+run "rejects_tenant_without_application" {
+  command = plan
+  variables {
+    event_subscriptions      = { email = { destination = { type = "webhook", webhook_url = "https://email.example.com/events", active_directory_tenant_id = "22222222-2222-2222-2222-222222222222", secret_header_name = "X-Delivery-Secret" } } }
+    webhook_delivery_secrets = { email = "0123456789abcdef-delivery-secret" }
+  }
+  expect_failures = [var.event_subscriptions]
+}
+
+run "rejects_event_grid_header_prefix" {
+  command = plan
+  variables {
+    event_subscriptions      = { notify = { destination = { type = "webhook", webhook_url = "https://notify.example.com/events", secret_header_name = "aeg-secret" } } }
+    webhook_delivery_secrets = { notify = "0123456789abcdef-delivery-secret" }
+  }
+  expect_failures = [var.event_subscriptions]
+}
+
+run "rejects_webhook_auth_on_other_destinations" {
+  command = plan
+  variables {
+    event_subscriptions      = { billing = { destination = { type = "event_hub", resource_id = "/subscriptions/x", allow_unauthenticated_webhook = true } } }
+    webhook_delivery_secrets = {}
+  }
+  expect_failures = [var.event_subscriptions]
+}
+
+run "rejects_a_secret_for_no_secret_header" {
+  command = plan
+  variables {
+    webhook_delivery_secrets = { notify = "0123456789abcdef-delivery-secret", email = "0123456789abcdef-delivery-secret" }
+  }
+  expect_failures = [var.event_subscriptions]
+}
+
+run "rejects_short_delivery_secret" {
+  command = plan
+  variables {
+    webhook_delivery_secrets = { notify = "short" }
+  }
+  expect_failures = [var.webhook_delivery_secrets]
 }
 
 run "rejects_bad_topic_name" {

@@ -16,8 +16,11 @@ module "eventgrid" {
   identity                      = var.identity
   dead_letter_storage           = var.dead_letter_storage
   event_subscriptions           = var.event_subscriptions
-  alerts                        = var.alerts
-  tags                          = merge(var.tags, { environment = var.environment, pattern = "fan-out", managed-by = "eda-kit" })
+  webhook_delivery_secrets      = var.webhook_delivery_secrets
+
+  allow_public_network_access_without_ip_rules = var.allow_public_network_access_without_ip_rules
+  alerts                                       = var.alerts
+  tags                                         = merge(var.tags, { environment = var.environment, pattern = "fan-out", managed-by = "eda-kit" })
 }
 
 # Rendered var files carry environment-specific names; applying staging's file with environment=prod is a mistake.

@@ -32,13 +32,13 @@ variable "local_auth_enabled" {
 }
 
 variable "public_network_access_enabled" {
-  description = "Whether publishers reach the topic over its public endpoint; narrow it with inbound_ip_rules."
+  description = "Whether publishers reach the topic over its public endpoint. Off by default (publish through a private endpoint); when on, inbound_ip_rules must list the publishers' ranges unless allow_public_network_access_without_ip_rules is set."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "inbound_ip_rules" {
-  description = "CIDR ranges allowed to publish when public network access is on; empty allows all."
+  description = "CIDR ranges allowed to publish when public network access is on."
   type        = list(string)
   default     = []
 }
@@ -64,7 +64,7 @@ variable "dead_letter_storage" {
 }
 
 variable "event_subscriptions" {
-  description = "Event subscriptions on the topic, keyed by name. destination.type is webhook (webhook_url), storage_queue (resource_id = storage account id, queue_name), service_bus_queue, service_bus_topic or event_hub (resource_id). advanced_filters use Event Grid operators in snake_case (string_in, number_greater_than, bool_equals, is_not_null, number_in_range ...)."
+  description = "Event subscriptions on the topic, keyed by name. destination.type is webhook (webhook_url), storage_queue (resource_id = storage account id, queue_name), service_bus_queue, service_bus_topic or event_hub (resource_id). A webhook authenticates Event Grid with a Microsoft Entra ID token (active_directory_tenant_id and active_directory_app_id_or_uri of the webhook's application) and/or a secret header (secret_header_name; the value in webhook_delivery_secrets); allow_unauthenticated_webhook = true is the opt-out. advanced_filters use Event Grid operators in snake_case (string_in, number_greater_than, bool_equals, is_not_null, number_in_range ...)."
   type = map(object({
     destination = object({
       type                              = string
@@ -73,6 +73,10 @@ variable "event_subscriptions" {
       queue_name                        = optional(string)
       max_events_per_batch              = optional(number)
       preferred_batch_size_in_kilobytes = optional(number)
+      active_directory_tenant_id        = optional(string)
+      active_directory_app_id_or_uri    = optional(string)
+      secret_header_name                = optional(string)
+      allow_unauthenticated_webhook     = optional(bool, false)
     })
     included_event_types = optional(list(string))
     subject_filter = optional(object({
@@ -95,6 +99,19 @@ variable "event_subscriptions" {
     labels = optional(list(string), [])
   }))
   default = {}
+}
+
+variable "webhook_delivery_secrets" {
+  description = "Secret header values of webhook subscriptions with destination.secret_header_name, keyed by subscription name; sent by Event Grid as a secret delivery property. Pass them from a secret store (e.g. TF_VAR_webhook_delivery_secrets), never from a committed var file."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+}
+
+variable "allow_public_network_access_without_ip_rules" {
+  description = "Opt-out: accept a public topic endpoint reachable from any address (public_network_access_enabled = true with empty inbound_ip_rules). Publishers still need Entra ID and the EventGrid Data Sender role."
+  type        = bool
+  default     = false
 }
 
 variable "alerts" {

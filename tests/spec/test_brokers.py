@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from edakit.spec import load_spec
 
 Write = Callable[..., str]
@@ -20,7 +22,7 @@ channels:
 subscribers:
   billing:
     channel: orders
-    event_grid: {destination: {type: webhook, webhook_url: "https://billing.example.com/events"}}
+    event_grid: {destination: {type: webhook, webhook_url: "https://billing.example.com/events", secret_header_name: X-Secret}}
 """
 
 PUBSUB = """
@@ -73,6 +75,8 @@ def test_event_grid_destination_and_delivery_attempts(write_spec: Write, problem
         "`resource_id`",
         "configs/shop.yaml:11:53 subscribers.billing.event_grid.destination.webhook_url: destination type "
         "storage_queue takes no `webhook_url`",
+        "configs/shop.yaml:11:104 subscribers.billing.event_grid.destination.secret_header_name: destination type "
+        "storage_queue takes no `secret_header_name` (webhooks only)",
         "configs/shop.yaml:12:11 subscribers.billing.dlq.max_receive_count: dlq.max_receive_count 31 is outside "
         "1-30, the delivery attempts event-grid allows before dead-lettering",
         "configs/shop.yaml:12:34 subscribers.billing.dlq.retention_hours: event-grid dead-letter retention is not "
@@ -86,7 +90,8 @@ def test_event_grid_destination_and_delivery_attempts(write_spec: Write, problem
 
 def test_event_grid_subscribers_need_a_destination_and_keep_their_dlq(write_spec: Write, problems: Problems) -> None:
     text = GRID.replace(
-        '    event_grid: {destination: {type: webhook, webhook_url: "https://billing.example.com/events"}}\n',
+        '    event_grid: {destination: {type: webhook, webhook_url: "https://billing.example.com/events", '
+        'secret_header_name: X-Secret}}\n',
         "    dlq: {enabled: false}\n",
     )
     assert problems(write_spec(text)) == [
@@ -95,6 +100,31 @@ def test_event_grid_subscribers_need_a_destination_and_keep_their_dlq(write_spec
         "configs/shop.yaml:11:11 subscribers.billing.dlq.enabled: the event-grid topic always dead-letters "
         "undeliverable events to its Blob container",
     ]
+
+
+@pytest.mark.parametrize(("destination", "expected"), [
+    ("{type: webhook, webhook_url: 'https://b.example.com/e'}",
+     "11:18 subscribers.billing.event_grid.destination: a webhook needs `active_directory_tenant_id` + "
+     "`active_directory_app_id_or_uri` (an Entra ID token) and/or `secret_header_name` (a secret header), so that it "
+     "can refuse deliveries that are not Event Grid's; `allow_unauthenticated_webhook: true` accepts anyone"),
+    ("{type: webhook, webhook_url: 'https://b.example.com/e', active_directory_tenant_id: "
+     "72f988bf-86f1-41af-91ab-2d7cd011db47, secret_header_name: X-Secret}",
+     "11:18 subscribers.billing.event_grid.destination: `active_directory_tenant_id` and "
+     "`active_directory_app_id_or_uri` go together (the Entra ID tenant and application Event Grid requests the "
+     "token for)"),
+    ("{type: webhook, webhook_url: 'https://b.example.com/e', secret_header_name: aeg-secret}",
+     "11:87 subscribers.billing.event_grid.destination.secret_header_name: secret_header_name 'aeg-secret': aeg-* "
+     "headers are Event Grid's own, and Authorization carries the Entra ID token"),
+])
+def test_an_event_grid_webhook_must_authenticate_event_grid(write_spec: Write, problems: Problems, destination: str,
+                                                            expected: str) -> None:
+    text = GRID.replace(GRID.splitlines()[11], f"    event_grid: {{destination: {destination}}}")
+    assert problems(write_spec(text)) == [f"configs/shop.yaml:{expected}"]
+    for accepted in ("active_directory_tenant_id: 72f988bf-86f1-41af-91ab-2d7cd011db47, "
+                     "active_directory_app_id_or_uri: 'api://billing'", "allow_unauthenticated_webhook: true"):
+        destination = load_spec(write_spec(GRID.replace("secret_header_name: X-Secret", accepted))).subscribers[
+            "billing"].event_grid
+        assert destination is not None and destination.secret_header_name is None
 
 
 def test_pubsub_schema_filter_and_attempts(write_spec: Write, problems: Problems) -> None:
@@ -171,7 +201,8 @@ def test_names_the_clouds_would_reject_are_reported_at_the_spec(write_spec: Writ
 
 def test_pubsub_labels_and_push_limits(write_spec: Write, problems: Problems) -> None:
     text = PUBSUB.replace("broker: pubsub\n", "broker: pubsub\ntags: {Team: Orders}\n")
-    text += "    pubsub: {enable_exactly_once_delivery: true, push: {endpoint: 'https://billing.example.com/push'}}\n"
+    text += ("    pubsub: {enable_exactly_once_delivery: true, push: {endpoint: 'https://billing.example.com/push', "
+             "oidc_service_account_email: pusher@shop.iam.gserviceaccount.com}}\n")
     assert problems(write_spec(text)) == [
         "configs/shop.yaml:3:8 tags.Team: tag 'Team: Orders' cannot be a Google Cloud label: keys start with a "
         "lowercase letter, keys and values use lowercase letters, digits, _ and - (at most 63)",

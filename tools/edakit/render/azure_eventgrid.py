@@ -28,6 +28,10 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
         "dead_letter_storage": _dead_letter_storage(settings),
         "event_subscriptions": {sub.name: _subscription(sub) for sub in spec.subscribers_of(channel.name)},
         "alerts": {"action_group_ids": list(settings.alert_action_groups)},
+        # No ranges: no public endpoint (the module's default). Secrets of secret headers are never rendered: they
+        # reach Terraform as webhook_delivery_secrets from a secret store.
+        "public_network_access_enabled": bool(settings.inbound_ip_rules),
+        "inbound_ip_rules": list(settings.inbound_ip_rules),
     }
 
 
@@ -46,7 +50,8 @@ def _dead_letter_storage(settings: EventGridSettings) -> dict[str, Any]:
 
 def _subscription(sub: Subscriber) -> dict[str, Any]:
     assert sub.event_grid is not None  # guaranteed for event-grid subscribers by the loader
-    destination = {key: value for key, value in vars(sub.event_grid).items() if value is not None}
+    # Unset settings (None) and the opt-out left off (False) take the module's defaults.
+    destination = {key: value for key, value in vars(sub.event_grid).items() if value is not None and value is not False}
     subscription: dict[str, Any] = {
         "destination": destination,
         "retry_policy": {

@@ -129,6 +129,7 @@ def _event_grid(raw: dict[str, Any]) -> EventGridSettings:
         dead_letter_container_name=storage["container_name"],
         dead_letter_retention_days=int(storage["retention_days"]),
         alert_action_groups=tuple(values["alert_action_groups"]),
+        inbound_ip_rules=tuple(values["inbound_ip_rules"]),
     )
 
 
@@ -272,7 +273,9 @@ def _subscriber(
 
 
 def _destination(raw: dict[str, Any]) -> EventGridDestination:
-    return EventGridDestination(raw["type"], raw.get("webhook_url"), raw.get("resource_id"), raw.get("queue_name"))
+    return EventGridDestination(raw["type"], raw.get("webhook_url"), raw.get("resource_id"), raw.get("queue_name"),
+                                raw.get("active_directory_tenant_id"), raw.get("active_directory_app_id_or_uri"),
+                                raw.get("secret_header_name"), bool(raw.get("allow_unauthenticated_webhook", False)))
 
 
 def _subscription(raw: dict[str, Any]) -> PubSubSubscription:

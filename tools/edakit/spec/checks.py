@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 from edakit.spec.build import resource_name
 from edakit.spec.errors import Problem
-from edakit.spec.model import Spec, Subscriber
+from edakit.spec.model import EventGridDestination, Spec, Subscriber
 from edakit.spec.source import Document
 
 SQS_QUEUE_NAME_MAX = 80
@@ -125,6 +125,35 @@ def _subscriber_rules(sub: Subscriber, broker: str, doc: Document) -> Iterator[P
                     (*here, "event_grid", "destination", key),
                     f"destination type {destination.type} takes no `{key}`",
                 )
+        yield from _webhook_auth(doc, (*here, "event_grid", "destination"), destination)
+
+
+WEBHOOK_AUTH = ("active_directory_tenant_id", "active_directory_app_id_or_uri", "secret_header_name",
+                "allow_unauthenticated_webhook")
+
+
+def _webhook_auth(doc: Document, here: tuple[str | int, ...], destination: EventGridDestination) -> Iterator[Problem]:
+    """A webhook must be able to tell Event Grid's deliveries from anyone's POST: an Entra ID token, a secret
+    header, or the explicit opt-out (the azure-eventgrid module refuses the rest at plan time)."""
+    if destination.type != "webhook":
+        for key in WEBHOOK_AUTH:
+            if (*here, key) in doc.positions:
+                yield doc.problem((*here, key), f"destination type {destination.type} takes no `{key}` (webhooks only)")
+        return
+    entra = (destination.active_directory_tenant_id, destination.active_directory_app_id_or_uri)
+    if (entra[0] is None) != (entra[1] is None):
+        yield doc.problem(here, "`active_directory_tenant_id` and `active_directory_app_id_or_uri` go together "
+                                "(the Entra ID tenant and application Event Grid requests the token for)")
+    if None in entra and destination.secret_header_name is None and not destination.allow_unauthenticated_webhook:
+        yield doc.problem(here, "a webhook needs `active_directory_tenant_id` + `active_directory_app_id_or_uri` "
+                                "(an Entra ID token) and/or `secret_header_name` (a secret header), so that it can "
+                                "refuse deliveries that are not Event Grid's; `allow_unauthenticated_webhook: true` "
+                                "accepts anyone")
+    header = (destination.secret_header_name or "").lower()
+    if header.startswith("aeg-") or (header == "authorization" and entra[0] is not None):
+        yield doc.problem((*here, "secret_header_name"),
+                          f"secret_header_name {destination.secret_header_name!r}: aeg-* headers are Event Grid's "
+                          f"own, and Authorization carries the Entra ID token")
 
 
 def fifo_rules(spec: Spec, doc: Document) -> Iterator[Problem]:

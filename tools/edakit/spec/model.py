@@ -61,6 +61,7 @@ class EventGridSettings:
     dead_letter_container_name: str
     dead_letter_retention_days: int
     alert_action_groups: tuple[str, ...]
+    inbound_ip_rules: tuple[str, ...] = ()  # non-empty: a public endpoint open to these ranges only
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,11 @@ class EventGridDestination:
     webhook_url: str | None
     resource_id: str | None
     queue_name: str | None
+    # How a webhook authenticates Event Grid: an Entra ID token for this tenant and application and/or a secret header.
+    active_directory_tenant_id: str | None = None
+    active_directory_app_id_or_uri: str | None = None
+    secret_header_name: str | None = None
+    allow_unauthenticated_webhook: bool = False
 
 
 @dataclass(frozen=True)

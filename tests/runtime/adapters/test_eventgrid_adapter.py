@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from adapter_conformance import event
 from azure.core.credentials import AccessToken, TokenCredential
+from azure.identity import ClientSecretCredential
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -191,6 +192,70 @@ def test_publish_with_an_entra_id_token_credential_sends_a_bearer_token(topic_en
     assert [from_structured(json.dumps(e)) for e in json.loads(requests[0][1])] == sent
     assert set(credential.scopes) == {(EVENT_GRID_SCOPE,)}
     assert EVENT_GRID_SCOPE == "https://eventgrid.azure.net/.default"
+
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+@pytest.fixture(scope="module")
+def entra_token_endpoint() -> Iterator[tuple[str, str, list[dict[str, list[str]]]]]:
+    """A local HTTPS endpoint speaking Entra ID's side of the client-credentials flow as MSAL uses it (OpenID
+    configuration, then POST /<tenant>/oauth2/v2.0/token); issues ENTRA_TOKEN. Yields (authority, CA file, the
+    token requests' form fields)."""
+    requests: list[dict[str, list[str]]] = []
+    with tempfile.TemporaryDirectory() as directory:
+        cert_file, key_file = _self_signed(Path(directory))
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, document: dict[str, object]) -> None:
+                payload = json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                base = f"https://127.0.0.1:{server.server_address[1]}/{TENANT}"
+                self._answer({"issuer": f"{base}/v2.0", "token_endpoint": f"{base}/oauth2/v2.0/token",
+                              "authorization_endpoint": f"{base}/oauth2/v2.0/authorize"})
+
+            def do_POST(self) -> None:  # noqa: N802
+                form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+                requests.append(form)
+                self._answer({"access_token": ENTRA_TOKEN, "token_type": "Bearer", "expires_in": 3600})
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"https://127.0.0.1:{server.server_address[1]}", str(cert_file), requests
+        server.shutdown()
+        server.server_close()
+
+
+def test_publish_with_an_azure_identity_credential(topic_endpoint: TopicEndpoint,
+                                                   entra_token_endpoint: tuple[str, str, list]) -> None:
+    # The credential DefaultAzureCredential picks for a service principal (AZURE_CLIENT_ID/_SECRET), here pointed at
+    # a local token endpoint: azure-identity and MSAL run unchanged, only Entra ID is local.
+    authority, ca_file, token_requests = entra_token_endpoint
+    credential = ClientSecretCredential(TENANT, "orders-publisher", "client-secret", authority=authority,
+                                        disable_instance_discovery=True, connection_verify=ca_file)
+    publisher = EventGridPublisher({"orders": topic_endpoint.url}, credential,
+                                   connection_verify=topic_endpoint.ca_file, retry_total=0)
+    before = len(topic_endpoint.requests)
+    publisher.publish("orders", [event(1)])
+    publisher.close()
+    [(headers, _)] = topic_endpoint.requests[before:]
+    assert headers["authorization"] == f"Bearer {ENTRA_TOKEN}"
+    [form] = token_requests
+    assert (form["grant_type"], form["client_id"], form["scope"]) == (
+        ["client_credentials"], ["orders-publisher"], [EVENT_GRID_SCOPE])
 
 
 def test_a_token_the_topic_refuses_raises_publish_error_naming_401(topic_endpoint: TopicEndpoint) -> None:

@@ -115,7 +115,8 @@ def test_eventbridge_rules_carry_the_event_pattern_and_retry_limits() -> None:
     target = routing["routes"]["notifications"]["targets"]["queue"]
     # 10 deliveries = the first + 9 retries; the event may wait an hour.
     assert target["retry_policy"] == {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 9}
-    assert target["sqs_queue_url"] == "https://sqs.eu-west-1.amazonaws.com/123456789012/customer-notifications"
+    # The queue's policy is its owner's: the module is never handed the queue URL to overwrite it.
+    assert target["arn"] == "arn:aws:sqs:eu-west-1:123456789012:customer-notifications" and "sqs_queue_url" not in target
     assert routing["archive"] == {"retention_days": 1} and routing["name"] == "orders-routing-staging-orders"
 
 
@@ -123,7 +124,7 @@ def test_saga_definition_is_the_generated_asl() -> None:
     spec = load_spec(ROOT / "configs/order-saga.yaml", "prod")
     saga = render_tfvars(spec)["aws-saga-stepfunctions"]
     assert saga["definition"] == render_asl(ROOT / "configs/sagas/order-fulfilment.yaml")
-    assert (saga["name"], saga["include_execution_data"]) == ("orders-saga-prod-order-fulfilment", False)
+    assert (saga["name"], saga["allow_execution_data_logging"]) == ("orders-saga-prod-order-fulfilment", False)
 
 
 def test_s3_store_keeps_payloads_longer_than_any_queue_or_dlq() -> None:

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from edakit.render.sns_sqs_fanout import tags
-from edakit.saga.asl import queue_url
 from edakit.spec.model import Spec, Subscriber
 
 MODULE = "aws-eventbridge-routing"
@@ -33,10 +32,10 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
 
 def _route(sub: Subscriber) -> dict[str, Any]:
     assert sub.eventbridge is not None and sub.filter is not None  # required for eventbridge rules by the loader
+    # The queue is the subscriber's: the module outputs the policy statements to merge into its policy
+    # (target_queue_policies) and never writes that policy itself.
     target: dict[str, Any] = {
         "arn": sub.eventbridge.queue_arn,
-        # Naming the queue's URL lets the module own its policy: only these rules may send.
-        "sqs_queue_url": queue_url(sub.eventbridge.queue_arn),
         "retry_policy": {
             "maximum_event_age_in_seconds": sub.retry.max_event_age_seconds,
             # The first delivery is not a retry: max_receive_count deliveries = 1 + maximum_retry_attempts.

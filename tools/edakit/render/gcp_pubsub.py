@@ -34,6 +34,10 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
         variables["kms_key_name"] = settings.kms_key_name
     if channel.pubsub.schema_encoding is not None:
         variables["schema"] = _schema(spec, channel, channel.pubsub.schema_encoding)
+    # The module refuses pushes without an OIDC token unless told; the spec opts out per subscriber, explicitly.
+    if any(sub.pubsub is not None and sub.pubsub.push_allow_without_oidc_token
+           for sub in spec.subscribers_of(channel.name)):
+        variables["allow_push_without_oidc_token"] = True
     return variables
 
 

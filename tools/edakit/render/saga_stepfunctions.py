@@ -20,7 +20,8 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
         "name": resource_name(spec.name, spec.environment, saga.definition_path.stem),
         "definition": render_asl(saga.definition_path),
         "log_retention_in_days": saga.log_retention_days,
-        "include_execution_data": saga.include_execution_data,
+        # Opt-in only: states' input and output are the saga's business data.
+        "allow_execution_data_logging": saga.allow_execution_data_logging,
         "integration_kms_key_arns": list(saga.integration_kms_key_arns),
         "tags": tags(spec),
     }

@@ -171,7 +171,7 @@ def _saga(raw: dict[str, Any], root: Path) -> Saga:
         definition_path=root / values["definition"],
         region=values["region"],
         log_retention_days=int(values["log_retention_days"]),
-        include_execution_data=values["include_execution_data"],
+        allow_execution_data_logging=values["allow_execution_data_logging"],
         integration_kms_key_arns=tuple(values["integration_kms_key_arns"]),
     )
 
@@ -289,4 +289,5 @@ def _subscription(raw: dict[str, Any]) -> PubSubSubscription:
         push_endpoint=push.get("endpoint"),
         push_oidc_service_account_email=push.get("oidc_service_account_email"),
         push_audience=push.get("audience"),
+        push_allow_without_oidc_token=push.get("allow_without_oidc_token", False),
     )

@@ -95,7 +95,7 @@ class Saga:
     definition_path: Path
     region: str
     log_retention_days: int
-    include_execution_data: bool
+    allow_execution_data_logging: bool  # opt-in: states' input and output reach the execution log
     integration_kms_key_arns: tuple[str, ...]
 
 
@@ -188,6 +188,7 @@ class PubSubSubscription:
     push_endpoint: str | None  # set: a push subscription
     push_oidc_service_account_email: str | None
     push_audience: str | None
+    push_allow_without_oidc_token: bool  # opt-out: the endpoint cannot authenticate deliveries
 
 
 @dataclass(frozen=True)

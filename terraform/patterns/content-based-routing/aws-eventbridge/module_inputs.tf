@@ -10,13 +10,13 @@ variable "name" {
 }
 
 variable "kms_key_identifier" {
-  description = "KMS key (ARN, key id, alias) encrypting events on the bus and in its archive; null uses an AWS owned key."
+  description = "Customer managed KMS key (key id, key ARN, alias or alias ARN) encrypting events on the bus and in its archive; null uses an AWS owned key. An empty string is refused, not read as null."
   type        = string
   default     = null
 }
 
 variable "dead_letter_kms_key_id" {
-  description = "KMS key for the dead-letter queues; null uses SQS-managed encryption (SSE-SQS). A customer managed key must allow events.amazonaws.com kms:GenerateDataKey and kms:Decrypt."
+  description = "KMS key for the dead-letter queues; null uses SQS-managed encryption (SSE-SQS). A customer managed key must allow events.amazonaws.com kms:GenerateDataKey and kms:Decrypt. An empty string is refused: it would leave the queues unencrypted."
   type        = string
   default     = null
 }
@@ -30,7 +30,7 @@ variable "archive" {
 }
 
 variable "routes" {
-  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. Each route gets a dead-letter queue for events its targets could not take. Set sqs_queue_url on an SQS target to let this module own that queue's policy (allowing only these rules to send)."
+  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. Each route gets a dead-letter queue for events its targets could not take. The module does not write SQS target queues' policies: merge output target_queue_policies into them (sqs_queue_url, which used to hand a queue's policy to this module, is refused)."
   type = map(object({
     description   = optional(string)
     event_pattern = string

@@ -10,8 +10,7 @@ routes = {
     event_pattern = "{\"detail\":{\"total_amount\":[{\"numeric\":[\">=\",1000]}]},\"detail-type\":[\"OrderPlaced\"],\"source\":[\"shop.orders\"]}"
     targets = {
       queue = {
-        arn           = "arn:aws:sqs:eu-west-1:123456789012:fraud-review"
-        sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/fraud-review"
+        arn = "arn:aws:sqs:eu-west-1:123456789012:fraud-review"
       }
     }
   }
@@ -19,9 +18,8 @@ routes = {
     event_pattern = "{\"source\":[\"shop.orders\"]}"
     targets = {
       queue = {
-        arn           = "arn:aws:sqs:eu-west-1:123456789012:order-analytics"
-        sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/order-analytics"
-        retry_policy  = { maximum_event_age_in_seconds = 3600, maximum_retry_attempts = 9 }
+        arn          = "arn:aws:sqs:eu-west-1:123456789012:order-analytics"
+        retry_policy = { maximum_event_age_in_seconds = 3600, maximum_retry_attempts = 9 }
       }
     }
   }

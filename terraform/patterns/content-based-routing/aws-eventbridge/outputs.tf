@@ -13,6 +13,11 @@ output "dead_letter_queue_urls" {
   value       = module.routing.dead_letter_queue_urls
 }
 
+output "target_queue_policies" {
+  description = "Policy JSON to merge into each SQS target queue's own policy, by queue ARN (EventBridge may send for these rules; TLS only). The root does not write target queue policies: the queues are their owners'."
+  value       = module.routing.target_queue_policies
+}
+
 output "archive_arn" {
   description = "Archive of every event on the bus; start a replay from it."
   value       = module.routing.archive_arn

@@ -20,6 +20,7 @@ module "fanout" {
   kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
   subscribers                     = var.subscribers
   alarm_actions                   = var.alarm_actions
+  source_topic_policy_documents   = var.source_topic_policy_documents
   tags                            = var.tags
 }
 

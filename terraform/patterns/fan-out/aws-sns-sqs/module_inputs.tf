@@ -25,7 +25,7 @@ variable "content_based_deduplication" {
 }
 
 variable "kms_master_key_id" {
-  description = "KMS key (id, ARN or alias) that encrypts the topic and all queues. Null: the module creates a customer managed key whose policy lets SNS and SQS use it."
+  description = "KMS key (id, ARN, alias or alias ARN) that encrypts the topic and all queues. Null: the module creates a customer managed key whose policy lets SNS and SQS use it. There is no unencrypted mode: an empty string is refused, not read as \"off\"."
   type        = string
   default     = null
 }
@@ -61,6 +61,13 @@ variable "subscribers" {
 
 variable "alarm_actions" {
   description = "ARNs (usually SNS topics) notified when a DLQ receives messages or the oldest message grows too old."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "source_topic_policy_documents" {
+  description = "IAM policy documents (JSON, e.g. data.aws_iam_policy_document.x.json) whose statements are merged into the topic policy, e.g. to let S3 or another account publish. The module owns the topic's only policy, so give extra statements here instead of a second aws_sns_topic_policy, which would overwrite this one. The module always adds its DenyInsecureTransport statement."
   type        = list(string)
   default     = []
   nullable    = false

@@ -6,14 +6,15 @@ provider "google" {
 module "pubsub" {
   source = "../../../modules/gcp-pubsub"
 
-  project_id                 = var.project_id
-  topic_name                 = var.topic_name
-  labels                     = merge(var.labels, { environment = var.environment, pattern = "fan-out", managed-by = "eda-kit" })
-  message_retention_duration = var.message_retention_duration
-  kms_key_name               = var.kms_key_name
-  schema                     = var.schema
-  subscriptions              = var.subscriptions
-  alerts                     = var.alerts
+  project_id                    = var.project_id
+  topic_name                    = var.topic_name
+  labels                        = merge(var.labels, { environment = var.environment, pattern = "fan-out", managed-by = "eda-kit" })
+  message_retention_duration    = var.message_retention_duration
+  kms_key_name                  = var.kms_key_name
+  schema                        = var.schema
+  subscriptions                 = var.subscriptions
+  allow_push_without_oidc_token = var.allow_push_without_oidc_token
+  alerts                        = var.alerts
 }
 
 # Rendered var files carry environment-specific names; applying staging's file with environment=prod is a mistake.

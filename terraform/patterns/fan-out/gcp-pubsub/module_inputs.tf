@@ -27,7 +27,7 @@ variable "message_retention_duration" {
 }
 
 variable "kms_key_name" {
-  description = "Cloud KMS key (CMEK) for the topic and its dead-letter topics; null uses Google-managed encryption. The Pub/Sub service agent needs roles/cloudkms.cryptoKeyEncrypterDecrypter on it."
+  description = "Cloud KMS key (CMEK) for the topic and its dead-letter topics; null uses Google-managed encryption. The module grants the Pub/Sub service agent roles/cloudkms.cryptoKeyEncrypterDecrypter on it (the applying identity needs cloudkms.cryptoKeys.setIamPolicy on the key)."
   type        = string
   default     = null
 }
@@ -65,6 +65,13 @@ variable "subscriptions" {
     }))
   }))
   default = {}
+}
+
+variable "allow_push_without_oidc_token" {
+  description = "Opt-out: allow push subscriptions without push.oidc_service_account_email, whose endpoint then cannot authenticate deliveries (anyone who knows the URL can forge one). Off by default."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "alerts" {

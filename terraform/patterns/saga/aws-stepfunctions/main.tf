@@ -13,12 +13,12 @@ provider "aws" {
 module "saga" {
   source = "../../../modules/aws-saga-stepfunctions"
 
-  name                     = var.name
-  definition               = var.definition
-  log_retention_in_days    = var.log_retention_in_days
-  include_execution_data   = var.include_execution_data
-  integration_kms_key_arns = var.integration_kms_key_arns
-  tags                     = var.tags
+  name                         = var.name
+  definition                   = var.definition
+  log_retention_in_days        = var.log_retention_in_days
+  allow_execution_data_logging = var.allow_execution_data_logging
+  integration_kms_key_arns     = var.integration_kms_key_arns
+  tags                         = var.tags
 }
 
 # Rendered var files carry environment-specific names; applying staging's file with environment=prod is a mistake.

@@ -20,10 +20,11 @@ variable "log_retention_in_days" {
   default     = 365
 }
 
-variable "include_execution_data" {
-  description = "Log each state's input and output (the saga's data). The log group is KMS-encrypted; turn off if payloads must not reach logs."
+variable "allow_execution_data_logging" {
+  description = "Opt-in: log each state's input and output (the saga's data: order lines, addresses, payment references) with every execution event. Off by default: events are logged at level ALL without their data, so payloads never reach CloudWatch Logs."
   type        = bool
-  default     = true
+  default     = false
+  nullable    = false
 }
 
 variable "integration_kms_key_arns" {

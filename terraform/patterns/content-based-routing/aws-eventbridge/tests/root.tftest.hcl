@@ -10,8 +10,7 @@ variables {
       event_pattern = "{\"detail-type\":[\"OrderPlaced\"],\"detail\":{\"total_amount\":[{\"numeric\":[\">=\",1000]}]}}"
       targets = {
         queue = {
-          arn           = "arn:aws:sqs:eu-west-1:123456789012:fraud-review"
-          sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/fraud-review"
+          arn = "arn:aws:sqs:eu-west-1:123456789012:fraud-review"
         }
       }
     }
@@ -32,6 +31,10 @@ run "one_rule_and_dead_letter_queue_per_route" {
   assert {
     condition     = output.event_bus_name == "orders-staging-orders"
     error_message = "the bus is named after the rendered name"
+  }
+  assert {
+    condition     = keys(output.target_queue_policies) == ["arn:aws:sqs:eu-west-1:123456789012:fraud-review", "arn:aws:sqs:eu-west-1:123456789012:order-analytics"]
+    error_message = "the root hands each target queue's owner the policy document to merge, instead of writing it"
   }
 }
 

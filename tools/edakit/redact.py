@@ -124,14 +124,15 @@ def _redact_url(url: str, found: list[str] | None) -> str:
     return url[:scheme_end] + rest
 
 
-_LONG_RUN = re.compile(r"\S{201,}")
+_LONG_RUN = re.compile(r"\S{121,}")
 
 
-def clip(text: str, limit: int = 2000, run: int = 200) -> str:
+def clip(text: str, limit: int = 2000, run: int = 120) -> str:
     """A message fit to print: every run of more than `run` non-blank characters (a huge value quoted in it) cut to
     its first `run`, then, if still longer than `limit`, its middle left out. Redact before clipping: a cut URL may
     no longer look like one."""
-    text = _LONG_RUN.sub(lambda m: f"{m.group(0)[:run]}... ({len(m.group(0)) - run} more characters)", text)
+    pattern = _LONG_RUN if run == 120 else re.compile(rf"\S{{{run + 1},}}")
+    text = pattern.sub(lambda m: f"{m.group(0)[:run]}... ({len(m.group(0)) - run} more characters)", text)
     if len(text) <= limit:
         return text
     head, tail = limit * 3 // 4, limit // 4

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 import click
+
+from edakit.cli._problems import exit_error
+from edakit.redact import redact, secrets_in
 
 from edakit.schemas import LEVELS, SchemaError, check_compatibility
 from edakit.schemas.validate import read_schema_json, schema_type_of, validate_ndjson, validate_payload
@@ -17,6 +24,33 @@ EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 def _fail_input(exc: Exception) -> None:
     click.echo(f"error: {exc}", err=True)
     sys.exit(2)
+
+
+T = TypeVar("T")
+
+
+def _against_registry(call: Callable[[Path, str], T], schemas_root: Path, url: str) -> T:
+    """`call(schemas_root, url)`; a registry that cannot be reached, or answers what no Confluent registry would, is
+    one line naming the (redacted) URL and exit 2."""
+    from edakit.schemas.client import RegistryHTTPError
+
+    parts = urlsplit(url)
+    shown = redact(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        exit_error(f"--url {shown}: expected http(s)://HOST[:PORT][/PATH] (a schema registry)")
+    if parts.username is not None or parts.password is not None:
+        exit_error(f"--url {shown}: credentials in the URL are not supported (the request would not send them)")
+    known = secrets_in(url)
+    try:
+        return call(schemas_root, url)
+    except RegistryHTTPError as exc:  # outside a registration (level, listing): the whole run is off
+        exit_error(f"schema registry {shown}: {exc}", known)
+    except OSError as exc:  # URLError, refused, timeout, reset
+        reason = getattr(exc, "reason", None) or exc.strerror or exc
+        exit_error(f"schema registry {shown}: cannot reach it ({reason})", known)
+    except (http.client.HTTPException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        exit_error(f"schema registry {shown}: its answer is not the Confluent REST API "
+                   f"({type(exc).__name__}: {exc})", known)
 
 
 @click.group()
@@ -79,10 +113,11 @@ def compat(new: Path, previous_files: tuple[Path, ...], previous_flag: bool, lev
 @click.option("--url", required=True, help="schema registry base URL")
 @click.option("--schemas", "schemas_root", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"))
 def push(url: str, schemas_root: Path) -> None:
-    """Register every subject's versions (oldest first) and levels; exit 1 when the registry rejects one."""
+    """Register every subject's versions (oldest first) and levels; exit 1 when the registry rejects one, 2 when it
+    cannot be reached."""
     from edakit.schemas.client import push as push_all
 
-    results, problems = push_all(schemas_root, url)
+    results, problems = _against_registry(push_all, schemas_root, url)
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
@@ -96,10 +131,11 @@ def push(url: str, schemas_root: Path) -> None:
 @click.option("--url", required=True, help="schema registry base URL")
 @click.option("--schemas", "schemas_root", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"))
 def diff(url: str, schemas_root: Path) -> None:
-    """Show what differs between the repository and the registry; exit 1 when anything does."""
+    """Show what differs between the repository and the registry; exit 1 when anything does, 2 when the registry
+    cannot be reached."""
     from edakit.schemas.client import diff as diff_all
 
-    drifts, problems = diff_all(schemas_root, url)
+    drifts, problems = _against_registry(diff_all, schemas_root, url)
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
+from edakit.cli._problems import exit_bad_input
 from edakit.spec import SpecError, load_spec, spec_schema
 
 
@@ -34,10 +34,7 @@ def check(specs: tuple[Path, ...], env: str | None) -> None:
             f"{len(loaded.subscribers)} subscribers; environments: {environments}"
         )
     if problems:
-        for problem in problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{len(problems)} problem(s)", err=True)
-        sys.exit(2)
+        exit_bad_input(problems)  # clipped and redacted, like every command's problems
 
 
 @spec.command()

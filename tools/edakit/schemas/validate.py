@@ -22,6 +22,7 @@ import jsonschema
 import orjson
 
 from edakit.schemas import refs
+from edakit.redact import clip
 from edakit.schemas.errors import SchemaError
 from edakit.schemas.refs import NO_LOCAL_SCHEMAS, LocalSchemas
 
@@ -173,8 +174,9 @@ class PayloadValidator:
             return _avro_errors(self._avro, payload, "$", {}) or ["does not match the Avro schema"]
         found = sorted(self._explainer.iter_errors(payload), key=lambda e: list(e.absolute_path))
         # the compiled validator and jsonschema can disagree on exotic formats; report the compiled verdict
-        return [f"{e.json_path}: {e.message}" for e in found] or [
-            f"{_json_path(err.instance_path)}: {err.message}" for err in self._compiled.iter_errors(payload)]
+        # clip: a message quotes the offending value whole (jsonschema's repr), however large the payload
+        return [clip(f"{e.json_path}: {e.message}") for e in found] or [
+            clip(f"{_json_path(err.instance_path)}: {err.message}") for err in self._compiled.iter_errors(payload)]
 
 
 def _avro_errors(schema: Any, datum: Any, path: str, named: dict[str, Any]) -> list[str]:

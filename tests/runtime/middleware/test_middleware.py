@@ -159,10 +159,13 @@ def test_tracing_runs_the_handler_in_a_child_span(embedded):
     assert current_span.get() is None
 
 
-def test_full_chain_tracing_retry_idempotency(embedded, redis_url):
-    """Duplicates are skipped; a failed run releases the lease so its retry runs; poison goes to the DLQ."""
+@pytest.mark.parametrize("decode_responses", [False, True])
+def test_full_chain_tracing_retry_idempotency(embedded, redis_url, decode_responses):
+    """Duplicates are skipped; a failed run releases the lease so its retry runs; poison goes to the DLQ. With either
+    Redis client setting: a duplicate is never mistaken for a run in progress and dead-lettered."""
     sub = embedded.subscriber("orders", "billing")
-    store = RedisIdempotencyStore(redis.Redis.from_url(redis_url), f"billing-{uuid.uuid4().hex}", window_hours=1)
+    client = redis.Redis.from_url(redis_url, decode_responses=decode_responses)
+    store = RedisIdempotencyStore(client, f"billing-{uuid.uuid4().hex}", window_hours=1)
     ok, flaky, poison = (Message.new(t, b"{}", source="/o") for t in ("Ok", "Flaky", "Poison"))
     publish(embedded, ok, flaky, ok, poison, flaky)
     effects: list[str] = []

@@ -29,7 +29,7 @@ class ConsumerSettings:
     retry: RetryPolicy  # max_attempts = dlq.max_receive_count: the service gives up where the broker would
     idempotency_window_hours: int
     max_messages: int  # consumer.max_poll_records per receive (adapters cap it at their broker's batch limit)
-    lease_seconds: int  # consumer.processing_timeout_seconds: how far ahead the Router keeps leases
+    lease_seconds: int  # consumer.processing_timeout_seconds: how far ahead the Router keeps broker and store leases
     retry_topic_count: int | None  # Kafka: the retry topics the kafka-topics module creates for the group
 
 

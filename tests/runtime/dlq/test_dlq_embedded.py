@@ -130,3 +130,37 @@ def test_cli_ls_show_replay_purge(embedded, stocked):
 
     bad = runner.invoke(dlq_cli, ["ls", "--broker", "embedded:/nonexistent", "--topic", "t", "--group", "g"])
     assert bad.exit_code == 2 and "does not exist" in bad.output
+
+
+SECRET = "s3cr3t-Pa55"
+
+
+def test_a_dsn_in_a_handler_error_never_reaches_the_dlq_or_the_terminal(embedded):
+    """Issue 10 item 8: the retry middleware stores the reason redacted; `dlq ls|show` redact what others stored."""
+    from edakit.runtime.middleware import RetryPolicy, Router, compose, retry
+
+    sub = embedded.subscriber("orders", "billing")
+    first = Message.new("OrderPlaced", b"{}", source="/orders")
+    embedded.publisher().publish("orders", [first])
+
+    def handler(delivery):
+        raise ConnectionError(f"connection to postgresql://app:{SECRET}@db:5432/orders failed; "
+                              f"conninfo host=db password={SECRET}")
+
+    assert Router(sub, compose(handler, retry(RetryPolicy(max_attempts=1))), receive_timeout=1).run_once() == 1
+    [letter] = DeadLetterQueue(embedded, "orders", "billing", wait=0.2).list()
+    assert SECRET not in letter.reason.error_message
+    assert letter.reason.error_message == ("connection to postgresql://app:***@db:5432/orders failed; conninfo "
+                                           "host=db password=***")
+
+    # stored by something else (an older kit, another producer): redacted when shown
+    second = Message.new("OrderPlaced", b"{}", source="/orders")
+    embedded.publisher().publish("orders", [second])
+    [delivery] = sub.receive(1, timeout=1)
+    delivery.dead_letter(DeadLetterReason("OperationalError", f"rediss://:{SECRET}@cache:6380 refused", 1, T0, T0,
+                                          "orders"))
+    base = ["--broker", f"embedded:{embedded.path}", "--topic", "orders", "--group", "billing", "--wait", "0.2"]
+    for args in (["ls", *base], ["ls", *base, "--format", "json"], ["show", *base, second.id]):
+        result = CliRunner().invoke(dlq_cli, args)
+        assert result.exit_code == 0, result.output
+        assert SECRET not in result.output and "rediss://:***@cache:6380 refused" in result.output

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from edakit.cli._problems import exit_error, printable
-from edakit.redact import secrets_in
+from edakit.redact import redact, secrets_in
 from edakit.runtime.adapters.base import BrokerError
 from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, connect_broker
 from edakit.runtime.dlq import DeadLetter, DeadLetterQueue, Outcome, Selection
@@ -62,12 +62,21 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
+def _summary(letter: DeadLetter) -> dict[str, object]:
+    """The letter's summary with its error message redacted: a handler's exception may quote a DSN."""
+    summary = letter.summary()
+    if summary["error_message"] is not None:
+        summary["error_message"] = redact(str(summary["error_message"]))
+    return summary
+
+
 def _table(letters: list[DeadLetter]) -> str:
     rows = [("ID", "TYPE", "ERROR", "ATTEMPTS", "LAST FAILURE", "POSITION")]
     for letter in letters:
-        s = letter.summary()
-        rows.append((str(s["id"]), str(s["type"]), f"{s['error_type']}: {s['error_message']}" if letter.reason
-                     else "-", str(s["attempts"] or "-"), str(s["last_failure"] or "-"), letter.position))
+        s = _summary(letter)
+        error = " ".join(printable(f"{s['error_type']}: {s['error_message']}").split()) if letter.reason else "-"
+        rows.append((str(s["id"]), str(s["type"]), error, str(s["attempts"] or "-"), str(s["last_failure"] or "-"),
+                     letter.position))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
@@ -100,7 +109,7 @@ def dlq() -> None:
 def ls(dlq: DeadLetterQueue, selection: Selection, fmt: str) -> None:
     """List dead letters with why they failed."""
     letters = dlq.list(selection)
-    click.echo(json.dumps([x.summary() for x in letters], indent=2) if fmt == "json" else _table(letters))
+    click.echo(json.dumps([_summary(x) for x in letters], indent=2) if fmt == "json" else _table(letters))
 
 
 @dlq.command()
@@ -117,7 +126,7 @@ def show(dlq: DeadLetterQueue, event_id: str) -> None:
         payload: object = letter.message.payload.decode()
     except UnicodeDecodeError:
         payload = letter.message.payload.hex()
-    click.echo(json.dumps({**letter.summary(), "headers": dict(letter.message.headers),
+    click.echo(json.dumps({**_summary(letter), "headers": dict(letter.message.headers),
                            "content_type": letter.message.content_type, "payload": payload}, indent=2))
 
 

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from edakit.redact import redact
 from edakit.runtime.adapters.base import DeadLetterReason, Delivery
 from edakit.runtime.middleware.chain import Handler, Middleware
 
@@ -69,7 +70,8 @@ def dead_letter_reason(delivery: Delivery, error: BaseException, first: datetime
     # Kafka retry copy the adapter fills them from the copy's edakit_original_* headers when it dead-letters.
     at_source = delivery.metadata.get("topic", delivery.source) == delivery.source
     return DeadLetterReason(
-        error_type=type(error).__qualname__, error_message=str(error), attempts=delivery.attempt,
+        # redacted: a driver's error may quote its DSN, and the DLQ is read by more people than the service's secrets
+        error_type=type(error).__qualname__, error_message=redact(str(error)), attempts=delivery.attempt,
         first_failure=first, last_failure=last, original_source=delivery.source,
         original_partition=_int_or_none(delivery.metadata.get("partition")) if at_source else None,
         original_offset=_int_or_none(delivery.metadata.get("offset")) if at_source else None,

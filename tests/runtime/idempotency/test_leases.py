@@ -4,6 +4,7 @@ middleware sees, with nothing recorded by the run that lost it."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -60,9 +61,19 @@ def test_a_handler_slower_than_its_lease_keeps_it_by_renewal(broker_kind, store_
                 probes.append("in progress")
         effects.append(delivery.message.id)
 
+    renewed_on: set[str] = set()
+    renew = store.renew
+
+    def renew_and_note_the_thread(*args) -> None:  # noqa: ANN002 - the store's own renew, observed
+        renewed_on.add(threading.current_thread().name)
+        renew(*args)
+
+    store.renew = renew_and_note_the_thread
     chain = compose(slow, retry(FAST), idempotent(store, on_duplicate=lambda d: duplicates.append(d.message.id)))
     Router(subscriber, chain, lease_seconds=LEASE, receive_timeout=0.2).run_until_idle(0.3)
     assert probes == ["in progress", "in progress"]
+    # SQS: renewed on the heartbeat that extends the message's visibility; embedded: on the middleware's own
+    assert renewed_on == {"sqs-keep-alive" if broker_kind == "sqs" else "idempotency-lease"}
     assert effects == [message.id] and duplicates == []  # on SQS the visibility was kept too: no redelivery
     assert competitor.begin(message.id, LEASE) is None  # completed by its run
 

@@ -115,5 +115,6 @@ def test_a_password_in_the_database_url_stays_out_of_the_error() -> None:
 
 
 def test_an_unknown_broker_exits_2(pg_url: str) -> None:
+    assert run("init", "--db", pg_url)[0] == 0
     code, _, err = run("relay", "--db", pg_url, "--broker", "rabbit://localhost", "--until-empty")
     assert code == 2 and "unknown scheme 'rabbit'" in err

@@ -8,13 +8,17 @@ import psycopg
 from edakit.runtime.outbox import postgres, sqlite
 from edakit.runtime.outbox.event import OutboxEvent
 from edakit.runtime.outbox.postgres import PostgresOutbox
-from edakit.runtime.outbox.relay import Lag, OutboxStore, Relay
+from edakit.runtime.outbox.relay import (DeadLetter, DeadLetterNotFound, Lag, OutboxStore, Relay, RelayPublishError,
+                                         Release, RetryPolicy)
+from edakit.runtime.outbox.schema import OutboxSchemaError
 from edakit.runtime.outbox.sqlite import SqliteOutbox
+from edakit.runtime.outbox.tx import serialize_inserts
 from edakit.runtime.outbox.writer import append
 
 
 def create_schema(conn: sqlite3.Connection | psycopg.Connection, table: str = "outbox") -> None:  # type: ignore[type-arg]
-    """Create the outbox table for the connection's database (idempotent); commits."""
+    """Create the outbox table and its dead-letter tables for the connection's database, or upgrade a table made
+    by an earlier version in place (idempotent); commits."""
     if isinstance(conn, sqlite3.Connection):
         sqlite.create_schema(conn, table)
     elif isinstance(conn, psycopg.Connection):
@@ -31,7 +35,19 @@ class OutboxUrlError(ValueError):
 
 
 def open_outbox(url: str, table: str = "outbox", *, create: bool = False) -> OutboxStore:
-    """The outbox at `url` (see DB_SCHEMES), for a relay or `edakit outbox`; `create` makes its table first."""
+    """The outbox at `url` (see DB_SCHEMES), for a relay or `edakit outbox`; `create` makes (or upgrades) its table
+    first, otherwise a missing or outdated table raises OutboxSchemaError naming `edakit outbox init`."""
+    store = _open(url, table, create)
+    if not create:
+        try:
+            store.check_schema()
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
+def _open(url: str, table: str, create: bool) -> PostgresOutbox | SqliteOutbox:
     if url.startswith(("postgresql://", "postgres://")):
         if create:
             with psycopg.connect(url) as conn:
@@ -48,5 +64,6 @@ def open_outbox(url: str, table: str = "outbox", *, create: bool = False) -> Out
     raise OutboxUrlError(f"outbox {url!r}: expected {DB_SCHEMES}")
 
 
-__all__ = ["DB_SCHEMES", "Lag", "OutboxEvent", "OutboxStore", "OutboxUrlError", "PostgresOutbox", "Relay",
-           "SqliteOutbox", "append", "create_schema", "open_outbox"]
+__all__ = ["DB_SCHEMES", "DeadLetter", "DeadLetterNotFound", "Lag", "OutboxEvent", "OutboxSchemaError", "OutboxStore",
+           "OutboxUrlError", "PostgresOutbox", "Relay", "RelayPublishError", "Release", "RetryPolicy", "SqliteOutbox",
+           "append", "create_schema", "open_outbox", "serialize_inserts"]

@@ -3,41 +3,108 @@
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
 import psycopg
 
-from edakit.runtime.adapters.base import Publisher
-from edakit.runtime.outbox.relay import Lag, publish_in_order
-from edakit.runtime.outbox.schema import POSTGRES_DDL, RELAY_COLUMNS, checked_table, to_message
+from edakit.runtime.outbox.relay import (Claimed, DeadLetter, DeadLetterNotFound, GroupFailure, Lag, Release,
+                                         RetryPolicy)
+from edakit.runtime.outbox.schema import (COLUMNS, MOVED_COLUMNS, POSTGRES_DDL, POSTGRES_DLQ_DDL,
+                                          POSTGRES_RETRY_COLUMNS, RELAY_COLUMNS, OutboxSchemaError, checked_table,
+                                          to_message)
 
-# Claim the oldest unlocked rows. Unclaimed rows older than the newest claimed one are held by another relay: a
-# claimed row is deleted and published only if no held row of its aggregate is older, so relays never overtake each
-# other within an aggregate (the rows it keeps stay locked until commit and are claimed again later). Unclaimed rows
-# newer than every claimed row cannot be overtaken, so they are not looked at. The delete commits only after the
-# broker acked the rows (a failed publish rolls it back). Rows are deleted, not read past a cursor, so an id that
-# commits late (out of id order) is still published.
-# `= ANY(ARRAY(...))` keeps the delete on primary-key probes; a join lets the planner seq-scan small tables.
+# Claim the oldest unlocked rows that are due (not waiting out a backoff) and that no waiting or dead-lettered row
+# of their aggregate precedes. Unclaimed rows older than the newest claimed one are held by another relay (or wait):
+# a claimed row is published only if no such row of its aggregate is older, so relays never overtake each other
+# within an aggregate (the rows it keeps stay locked until commit and are claimed again later). Unclaimed rows
+# newer than every claimed row cannot be overtaken, so they are not looked at. Acknowledged groups are deleted as
+# they are acked, failed ones get their attempt recorded, all in the claim's transaction: the row locks keep other
+# relays off these rows while they are published (row locks block no writer). Rows are deleted, not read past a
+# cursor, so an id that commits late is still published (and writers commit in id order, see tx.serialize_inserts).
+# `= ANY(ARRAY(...))` keeps the final read on primary-key probes; a join lets the planner seq-scan small tables.
 CLAIM = """
 WITH claimed AS (
-  SELECT id, aggregate_type, aggregate_id FROM {table} ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+  SELECT o.id, o.aggregate_type, o.aggregate_id FROM {table} o
+  WHERE NOT (o.attempts > 0 AND o.next_attempt_at > now())
+    AND NOT EXISTS (SELECT 1 FROM {table} w WHERE w.attempts > 0 AND w.next_attempt_at > now()
+                    AND w.aggregate_type = o.aggregate_type AND w.aggregate_id = o.aggregate_id AND w.id < o.id)
+    AND NOT EXISTS (SELECT 1 FROM {table}_dlq d WHERE d.released_at IS NULL
+                    AND d.aggregate_type = o.aggregate_type AND d.aggregate_id = o.aggregate_id AND d.id < o.id)
+  ORDER BY o.id LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED
 ), held AS MATERIALIZED (
   SELECT p.id, p.aggregate_type, p.aggregate_id FROM {table} p
   WHERE p.id < (SELECT max(id) FROM claimed) AND p.id NOT IN (SELECT id FROM claimed)
 )
-DELETE FROM {table} o WHERE o.id = ANY (ARRAY(
+SELECT {columns} FROM {table} o WHERE o.id = ANY (ARRAY(
   SELECT c.id FROM claimed c WHERE NOT EXISTS (
     SELECT 1 FROM held h WHERE h.aggregate_type = c.aggregate_type AND h.aggregate_id = c.aggregate_id AND h.id < c.id)
 ))
-RETURNING {columns}
 """
+DEAD_LETTER_COLUMNS = ("id", "event_id", "aggregate_type", "aggregate_id", "event_type", "topic", "attempts",
+                       "last_error", "created_at", "dead_lettered_at", "released_at")
+DETAIL_COLUMNS = (*DEAD_LETTER_COLUMNS, "source", "msg_key", "content_type", "headers", "payload")
+RELEASE_COLUMNS = ("outbox_id", "event_id", "aggregate_type", "aggregate_id", "released_by", "reason", "released_at")
 
 
 def create_schema(conn: psycopg.Connection[Any], table: str = "outbox") -> None:
-    """Create the table, its per-aggregate index and the NOTIFY trigger (idempotent); commits."""
-    conn.execute(POSTGRES_DDL.format(table=checked_table(table)))
+    """Create the table, its indexes, the NOTIFY trigger and the dead-letter tables, or upgrade a table made by an
+    earlier version in place (idempotent); commits."""
+    table = checked_table(table)
+    conn.execute(POSTGRES_DDL.format(table=table))
+    have = _columns(conn, table)
+    if missing := [name for name in POSTGRES_RETRY_COLUMNS if name not in have]:
+        conn.execute(f"ALTER TABLE {table} "
+                     + ", ".join(f"ADD COLUMN IF NOT EXISTS {name} {POSTGRES_RETRY_COLUMNS[name]}" for name in missing))
+    conn.execute(POSTGRES_DLQ_DDL.format(table=table))
     conn.commit()
+
+
+def _columns(conn: psycopg.Connection[Any], table: str) -> set[str]:
+    rows = conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+                        "AND NOT attisdropped", (table,)).fetchall()
+    return {name for (name,) in rows}
+
+
+def _dead_letter(row: Sequence[Any], releases: list[Release] | None = None) -> DeadLetter:
+    base = dict(zip(DEAD_LETTER_COLUMNS, row[:len(DEAD_LETTER_COLUMNS)], strict=True))
+    if len(row) > len(DEAD_LETTER_COLUMNS):
+        source, key, content_type, headers, payload = row[len(DEAD_LETTER_COLUMNS):]
+        base.update(source=source, key=key, content_type=content_type, headers=headers, payload=bytes(payload))
+    return DeadLetter(**base, releases=releases or [])
+
+
+class _Batch:
+    def __init__(self, conn: psycopg.Connection[Any], table: str, rows: list[Claimed]) -> None:
+        self._conn, self._table, self.rows = conn, table, rows
+
+    def acked(self, ids: Sequence[int]) -> None:
+        self._conn.execute(f"DELETE FROM {self._table} WHERE id = ANY(%s::bigint[])", (list(ids),))
+
+    def failed(self, failures: Sequence[GroupFailure], policy: RetryPolicy, blame_rows: bool) -> list[DeadLetter]:
+        table, dead, delays = self._table, [], []
+        for failure in failures:
+            counted = self._conn.execute(
+                f"UPDATE {table} SET attempts = attempts + 1, last_error = %s WHERE id = ANY(%s::bigint[]) "
+                "RETURNING id, attempts", (failure.error, failure.ids)).fetchall()
+            for row_id, attempts in counted:
+                if blame_rows and attempts >= policy.max_attempts:
+                    dead.append(row_id)
+                else:
+                    delays.append((policy.delay(attempts), row_id))
+        with self._conn.cursor() as cur:  # clock_timestamp: the publish may have taken long since the claim
+            cur.executemany(f"UPDATE {table} SET next_attempt_at = clock_timestamp() + %s * interval '1 second' "
+                            "WHERE id = %s", delays)
+        if not dead:
+            return []
+        moved = ", ".join(MOVED_COLUMNS)
+        rows = self._conn.execute(
+            f"WITH moved AS (DELETE FROM {table} WHERE id = ANY(%s::bigint[]) RETURNING {moved}) "
+            f"INSERT INTO {table}_dlq ({moved}, dead_lettered_at) SELECT {moved}, clock_timestamp() FROM moved "
+            f"RETURNING {', '.join(DEAD_LETTER_COLUMNS)}", (dead,)).fetchall()
+        return sorted((_dead_letter(r) for r in rows), key=lambda d: d.id)
 
 
 class PostgresOutbox:
@@ -50,15 +117,15 @@ class PostgresOutbox:
         self._conn: psycopg.Connection[Any] | None = None
         self._listener: psycopg.Connection[Any] | None = None
 
-    def publish_batch(self, publisher: Publisher, limit: int) -> int:
+    @contextmanager
+    def claim(self, limit: int) -> Iterator[_Batch]:
         self._listen()  # before the first claim, so no notification is missed between draining and waiting
         conn = self._work()
         with conn.transaction():
             # Binary results: bytea and timestamptz arrive without text parsing (the relay's hot path).
             rows = conn.execute(self._claim, {"limit": limit}, binary=True).fetchall()
-            rows.sort(key=itemgetter(0))  # RETURNING has no order; column 0 is the id
-            publish_in_order(publisher, [(r[1], to_message(r)) for r in rows])
-        return len(rows)
+            rows.sort(key=itemgetter(0))  # no order from `= ANY`; column 0 is the id
+            yield _Batch(conn, self.table, [Claimed(r[0], r[1], (r[11], r[9]), to_message(r)) for r in rows])
 
     def wait(self, timeout: float) -> None:
         # select() on the socket, then a round trip to read what arrived: any NOTIFY means "look again".
@@ -69,13 +136,80 @@ class PostgresOutbox:
 
     def lag(self) -> Lag:
         conn = self._work()
+        t = self.table
         with conn.transaction():
             row = conn.execute(
-                f"SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM {self.table}"
-            ).fetchone()
-        assert row is not None  # an aggregate query always returns one row
-        rows, age = row
-        return Lag(rows=rows, oldest_age_seconds=max(age or 0.0, 0.0))
+                f"SELECT (SELECT count(*) FROM {t}), EXTRACT(EPOCH FROM now() - (SELECT min(created_at) FROM {t}))"
+                f"::float8, (SELECT count(*) FROM {t} WHERE attempts > 0), (SELECT count(*) FROM {t}_dlq), "
+                f"(SELECT count(*) FROM {t}_dlq WHERE released_at IS NULL)").fetchone()
+        assert row is not None  # scalar subqueries always return one row
+        rows, age, failing, dead, blocking = row
+        return Lag(rows=rows, oldest_age_seconds=max(age or 0.0, 0.0), failing_rows=failing, dead_letters=dead,
+                   dead_letters_blocking=blocking)
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        conn = self._work()
+        with conn.transaction():
+            rows = conn.execute(f"SELECT {', '.join(DEAD_LETTER_COLUMNS)} FROM {self.table}_dlq ORDER BY id LIMIT %s",
+                                (limit,)).fetchall()
+        return [_dead_letter(r) for r in rows]
+
+    def dead_letter(self, outbox_id: int) -> DeadLetter:
+        conn = self._work()
+        with conn.transaction():
+            row = conn.execute(f"SELECT {', '.join(DETAIL_COLUMNS)} FROM {self.table}_dlq WHERE id = %s",
+                               (outbox_id,)).fetchone()
+            releases = conn.execute(f"SELECT {', '.join(RELEASE_COLUMNS)} FROM {self.table}_dlq_releases "
+                                    "WHERE outbox_id = %s ORDER BY id", (outbox_id,)).fetchall()
+        if row is None:
+            raise DeadLetterNotFound(f"no row {outbox_id} in {self.table}_dlq")
+        return _dead_letter(row, [Release(*r) for r in releases])
+
+    def requeue(self, outbox_ids: Sequence[int]) -> list[int]:
+        conn, t = self._work(), self.table
+        ids = sorted(set(outbox_ids))
+        with conn.transaction():
+            found = {i for (i,) in conn.execute(f"SELECT id FROM {t}_dlq WHERE id = ANY(%s::bigint[]) FOR UPDATE",
+                                                (ids,))}
+            if missing := [i for i in ids if i not in found]:
+                raise DeadLetterNotFound(f"no row {', '.join(map(str, missing))} in {t}_dlq (nothing requeued)")
+            columns = ", ".join(("id", *COLUMNS))
+            # Its own id back: the row goes ahead of its aggregate's later rows. The insert trigger wakes relays.
+            moved = conn.execute(
+                f"WITH moved AS (DELETE FROM {t}_dlq WHERE id = ANY(%s::bigint[]) RETURNING {columns}) "
+                f"INSERT INTO {t} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM moved RETURNING id",
+                (ids,)).fetchall()
+        return sorted(i for (i,) in moved)
+
+    def release(self, outbox_id: int, released_by: str, reason: str) -> Release:
+        conn, t = self._work(), self.table
+        with conn.transaction():
+            row = conn.execute(f"SELECT event_id, aggregate_type, aggregate_id, released_at FROM {t}_dlq "
+                               "WHERE id = %s FOR UPDATE", (outbox_id,)).fetchone()
+            if row is None:
+                raise DeadLetterNotFound(f"no row {outbox_id} in {t}_dlq")
+            if row[3] is not None:
+                raise ValueError(f"row {outbox_id} in {t}_dlq was already released at {row[3].isoformat()}")
+            released = conn.execute(
+                f"INSERT INTO {t}_dlq_releases ({', '.join(RELEASE_COLUMNS)}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, clock_timestamp()) RETURNING " + ", ".join(RELEASE_COLUMNS),
+                (outbox_id, row[0], row[1], row[2], released_by, reason)).fetchone()
+            assert released is not None
+            conn.execute(f"UPDATE {t}_dlq SET released_at = %s WHERE id = %s", (released[-1], outbox_id))
+            conn.execute("SELECT pg_notify(%s, '')", (t,))  # the aggregate's later rows are claimable now
+        return Release(*released)
+
+    def check_schema(self) -> None:
+        """Raise OutboxSchemaError unless the table exists and has this version's columns and dead-letter table."""
+        conn = self._work()
+        with conn.transaction():
+            have = _columns(conn, self.table)
+            dlq = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{self.table}_dlq",)).fetchone()
+        if not have:
+            raise OutboxSchemaError(f"outbox table {self.table!r} does not exist: run `edakit outbox init`")
+        if not set(POSTGRES_RETRY_COLUMNS) <= have or not (dlq and dlq[0]):
+            raise OutboxSchemaError(f"outbox table {self.table!r} was made by an earlier version (no retry columns "
+                                    "or dead-letter table): run `edakit outbox init`, which upgrades it in place")
 
     def close(self) -> None:
         for conn in (self._conn, self._listener):

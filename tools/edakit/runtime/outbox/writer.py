@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import psycopg
+
 from edakit.runtime.outbox.event import OutboxEvent
 from edakit.runtime.outbox.schema import COLUMNS, checked_table, to_row
-from edakit.runtime.outbox.tx import Transaction, dialect_of, execute
+from edakit.runtime.outbox.tx import Transaction, dialect_of, execute, serialize_inserts
 
 
 def append(tx: Transaction, events: Iterable[OutboxEvent], *, table: str = "outbox") -> None:
-    """Insert `events` through `tx`: a sqlite3 or psycopg connection, or a SQLAlchemy Session/Connection."""
+    """Insert `events` through `tx`: a sqlite3 or psycopg connection, or a SQLAlchemy Session/Connection.
+
+    Concurrent appenders commit in id order (`tx.serialize_inserts`): on PostgreSQL a second writer's append waits
+    until the first writer's transaction ends, so keep the work after `append` short."""
+    table = checked_table(table)
+    if (isinstance(tx, psycopg.Connection) and tx.autocommit
+            and tx.info.transaction_status == psycopg.pq.TransactionStatus.IDLE):
+        # Autocommit outside a transaction block: the lock must last until the insert commits.
+        with tx.transaction():
+            serialize_inserts(tx, table)
+            insert(tx, events, table=table)
+        return
+    serialize_inserts(tx, table)
+    insert(tx, events, table=table)
+
+
+def insert(tx: Transaction, events: Iterable[OutboxEvent], *, table: str = "outbox") -> None:
+    """The bare insert `append` makes, without ordering the writers' commits (see `append`): for benchmarks and
+    single-writer tools only."""
     sql = (f"INSERT INTO {checked_table(table)} ({', '.join(COLUMNS)}) "
            f"VALUES ({', '.join(':' + c for c in COLUMNS)})")
     as_text = dialect_of(tx) == "sqlite"  # SQLite has no timestamp type

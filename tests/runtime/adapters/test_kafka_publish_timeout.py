@@ -67,6 +67,13 @@ def test_the_delivery_timeout_is_bounded_by_the_publish_timeout() -> None:
         KafkaBroker("127.0.0.1:9092", publish_timeout=0)
 
 
+def test_a_publish_timeout_above_the_transaction_timeout_still_makes_a_transactional_publisher(
+        tansu_bootstrap: str) -> None:
+    # librdkafka refuses message.timeout.ms > transaction.timeout.ms (60 s by default) when creating the producer.
+    publisher = KafkaBroker(tansu_bootstrap, publish_timeout=90).transactional_publisher(f"tx-{uuid.uuid4().hex[:8]}")
+    publisher.close()
+
+
 @pytest.fixture(scope="module")
 def proxy() -> Iterator[TcpProxy]:
     with tansu_behind_proxy() as proxy:

@@ -135,7 +135,10 @@ class KafkaBroker:
                                     f"({reason})") from None
 
     def transactional_publisher(self, transactional_id: str) -> KafkaTransactionalPublisher:
-        return KafkaTransactionalPublisher(Producer({**self.producer_config, "transactional.id": transactional_id}))
+        config = {**self.producer_config, "transactional.id": transactional_id}
+        # librdkafka refuses a message timeout above the transaction timeout (default 60 s).
+        config.setdefault("transaction.timeout.ms", max(60_000, int(config["message.timeout.ms"])))
+        return KafkaTransactionalPublisher(Producer(config))
 
     def subscriber(self, topic: str, group: str) -> KafkaSubscriber:
         retries = [retry_topic(topic, group, n) for n in range(1, self.retry_topic_count + 1)]

@@ -138,3 +138,19 @@ def test_secrets_in_lists_what_redact_masks() -> None:
     assert secrets_in("postgresql://app:p%40ss@db/x?sslpassword=k%20y host=h password='a b'") == [
         "p%40ss", "k%20y", "a b", "p@ss", "k y"]
     assert redact("token abc", known=["abc"]) == "token abc"  # shorter than KNOWN_MIN_LENGTH: kept
+
+
+def test_the_relay_log_formatter_redacts_messages_and_tracebacks() -> None:
+    import logging
+
+    from edakit.cli._problems import RedactingFormatter
+
+    try:
+        raise ConnectionError("connection to postgresql://app:hunter22@db/orders failed: pw%zzhunter22")
+    except ConnectionError:
+        record = logging.LogRecord("edakit.outbox", logging.ERROR, __file__, 1, "publish to %s failed", ("x",),
+                                   exc_info=True)
+        import sys
+        record.exc_info = sys.exc_info()
+    text = RedactingFormatter("%(levelname)s %(message)s", known=["pw%zzhunter22"]).format(record)
+    assert "hunter22" not in text and "postgresql://app:***@db/orders" in text and "Traceback" in text

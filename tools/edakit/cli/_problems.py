@@ -6,6 +6,7 @@ cut to a short prefix (`clip`), so neither a password nor 50 MB of a bad value e
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterable
 from typing import NoReturn
@@ -32,3 +33,14 @@ def exit_error(message: object, known: Iterable[str] = ()) -> NoReturn:
     """`error: <message>` as one line (a driver's multi-line message joined), redacted and clipped; exit 2."""
     click.echo(f"error: {' '.join(printable(message, known).split())}", err=True)
     sys.exit(2)
+
+
+class RedactingFormatter(logging.Formatter):
+    """For a long-running command's log (the relay): each record, its traceback included, redacted and clipped."""
+
+    def __init__(self, fmt: str, known: Iterable[str] = ()) -> None:
+        super().__init__(fmt)
+        self.known = tuple(known)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), self.known)

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 import psycopg
 
-from edakit.cli._problems import exit_error, printable
+from edakit.cli._problems import RedactingFormatter, exit_error, printable
 from edakit.redact import redact, secrets_in
 from edakit.runtime.adapters.base import BrokerError, PublishError
 from edakit.runtime.adapters.urls import (SCHEMES, BrokerUrlError, DatabaseUnreachable, check_database,
@@ -112,7 +112,10 @@ def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: f
                 click.echo(f"error: {printable(exc, secrets_in(broker_url))} (the batch stays in the outbox)", err=True)
                 sys.exit(1)
             return
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handler = logging.StreamHandler()
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                                [*secrets_in(broker_url), *secrets_in(click.get_current_context().params["db_url"])]))
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

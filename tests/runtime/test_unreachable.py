@@ -216,3 +216,52 @@ def test_dlq_ls_on_pubsub_lists_what_was_dead_lettered(pstest_host: str) -> None
     assert result.exit_code == 0, result.output
     [letter] = json.loads(result.output)
     assert (letter["id"], letter["error_type"], letter["error_message"]) == (message.id, "ValueError", "bad order")
+
+
+def test_an_error_answer_still_counts_as_reachable(monkeypatch) -> None:
+    """SQS: an endpoint that answers, even AccessDenied, is there (a listing may still fail later, with its own
+    error); only no answer is BrokerUnreachable."""
+    import http.server
+    import threading
+
+    class Denies(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = (b'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>'
+                    b"<Message>denied</Message></Error><RequestId>1</RequestId></ErrorResponse>")
+            self.send_response(403)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Denies)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for key, value in (("AWS_DEFAULT_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "testing"),
+                           ("AWS_SECRET_ACCESS_KEY", "testing")):
+            monkeypatch.setenv(key, value)
+        SqsSnsBroker(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}").check_reachable(2)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_pubsub_without_credentials_is_unreachable(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-such-key.json"))
+    with pytest.raises(BrokerUnreachable, match="Pub/Sub project my-project .pubsub.googleapis.com.: File .* was not"):
+        connect_broker("pubsub:my-project", timeout=2)
+
+
+def test_sqs_without_credentials_is_unreachable(monkeypatch, tmp_path: Path) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(BrokerUnreachable, match="SQS region eu-west-1: Unable to locate credentials"):
+        connect_broker("sqs:", timeout=2)

@@ -117,11 +117,25 @@ def test_a_huge_wrong_typed_payload_value_is_quoted_by_a_short_prefix(repo_root:
 
 def test_a_huge_bad_value_in_a_spec_is_quoted_by_a_short_prefix(repo_root: Path, tmp_path: Path) -> None:
     spec = yaml.safe_load((repo_root / "configs/order-claim-check.yaml").read_text())
-    spec["subscribers"]["invoicing"]["channel"] = "c" * 450_000
-    spec["events"]["OrderPlaced"]["schema"] = "s" * 450_000
+    spec["subscribers"]["invoicing"]["channel"] = "c" * 60_000
+    spec["events"]["OrderPlaced"]["schema"] = "s" * 60_000
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec, width=10**9))
     for command in (["spec", "check"], ["lint"], ["routes"]):
         code, out, err = run(*command, str(path))
         assert code == 2 and len(err) < 3000, (command, len(err))
         assert "more characters)" in err
+
+
+def test_validate_quotes_a_short_prefix_of_a_huge_bad_value(repo_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("configs", "schemas"):
+        shutil.copytree(repo_root / name, tmp_path / name)
+    path = tmp_path / "configs/order-claim-check.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["subscribers"]["invoicing"]["channel"] = "c" * 60_000
+    path.write_text(yaml.safe_dump(spec, width=10**9))
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 2, result.output[-2000:]
+    assert len(result.output) < 20_000 < 60_000 and "more characters)" in result.output

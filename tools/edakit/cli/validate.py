@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from edakit.cli._problems import printable
 from edakit.validate import validate as run_validate
 
 
@@ -14,4 +15,4 @@ from edakit.validate import validate as run_validate
 @click.argument("root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=".")
 def validate(root: Path) -> None:
     """Render every spec and run every static check; exit 1 on findings, 2 on a spec that cannot be read."""
-    sys.exit(run_validate(root, echo=lambda line: click.echo(line)))
+    sys.exit(run_validate(root, echo=lambda line: click.echo(printable(line))))  # redacted, huge values clipped

@@ -8,23 +8,28 @@ STAMP := $(VENV)/.edakit-installed
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup validate test bench clean
+.PHONY: setup validate test bench lock clean
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
-$(STAMP): pyproject.toml scripts/setup-system.sh scripts/build-pstest.sh scripts/install-azurite.sh
+# Packages come only from the hash-pinned lock (scripts/lock.sh writes it from pyproject.toml); the kit itself is
+# installed without dependencies or a build environment, so nothing unhashed is downloaded.
+$(STAMP): pyproject.toml requirements/kit.txt scripts/setup-system.sh scripts/build-pstest.sh \
+		scripts/pstest-debian-packages.txt scripts/install-azurite.sh scripts/node/package-lock.json
 	bash scripts/setup-system.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements/kit.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	$(BIN)/edakit tf install
 	bash scripts/build-pstest.sh
 	bash scripts/install-azurite.sh
 	touch $@
 
 # checkov pins many libraries of its own: it lives in its own venv so the kit's pins stay ours.
-$(CHECKOV_STAMP):
+$(CHECKOV_STAMP): requirements/checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check checkov==3.3.30
+	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements/checkov.txt
 	touch $@
 
 validate: setup
@@ -35,6 +40,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m edakit.bench
+
+# after changing a pin in pyproject.toml or requirements/checkov.in (needs PyPI)
+lock:
+	bash scripts/lock.sh
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -20,7 +20,7 @@ from edakit.redact import redact, secrets_in
 from edakit.runtime.adapters.base import BrokerError, PublishError
 from edakit.runtime.adapters.urls import (SCHEMES, BrokerUrlError, DatabaseUnreachable, check_database,
                                           connect_broker)
-from edakit.runtime.outbox import DB_SCHEMES, OutboxStore, OutboxUrlError, Relay, open_outbox
+from edakit.runtime.outbox import DB_SCHEMES, OutboxStore, OutboxUrlError, Relay, RetryPolicy, open_outbox
 
 
 def _store_options(create: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -69,7 +69,8 @@ def outbox() -> None:
 @outbox.command()
 @_store_options(create=True)
 def init(store: OutboxStore) -> None:
-    """Create the outbox table, its index and (PostgreSQL) its NOTIFY trigger; safe to run again."""
+    """Create the outbox table, its indexes, its dead-letter tables and (PostgreSQL) its NOTIFY trigger, or upgrade
+    a table made by an earlier version in place; safe to run again."""
     click.echo("outbox table ready", err=True)
 
 
@@ -80,9 +81,15 @@ def lag(store: OutboxStore, output: str) -> None:
     """Rows waiting to be relayed and the age of the oldest: what a lag alert watches."""
     current = store.lag()
     if output == "json":
-        click.echo(json.dumps({"rows": current.rows, "oldest_age_seconds": current.oldest_age_seconds}))
+        click.echo(json.dumps({"rows": current.rows, "oldest_age_seconds": current.oldest_age_seconds,
+                               "failing_rows": current.failing_rows, "dead_letters": current.dead_letters,
+                               "dead_letters_blocking": current.dead_letters_blocking}))
     else:
-        click.echo(f"rows {current.rows}  oldest {current.oldest_age_seconds:.1f}s")
+        line = f"rows {current.rows}  oldest {current.oldest_age_seconds:.1f}s"
+        if current.failing_rows or current.dead_letters:  # see `edakit outbox dlq ls`
+            line += (f"  failing {current.failing_rows}  dead letters {current.dead_letters} "
+                     f"({current.dead_letters_blocking} blocking their aggregate)")
+        click.echo(line)
 
 
 @outbox.command()
@@ -93,7 +100,10 @@ def lag(store: OutboxStore, output: str) -> None:
 @click.option("--poll-interval", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
               help="seconds between polls when no NOTIFY arrives (SQLite only polls)")
 @click.option("--until-empty", is_flag=True, help="drain the outbox once and exit instead of running until stopped")
-def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: float, until_empty: bool) -> None:
+@click.option("--max-attempts", default=10, show_default=True, type=click.IntRange(min=1),
+              help="failed publishes (while the broker accepts others) before a row moves to the dead-letter table")
+def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: float, until_empty: bool,
+          max_attempts: int) -> None:
     """Publish committed outbox rows to --broker, deleting each batch only after the broker acknowledged it.
 
     Runs until SIGTERM or Ctrl-C: it finishes the batch in hand and exits within --poll-interval seconds. Run
@@ -103,7 +113,8 @@ def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: f
         publisher = connect_broker(broker_url).publisher()
     except (BrokerUrlError, BrokerError) as exc:  # BrokerError: BrokerUnreachable, or a client that cannot start
         exit_error(exc, secrets_in(broker_url))
-    runner = Relay(store, publisher, batch_size=batch_size, poll_interval=poll_interval)
+    runner = Relay(store, publisher, batch_size=batch_size, poll_interval=poll_interval,
+                   retry=RetryPolicy(max_attempts=max_attempts))
     try:
         if until_empty:
             try:
@@ -124,3 +135,8 @@ def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: f
         click.echo("relay stopped", err=True)
     finally:
         publisher.close()
+
+
+from edakit.cli.outbox_dlq import dlq  # noqa: E402 - after _store_options, which outbox_dlq imports
+
+outbox.add_command(dlq)

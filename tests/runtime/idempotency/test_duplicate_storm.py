@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import psycopg
@@ -136,8 +137,29 @@ def _report(kind: str, figures: dict[str, object]) -> str:
             f"kills mid-handler={figures['kills']} lost={figures['lost']} duplicates={figures['duplicates']}")
 
 
-def test_consumers_killed_inside_the_handler_leave_each_effect_once_with_the_sql_store(pg_url, tmp_path, capsys):
-    figures = _crash_storm("sql", pg_url, tmp_path)
+@pytest.fixture(scope="module")
+def crash_storms(postgres_url: str, redis_url: str, moto_url: str, dynamodb, tmp_path_factory):  # noqa: ANN001, ANN201
+    """The three storms run at once (most of each is waiting: for leases to lapse, for the queue to go idle), each
+    on its own database and broker; every test reads its store's outcome (figures, or the error it raised)."""
+    addresses = {"sql": "", "redis": redis_url.split("://", 1)[1].split("/", 1)[0],
+                 "dynamodb": moto_url.split("://", 1)[1]}
+    databases = {kind: f"t_storm_{kind}_{uuid.uuid4().hex[:8]}" for kind in addresses}
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        for name in databases.values():
+            admin.execute(f"CREATE DATABASE {name}")
+    base = postgres_url.rsplit("/", 1)[0]
+    with ThreadPoolExecutor(len(addresses)) as pool:
+        storms = {kind: pool.submit(_crash_storm, kind, f"{base}/{databases[kind]}", tmp_path_factory.mktemp(kind),
+                                    address) for kind, address in addresses.items()}
+        wait(storms.values())
+    yield storms
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        for name in databases.values():
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_consumers_killed_inside_the_handler_leave_each_effect_once_with_the_sql_store(crash_storms, capsys):
+    figures = crash_storms["sql"].result()
     with capsys.disabled():
         print(_report("sql", figures))
     assert figures["kills"] == VICTIMS  # every kill landed inside a handler, after its writes ...
@@ -148,9 +170,8 @@ def test_consumers_killed_inside_the_handler_leave_each_effect_once_with_the_sql
 
 
 @pytest.mark.parametrize("kind", ["redis", "dynamodb"])
-def test_consumers_killed_inside_the_handler_lose_nothing_with_a_lease_store(kind, pg_url, tmp_path, store_address,
-                                                                            capsys):
-    figures = _crash_storm(kind, pg_url, tmp_path, store_address(kind))
+def test_consumers_killed_inside_the_handler_lose_nothing_with_a_lease_store(kind, crash_storms, capsys):
+    figures = crash_storms[kind].result()
     with capsys.disabled():
         print(_report(kind, figures))
     assert figures["kills"] == VICTIMS

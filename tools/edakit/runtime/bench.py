@@ -179,6 +179,13 @@ def bench_kafka_publish(kafka: KafkaBroker) -> dict[str, float]:
             "kafka_publish_ratio_vs_positional_raw": positional_time / adapter_time}
 
 
+def run_kafka_publish() -> dict[str, float]:
+    """The Kafka publish part alone, on its own Tansu (`python -c 'from edakit.runtime.bench import
+    run_kafka_publish as r; print(r())'`): for a change to the publish path, without the outbox and consumer parts."""
+    with tansu_broker() as bootstrap:
+        return bench_kafka_publish(KafkaBroker(bootstrap))
+
+
 def run() -> dict[str, float]:
     with ExitStack() as stack:
         pg_url = stack.enter_context(postgres_server())

@@ -256,6 +256,7 @@ class KafkaPublisher:
     def _purge(self) -> int:
         """Drop what the client holds (queued and in flight) and serve the purged records' delivery reports, so
         nothing of a failed publish is sent later; return how many records were dropped."""
+        self._producer.poll(0)  # serve pending client events first: len() counts them too
         held = len(self._producer)
         if held:
             self._producer.purge(in_queue=True, in_flight=True, blocking=True)

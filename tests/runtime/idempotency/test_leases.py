@@ -121,7 +121,8 @@ def test_a_run_whose_lease_was_taken_over_gets_lease_lost_and_records_nothing(st
         Router(subscriber, chain, lease_seconds=LEASE, receive_timeout=0.2).run_until_idle(0.3)
 
     [lost] = seen_by_retry
-    assert isinstance(lost, LeaseLost) and "another run took the event over (seen when renewing)" in str(lost)
+    # seen at a renewal after the proxy healed (or, had none run before the handler returned, at completion)
+    assert isinstance(lost, LeaseLost) and "another run took the event over" in str(lost)
     assert effects == [1]  # A's run; its redelivery was skipped once B had recorded the event
     assert duplicates == [message.id]
     assert embedded.dead_letter_subscriber("payments", "billing").receive(1, timeout=0.1) == []

@@ -78,8 +78,8 @@ variable "identity" {
   default = {}
 
   validation {
-    condition     = contains(["SystemAssigned", "UserAssigned"], var.identity.type) && (var.identity.type == "SystemAssigned") == (var.identity.user_assigned_identity == null)
-    error_message = "identity.type must be \"SystemAssigned\" (no user_assigned_identity) or \"UserAssigned\" with user_assigned_identity = { id, principal_id }."
+    condition     = contains(["SystemAssigned", "UserAssigned"], var.identity.type) && (var.identity.type == "SystemAssigned") == (var.identity.user_assigned_identity == null) && (var.identity.user_assigned_identity == null || try(trimspace(var.identity.user_assigned_identity.id) != "" && trimspace(var.identity.user_assigned_identity.principal_id) != "", false))
+    error_message = "identity.type must be \"SystemAssigned\" (no user_assigned_identity) or \"UserAssigned\" with user_assigned_identity = { id, principal_id }, neither of them empty."
   }
 }
 
@@ -177,11 +177,12 @@ variable "event_subscriptions" {
   validation {
     condition = alltrue([for s in values(var.event_subscriptions) : (
       (s.destination.active_directory_tenant_id == null) == (s.destination.active_directory_app_id_or_uri == null) &&
+      (s.destination.active_directory_app_id_or_uri == null || try(trimspace(s.destination.active_directory_app_id_or_uri) != "", false)) &&
       (s.destination.active_directory_tenant_id == null || can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", s.destination.active_directory_tenant_id))) &&
       (s.destination.secret_header_name == null || (can(regex("^[A-Za-z0-9-]{1,64}$", s.destination.secret_header_name)) && !startswith(lower(coalesce(s.destination.secret_header_name, "-")), "aeg-") && (lower(coalesce(s.destination.secret_header_name, "-")) != "authorization" || s.destination.active_directory_tenant_id == null))) &&
       (s.destination.type == "webhook" || (s.destination.active_directory_tenant_id == null && s.destination.secret_header_name == null && !s.destination.allow_unauthenticated_webhook))
     )])
-    error_message = "Webhook authentication settings: active_directory_tenant_id (a GUID) and active_directory_app_id_or_uri go together; secret_header_name is 1-64 letters, digits and hyphens, not aeg-* (Event Grid's own headers) and not Authorization when Entra ID sends the bearer token there; only webhook destinations take these settings and allow_unauthenticated_webhook."
+    error_message = "Webhook authentication settings: active_directory_tenant_id (a GUID) and active_directory_app_id_or_uri (not empty) go together; secret_header_name is 1-64 letters, digits and hyphens, not aeg-* (Event Grid's own headers) and not Authorization when Entra ID sends the bearer token there; only webhook destinations take these settings and allow_unauthenticated_webhook."
   }
 
   validation {

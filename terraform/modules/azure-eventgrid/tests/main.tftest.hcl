@@ -281,6 +281,15 @@ run "rejects_tenant_without_application" {
   expect_failures = [var.event_subscriptions]
 }
 
+run "rejects_an_empty_application_id" {
+  command = plan
+  variables {
+    event_subscriptions      = { email = { destination = { type = "webhook", webhook_url = "https://email.example.com/events", active_directory_tenant_id = "22222222-2222-2222-2222-222222222222", active_directory_app_id_or_uri = " " } } }
+    webhook_delivery_secrets = {}
+  }
+  expect_failures = [var.event_subscriptions]
+}
+
 run "rejects_event_grid_header_prefix" {
   command = plan
   variables {
@@ -343,6 +352,14 @@ run "rejects_user_assigned_without_identity" {
   command = plan
   variables {
     identity = { type = "UserAssigned" }
+  }
+  expect_failures = [var.identity]
+}
+
+run "rejects_user_assigned_with_empty_ids" {
+  command = plan
+  variables {
+    identity = { type = "UserAssigned", user_assigned_identity = { id = "", principal_id = "33333333-3333-3333-3333-333333333333" } }
   }
   expect_failures = [var.identity]
 }

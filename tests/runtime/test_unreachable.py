@@ -265,3 +265,12 @@ def test_sqs_without_credentials_is_unreachable(monkeypatch, tmp_path: Path) -> 
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(BrokerUnreachable, match="SQS region eu-west-1: Unable to locate credentials"):
         connect_broker("sqs:", timeout=2)
+
+
+def test_the_dlq_library_never_reads_an_unreachable_broker_as_empty() -> None:
+    from edakit.runtime.dlq import DeadLetterQueue, Selection
+
+    q = DeadLetterQueue(KafkaBroker(f"127.0.0.1:{_dead_port()}"), "orders", "billing", wait=0.1, reachable_timeout=1)
+    for operation in (q.list, lambda: q.purge(Selection(), dry_run=True)):
+        with pytest.raises(BrokerUnreachable):
+            operation()

@@ -89,8 +89,10 @@ class DeadLetterQueue:
     # A Kafka consumer sees nothing until its group join and partition assignment are done.
     KAFKA_JOIN_WAIT = 15.0
 
-    def __init__(self, broker: Broker, topic: str, group: str, *, wait: float = 1.0, limit: int = 10_000) -> None:
+    def __init__(self, broker: Broker, topic: str, group: str, *, wait: float = 1.0, limit: int = 10_000,
+                 reachable_timeout: float = 5.0) -> None:
         self.broker, self.topic, self.group = broker, topic, group
+        self.reachable_timeout = reachable_timeout  # a broker that does not answer is BrokerUnreachable, not empty
         self.wait = wait  # how long to wait for more messages before the DLQ counts as read to the end
         self.first_wait = max(wait, self.KAFKA_JOIN_WAIT) if isinstance(broker, KafkaBroker) else wait
         self.limit = limit
@@ -162,6 +164,7 @@ class DeadLetterQueue:
 
     def _sweep(self, remove: Callable[[Delivery, DeadLetter], bool], *, mutates: bool) -> None:
         """Read the whole DLQ (leases held until the end), then remove or release each message."""
+        self.broker.check_reachable(self.reachable_timeout)  # else a broker that is down reads as an empty DLQ
         subscriber = self.broker.dead_letter_subscriber(self.topic, self.group)
         try:
             held: list[tuple[Delivery, bool]] = []

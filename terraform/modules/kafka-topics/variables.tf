@@ -106,6 +106,11 @@ variable "topics" {
   }
 
   validation {
+    condition     = var.allow_wildcard_principals || alltrue(flatten([for t in values(var.topics) : [for p in t.producers : !can(regex("^[A-Za-z]+:\\*$", p))]]))
+    error_message = "producers must name a principal, not the wildcard \"User:*\" (every authenticated client could write); set allow_wildcard_principals = true to grant it anyway; topics: ${join(", ", [for name, t in var.topics : name if anytrue([for p in t.producers : can(regex("^[A-Za-z]+:\\*$", p))])])}."
+  }
+
+  validation {
     condition     = alltrue(flatten([for t in values(var.topics) : [for p in t.producers : can(regex("^[A-Za-z]+:.+$", p))]]))
     error_message = "producers must be Kafka principals of the form \"<type>:<name>\", e.g. \"User:orders\"; invalid: ${join(", ", flatten([for t in values(var.topics) : [for p in t.producers : p if !can(regex("^[A-Za-z]+:.+$", p))]]))}."
   }
@@ -149,6 +154,11 @@ variable "consumer_groups" {
   }
 
   validation {
+    condition     = var.allow_wildcard_principals || alltrue(flatten([for g in values(var.consumer_groups) : [for p in g.principals : !can(regex("^[A-Za-z]+:\\*$", p))]]))
+    error_message = "principals must name a principal, not the wildcard \"User:*\" (every authenticated client could read the group's topics); set allow_wildcard_principals = true to grant it anyway; groups: ${join(", ", [for group, g in var.consumer_groups : group if anytrue([for p in g.principals : can(regex("^[A-Za-z]+:\\*$", p))])])}."
+  }
+
+  validation {
     condition     = alltrue(flatten([for g in values(var.consumer_groups) : [for p in g.principals : can(regex("^[A-Za-z]+:.+$", p))]]))
     error_message = "principals must be Kafka principals of the form \"<type>:<name>\", e.g. \"User:billing\"; invalid: ${join(", ", flatten([for g in values(var.consumer_groups) : [for p in g.principals : p if !can(regex("^[A-Za-z]+:.+$", p))]]))}."
   }
@@ -158,4 +168,11 @@ variable "consumer_groups" {
     condition     = alltrue(flatten([for g in values(var.consumer_groups) : [for topic in g.topics : g.dlq_retention_hours == null || try(g.dlq_retention_hours >= coalesce(var.topics[topic].retention_hours, var.default_retention_hours), true)]]))
     error_message = "dlq_retention_hours must be at least the retention_hours of every topic the group reads (leave it unset to use the topic's); too short for: ${join(", ", [for group, g in var.consumer_groups : group if !alltrue([for topic in g.topics : g.dlq_retention_hours == null || try(g.dlq_retention_hours >= coalesce(var.topics[topic].retention_hours, var.default_retention_hours), true)])])}."
   }
+}
+
+variable "allow_wildcard_principals" {
+  description = "Opt-out: allow the wildcard principal (\"User:*\") in producers and consumer group principals, which grants every authenticated client access."
+  type        = bool
+  default     = false
+  nullable    = false
 }

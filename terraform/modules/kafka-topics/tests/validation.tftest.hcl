@@ -291,3 +291,39 @@ run "derived_name_is_a_declared_topic" {
 
   expect_failures = [kafka_topic.this]
 }
+
+run "wildcard_producer_rejected" {
+  command = plan
+
+  variables {
+    topics = { orders = { producers = ["User:*"] } }
+  }
+
+  expect_failures = [var.topics]
+}
+
+run "wildcard_consumer_rejected" {
+  command = plan
+
+  variables {
+    topics          = { orders = {} }
+    consumer_groups = { billing = { topics = ["orders"], principals = ["User:billing", "User:*"] } }
+  }
+
+  expect_failures = [var.consumer_groups]
+}
+
+run "wildcard_principals_are_an_explicit_opt_out" {
+  command = plan
+
+  variables {
+    topics                    = { orders = { producers = ["User:*"] } }
+    consumer_groups           = { billing = { topics = ["orders"], principals = ["User:*"] } }
+    allow_wildcard_principals = true
+  }
+
+  assert {
+    condition     = contains([for acl in kafka_acl.this : acl.acl_principal], "User:*")
+    error_message = "With allow_wildcard_principals the wildcard is granted as written."
+  }
+}

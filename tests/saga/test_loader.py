@@ -105,7 +105,7 @@ def test_duplicate_yaml_key_and_non_mapping_documents() -> None:
 
 
 def test_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
-    with pytest.raises(SagaError, match=r"missing\.yaml:1:1 \(root\): cannot read the file"):
+    with pytest.raises(SagaError, match=r"missing\.yaml:1:1 \(root\): cannot read the saga definition"):
         load_saga(tmp_path / "missing.yaml")
 
 

@@ -30,8 +30,9 @@ from edakit.routing.eventgrid import explain_eventgrid
 from edakit.routing.pubsub import explain_pubsub
 from edakit.routing.sns import explain_sns
 from edakit.spec.errors import KeyPath, Problem, SpecError, format_path
+from edakit.spec.limits import MAX_EXAMPLE_EVENT_BYTES
 from edakit.spec.model import Filter, Spec, Subscriber
-from edakit.spec.source import Document, parse
+from edakit.spec.source import Document, read_document
 
 EXAMPLE_KEYS = ("event", "description", "message_attributes", "body", "expect")
 
@@ -72,13 +73,10 @@ def examples_dir(spec: Spec) -> Path:
 
 
 def load_example(path: str | Path) -> ExampleEvent:
-    """Read one example event file; raises SpecError naming the file, line and key of every problem."""
+    """Read one example event file (at most edakit.spec.limits.MAX_EXAMPLE_EVENT_BYTES, nested at most MAX_DEPTH
+    levels); raises SpecError naming the file, line and key of every problem."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem(file, 1, 1, "(root)", f"cannot read the example event: {exc}")]) from exc
-    document, problems = parse(text, file)
+    document, problems = read_document(path, what="example event", max_bytes=MAX_EXAMPLE_EVENT_BYTES)
     if document.data is not None:
         problems += _shape_problems(document)
     if problems:

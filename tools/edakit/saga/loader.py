@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 
+from edakit.spec import limits
 from edakit.spec.errors import Problem, SpecError
 from edakit.spec.schema import did_you_mean
 from edakit.spec.source import Document, parse
@@ -48,18 +49,18 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def load_saga(path: str | Path) -> Saga:
     """Read, parse and validate a saga file; raise SagaError listing every problem with file:line:column."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise SagaError([Problem(str(path), 1, 1, "(root)", f"cannot read the file: {exc.strerror}")]) from exc
+    text, problems = limits.read_text(path, max_bytes=limits.MAX_SAGA_BYTES, what="saga definition")
+    if text is None:
+        raise SagaError(problems)
     return parse_saga(text, str(path))
 
 
 def parse_saga(text: str, source: str) -> Saga:
-    """Validate saga YAML text; source names it in the problems reported."""
+    """Validate saga YAML text; source names it in the problems reported. The text is held to the limits of
+    edakit.spec.limits (size, nesting, alias expansion) like a saga file."""
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         raise SagaError([Problem(source, 1, 1, "(root)", f"the file is empty; {EXPECTED_DOCUMENT}")])
-    document, problems = parse(text, source)
+    document, problems = parse(text, source, what="saga definition", max_bytes=limits.MAX_SAGA_BYTES)
     if not problems and not isinstance(document.data, dict):
         problems = [Problem(source, 1, 1, "(root)", EXPECTED_DOCUMENT)]
     if not problems:

@@ -1,4 +1,5 @@
-"""`load_spec`: YAML -> environment merge -> schema + references -> typed model -> cross-checks, in one SpecError."""
+"""`load_spec`: YAML (within edakit.spec.limits) -> environment merge -> schema + references -> typed model ->
+cross-checks, in one SpecError."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from pathlib import Path
 from edakit.spec import schema
 from edakit.spec.build import build
 from edakit.spec.checks import cross_check
-from edakit.spec.errors import Problem, SpecError
+from edakit.spec.errors import SpecError
+from edakit.spec.limits import MAX_SPEC_BYTES
 from edakit.spec.model import Spec
 from edakit.spec.overrides import base, environment_names, merge
 from edakit.spec.references import check_references
 from edakit.spec.schema import did_you_mean
-from edakit.spec.source import parse
+from edakit.spec.source import read_document
 
 
 def repository_root(spec_path: Path) -> Path:
@@ -42,12 +44,7 @@ def load_environments(path: str | Path, *, root: Path | None = None) -> list[Spe
 
 
 def _load(path: str | Path, env: str | None, root: Path | None) -> dict[str | None, Spec]:
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem(file, 1, 1, "(root)", f"cannot read the spec: {exc}")]) from exc
-    document, problems = parse(text, file)
+    document, problems = read_document(path, what="spec", max_bytes=MAX_SPEC_BYTES)
     if problems and document.data is None:  # not YAML at all
         raise SpecError(problems)
     problems += schema.check(document)

@@ -1,0 +1,86 @@
+"""Example events are untrusted input too: `edakit routes`, `make validate` and lint read them within the limits
+of edakit.spec.limits (size, nesting, aliases) and report a bad one as one located line, exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edakit.routing.routes import check_expected, load_example
+from edakit.spec import SpecError, load_spec
+from edakit.spec.limits import MAX_DEPTH, MAX_EXAMPLE_EVENT_BYTES
+
+EDAKIT = Path(sys.executable).with_name("edakit")
+
+
+def deep_event(depth: int) -> str:
+    return '{"event": "OrderPlaced", "body": {"order": ' + "[" * depth + "]" * depth + "}}"
+
+
+def huge_event(size: int) -> str:
+    head = '{"event": "OrderPlaced", "body": {"note": "'
+    return head + "x" * (size - len(head) - 3) + '"}}'
+
+
+def test_an_example_event_within_the_limits_routes(tmp_path: Path, repo_root: Path) -> None:
+    path = tmp_path / "nested.json"
+    # the top-level object and `body` are two of the levels
+    path.write_text(deep_event(MAX_DEPTH - 2))
+    example = load_example(path)
+    assert example.event == "OrderPlaced"
+
+
+@pytest.mark.parametrize(("text", "line", "column", "key", "message"), [
+    (deep_event(900), 1, 142, "body.order[0][0][0][0]...(94 more levels)",
+     f"nested more than {MAX_DEPTH} levels deep; expected at most {MAX_DEPTH} levels of mappings and sequences"),
+    ('{"event": "OrderPlaced", "body": {"name": "\\udc80"}}', 1, 35, "body.name",
+     "a \\uD800-\\uDFFF escape on its own is not a Unicode character; expected Unicode text"),
+])
+def test_a_bad_example_event_is_a_located_problem(tmp_path: Path, text: str, line: int, column: int, key: str,
+                                                  message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(SpecError) as raised:
+        load_example(path)
+    problems = raised.value.problems
+    assert len(problems) == 1 and problems[0].message.startswith(message), problems
+    assert (problems[0].line, problems[0].column, problems[0].path) == (line, column, key)
+
+
+def test_make_validate_s_routes_step_reports_an_oversized_example(tmp_path: Path, repo_root: Path) -> None:
+    spec = load_spec(repo_root / "configs" / "order-events-sns.yaml")
+    (tmp_path / "huge.json").write_text(huge_event(MAX_EXAMPLE_EVENT_BYTES + 1))
+    (tmp_path / "paid.json").write_text((repo_root / "examples/events/orders-sns/order-placed-paid.json").read_text())
+    with pytest.raises(SpecError) as raised:
+        check_expected(spec, tmp_path)
+    assert [str(p) for p in raised.value.problems] == [
+        f"{tmp_path / 'huge.json'}:1:1 (root): the example event is {MAX_EXAMPLE_EVENT_BYTES + 1} bytes; the kit "
+        f"reads example events of at most 1 MiB ({MAX_EXAMPLE_EVENT_BYTES} bytes)"
+    ]
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("deep.json", deep_event(900), f"deep.json:1:142 body.order[0][0][0][0]...(94 more levels): nested more than "
+                                   f"{MAX_DEPTH} levels deep"),
+    ("huge.json", huge_event(16 * 1024 * 1024), f"huge.json:1:1 (root): the example event is {16 * 1024 * 1024} "
+                                                "bytes; the kit reads example events of at most 1 MiB"),
+])
+def test_edakit_routes_reports_a_hostile_example_in_one_line(tmp_path: Path, repo_root: Path, name: str, text: str,
+                                                             expected: str) -> None:
+    (tmp_path / name).write_text(text)
+    spec = repo_root / "configs" / "order-events-sns.yaml"
+    started = time.monotonic()
+    process = subprocess.Popen([str(EDAKIT), "routes", str(spec), "--event", name], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = process.stderr.read().splitlines()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds, peak_mib = time.monotonic() - started, usage.ru_maxrss // 1024
+    assert os.waitstatus_to_exitcode(status) == 2
+    assert len(stderr) == 2 and stderr[0].startswith(expected) and stderr[1] == "1 problem(s)", stderr
+    assert seconds < 20 and peak_mib < 300, (seconds, peak_mib)
+

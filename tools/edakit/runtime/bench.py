@@ -2,6 +2,10 @@
 
 - outbox_relay_ratio: relay throughput (PostgreSQL outbox -> Kafka on Tansu, acked) / a raw
   `DELETE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING` loop on the same table (>= 0.5).
+- outbox_append_lock_ratio: appends/s of concurrent writers (OUTBOX_WRITERS threads, one event per transaction)
+  through `append`, whose advisory lock makes them commit in id order, / the same inserts without the lock
+  (`writer.insert`); the median of APPEND_REPEATS interleaved runs, with the spread of the per-run ratios
+  (`_min`, `_max`). What ordering costs, not a target: writers of one table commit one at a time.
 - idempotent_consumer_cost_ratio: time per event of the transactional idempotent handler (record + business
   write) / a bare `INSERT ... ON CONFLICT DO NOTHING` + the same business write in one transaction (<= 1.25).
 - kafka_publish_ratio: messages/s through KafkaPublisher / raw confluent-kafka `produce` + `flush` of the same
@@ -15,6 +19,8 @@
 from __future__ import annotations
 
 import json
+import statistics
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -31,11 +37,13 @@ from edakit.runtime.idempotency import SqlIdempotencyStore, transactional
 from edakit.runtime.message import Message
 from edakit.runtime.outbox import OutboxEvent, PostgresOutbox, Relay, append
 from edakit.runtime.outbox import postgres as pg_outbox
+from edakit.runtime.outbox.writer import insert
 
 OUTBOX_EVENTS, OUTBOX_BATCH = 20_000, 500
 CONSUMER_EVENTS = 2_000
 PUBLISH_MESSAGES, PUBLISH_BATCH, PUBLISH_REPEATS = 50_000, 1_000, 7
 OUTBOX_REPEATS = 3
+OUTBOX_WRITERS, APPENDS_PER_WRITER, APPEND_REPEATS = 4, 250, 5
 
 
 def _timed(work: Callable[[], object]) -> float:
@@ -83,6 +91,53 @@ def bench_outbox(pg_url: str, kafka: KafkaBroker) -> dict[str, float]:
         publisher.close()
     return {"outbox_raw_claim_rows_per_s": OUTBOX_EVENTS / raw,
             "outbox_relay_to_kafka_tansu_rows_per_s": OUTBOX_EVENTS / relayed, "outbox_relay_ratio": raw / relayed}
+
+
+def _concurrent_appends(pg_url: str, write: Callable[..., None]) -> float:
+    """Seconds for OUTBOX_WRITERS threads, each on its own connection, to commit APPENDS_PER_WRITER one-event
+    transactions through `write` (append or insert)."""
+    connections = [psycopg.connect(pg_url) for _ in range(OUTBOX_WRITERS)]
+    start = threading.Barrier(OUTBOX_WRITERS + 1)
+
+    def writer(conn: psycopg.Connection, w: int) -> None:
+        events = [OutboxEvent(aggregate_type="Order", aggregate_id=f"o{w}-{n % 50}", event_type="OrderPlaced",
+                              payload=json.dumps({"n": n, "pad": "x" * 200}).encode(), topic="bench.append",
+                              source="/bench") for n in range(APPENDS_PER_WRITER)]
+        start.wait()
+        for e in events:
+            with conn.transaction():
+                write(conn, [e])
+
+    threads = [threading.Thread(target=writer, args=(conn, w)) for w, conn in enumerate(connections)]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    for conn in connections:
+        conn.close()
+    return elapsed
+
+
+def bench_outbox_append(pg_url: str) -> dict[str, float]:
+    """Concurrent writers with and without the commit-order lock, interleaved (order alternating per repeat)."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        pg_outbox.create_schema(conn)
+        conn.execute("TRUNCATE outbox")
+    _concurrent_appends(pg_url, insert)  # warm-up: connections, plans, table extension
+    locked, unlocked = [], []
+    for repeat in range(APPEND_REPEATS):
+        for variant in ((append, locked), (insert, unlocked))[:: 1 if repeat % 2 else -1]:
+            write, times = variant
+            times.append(_concurrent_appends(pg_url, write))
+    ratios = [u / lk for lk, u in zip(locked, unlocked)]  # locked rate / unlocked rate, per repeat
+    total = OUTBOX_WRITERS * APPENDS_PER_WRITER
+    return {"outbox_append_locked_per_s": total / statistics.median(locked),
+            "outbox_append_unlocked_per_s": total / statistics.median(unlocked),
+            "outbox_append_lock_ratio": statistics.median(ratios),
+            "outbox_append_lock_ratio_min": min(ratios), "outbox_append_lock_ratio_max": max(ratios)}
 
 
 def bench_idempotent_consumer(pg_url: str, workdir: Path) -> dict[str, float]:
@@ -194,6 +249,7 @@ def run() -> dict[str, float]:
         results: dict[str, float] = {}
         results.update(bench_kafka_publish(kafka))
         results.update(bench_outbox(pg_url, kafka))
+        results.update(bench_outbox_append(pg_url))
         results.update(bench_idempotent_consumer(pg_url, workdir))
         return results
 

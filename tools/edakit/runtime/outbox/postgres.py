@@ -20,11 +20,13 @@ from edakit.runtime.outbox.schema import (COLUMNS, MOVED_COLUMNS, POSTGRES_DDL, 
 # of their aggregate precedes. Unclaimed rows older than the newest claimed one are held by another relay (or wait):
 # a claimed row is published only if no such row of its aggregate is older, so relays never overtake each other
 # within an aggregate (the rows it keeps stay locked until commit and are claimed again later). Unclaimed rows
-# newer than every claimed row cannot be overtaken, so they are not looked at. Acknowledged groups are deleted as
-# they are acked, failed ones get their attempt recorded, all in the claim's transaction: the row locks keep other
-# relays off these rows while they are published (row locks block no writer). Rows are deleted, not read past a
-# cursor, so an id that commits late is still published (and writers commit in id order, see tx.serialize_inserts).
-# `= ANY(ARRAY(...))` keeps the final read on primary-key probes; a join lets the planner seq-scan small tables.
+# newer than every claimed row cannot be overtaken, so they are not looked at. The claim deletes the rows it
+# returns, in one statement (the relay's hot path); the delete commits after the round, so a crash re-sends the
+# batch. A group the broker refused is put back in the same transaction under its own id with the attempt recorded
+# (or moved to the dead-letter table), and so are rows skipped behind it: acknowledged groups stay deleted. Row
+# locks keep other relays off the batch while it is published, and block no writer. Rows are deleted, not read past
+# a cursor, so an id that commits late is still published (and writers commit in id order: tx.serialize_inserts).
+# `= ANY(ARRAY(...))` keeps the delete on primary-key probes; a join lets the planner seq-scan small tables.
 CLAIM = """
 WITH claimed AS (
   SELECT o.id, o.aggregate_type, o.aggregate_id FROM {table} o
@@ -38,11 +40,15 @@ WITH claimed AS (
   SELECT p.id, p.aggregate_type, p.aggregate_id FROM {table} p
   WHERE p.id < (SELECT max(id) FROM claimed) AND p.id NOT IN (SELECT id FROM claimed)
 )
-SELECT {columns} FROM {table} o WHERE o.id = ANY (ARRAY(
+DELETE FROM {table} o WHERE o.id = ANY (ARRAY(
   SELECT c.id FROM claimed c WHERE NOT EXISTS (
     SELECT 1 FROM held h WHERE h.aggregate_type = c.aggregate_type AND h.aggregate_id = c.aggregate_id AND h.id < c.id)
 ))
+RETURNING {columns}
 """
+# What the claim returns: what the relay publishes, then the rest of the row's state, to put it back if need be.
+CLAIMED_COLUMNS = (*RELAY_COLUMNS, "attempts", "last_error", "next_attempt_at")
+assert set(COLUMNS) <= set(CLAIMED_COLUMNS)
 DEAD_LETTER_COLUMNS = ("id", "event_id", "aggregate_type", "aggregate_id", "event_type", "topic", "attempts",
                        "last_error", "created_at", "dead_lettered_at", "released_at")
 DETAIL_COLUMNS = (*DEAD_LETTER_COLUMNS, "source", "msg_key", "content_type", "headers", "payload")
@@ -77,34 +83,56 @@ def _dead_letter(row: Sequence[Any], releases: list[Release] | None = None) -> D
 
 
 class _Batch:
-    def __init__(self, conn: psycopg.Connection[Any], table: str, rows: list[Claimed]) -> None:
-        self._conn, self._table, self.rows = conn, table, rows
+    def __init__(self, conn: psycopg.Connection[Any], table: str, rows: list[tuple[Any, ...]]) -> None:
+        self._conn, self._table = conn, table
+        self._claimed = {r[0]: r for r in rows}
+        self.rows = [Claimed(r[0], r[1], (r[11], r[9]), to_message(r)) for r in rows]
+        self._settled: set[int] = set()
 
     def acked(self, ids: Sequence[int]) -> None:
-        self._conn.execute(f"DELETE FROM {self._table} WHERE id = ANY(%s::bigint[])", (list(ids),))
+        self._settled.update(ids)  # deleted by the claim; committed with the round
 
     def failed(self, failures: Sequence[GroupFailure], policy: RetryPolicy, blame_rows: bool) -> list[DeadLetter]:
-        table, dead, delays = self._table, [], []
+        retry, dead = [], []
         for failure in failures:
-            counted = self._conn.execute(
-                f"UPDATE {table} SET attempts = attempts + 1, last_error = %s WHERE id = ANY(%s::bigint[]) "
-                "RETURNING id, attempts", (failure.error, failure.ids)).fetchall()
-            for row_id, attempts in counted:
-                if blame_rows and attempts >= policy.max_attempts:
-                    dead.append(row_id)
+            for row_id in failure.ids:
+                row = dict(zip(CLAIMED_COLUMNS, self._claimed[row_id], strict=True))
+                row.update(attempts=row["attempts"] + 1, last_error=failure.error)
+                if blame_rows and row["attempts"] >= policy.max_attempts:
+                    dead.append(row)
                 else:
-                    delays.append((policy.delay(attempts), row_id))
-        with self._conn.cursor() as cur:  # clock_timestamp: the publish may have taken long since the claim
-            cur.executemany(f"UPDATE {table} SET next_attempt_at = clock_timestamp() + %s * interval '1 second' "
-                            "WHERE id = %s", delays)
+                    row["delay"] = policy.delay(row["attempts"])
+                    retry.append(row)
+            self._settled.update(failure.ids)
+        if retry:  # clock_timestamp: the publish may have taken long since the claim
+            columns = [c for c in CLAIMED_COLUMNS if c != "next_attempt_at"]
+            self._put_back(columns, "clock_timestamp() + %(delay)s * interval '1 second'", retry)
         if not dead:
             return []
-        moved = ", ".join(MOVED_COLUMNS)
-        rows = self._conn.execute(
-            f"WITH moved AS (DELETE FROM {table} WHERE id = ANY(%s::bigint[]) RETURNING {moved}) "
-            f"INSERT INTO {table}_dlq ({moved}, dead_lettered_at) SELECT {moved}, clock_timestamp() FROM moved "
-            f"RETURNING {', '.join(DEAD_LETTER_COLUMNS)}", (dead,)).fetchall()
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {self._table}_dlq ({', '.join(MOVED_COLUMNS)}, dead_lettered_at) "
+                f"VALUES ({', '.join(f'%({c})s' for c in MOVED_COLUMNS)}, clock_timestamp()) "
+                f"RETURNING {', '.join(DEAD_LETTER_COLUMNS)}", dead, returning=True)
+            rows = []
+            while True:
+                rows.extend(cur.fetchall())
+                if not cur.nextset():
+                    break
         return sorted((_dead_letter(r) for r in rows), key=lambda d: d.id)
+
+    def put_back_unsettled(self) -> None:
+        """Rows skipped behind a failed group go back unchanged (the claim deleted them)."""
+        if rows := [dict(zip(CLAIMED_COLUMNS, r, strict=True)) for i, r in self._claimed.items()
+                    if i not in self._settled]:
+            columns = [c for c in CLAIMED_COLUMNS if c != "next_attempt_at"]
+            self._put_back(columns, "%(next_attempt_at)s", rows)
+
+    def _put_back(self, columns: list[str], next_attempt_at: str, rows: list[dict[str, Any]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {self._table} ({', '.join(columns)}, next_attempt_at) OVERRIDING SYSTEM VALUE "
+                f"VALUES ({', '.join(f'%({c})s' for c in columns)}, {next_attempt_at})", rows)
 
 
 class PostgresOutbox:
@@ -112,7 +140,7 @@ class PostgresOutbox:
 
     def __init__(self, dsn: str, *, table: str = "outbox") -> None:
         self.table = checked_table(table)
-        self._claim = CLAIM.format(table=self.table, columns=", ".join(f"o.{c}" for c in RELAY_COLUMNS))
+        self._claim = CLAIM.format(table=self.table, columns=", ".join(f"o.{c}" for c in CLAIMED_COLUMNS))
         self._dsn = dsn
         self._conn: psycopg.Connection[Any] | None = None
         self._listener: psycopg.Connection[Any] | None = None
@@ -124,8 +152,10 @@ class PostgresOutbox:
         with conn.transaction():
             # Binary results: bytea and timestamptz arrive without text parsing (the relay's hot path).
             rows = conn.execute(self._claim, {"limit": limit}, binary=True).fetchall()
-            rows.sort(key=itemgetter(0))  # no order from `= ANY`; column 0 is the id
-            yield _Batch(conn, self.table, [Claimed(r[0], r[1], (r[11], r[9]), to_message(r)) for r in rows])
+            rows.sort(key=itemgetter(0))  # RETURNING has no order; column 0 is the id
+            batch = _Batch(conn, self.table, rows)
+            yield batch
+            batch.put_back_unsettled()
 
     def wait(self, timeout: float) -> None:
         # select() on the socket, then a round trip to read what arrived: any NOTIFY means "look again".

@@ -31,10 +31,53 @@ class Incompatibility:
 
 def parse_avro(schema: Any, source: str = "<schema>") -> Schema:
     """Parse an Avro schema (parsed JSON), qualifying aliases the way Java's parser does."""
+    _check_shape(schema, source)
     try:
         return parse(json.dumps(_qualify_aliases(schema, None)))
-    except (AvroException, TypeError, ValueError, KeyError) as exc:
+    except (AvroException, TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
         raise SchemaError(source, f"not a valid Avro schema: {exc}") from exc
+
+
+# what the Avro specification requires of each complex type (Apache's Python parser checks less than Java's)
+_SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "record": {"name": (str,), "fields": (list,)}, "error": {"name": (str,), "fields": (list,)},
+    "enum": {"name": (str,), "symbols": (list,)}, "fixed": {"name": (str,), "size": (int,)},
+    "array": {"items": (str, dict, list)}, "map": {"values": (str, dict, list)},
+}
+
+
+def _check_shape(schema: Any, source: str) -> None:
+    """The keys each complex type needs, with the JSON types the specification gives them (iteratively)."""
+    stack = [(schema, "$")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, list):
+            stack.extend((branch, f"{where}[{i}]") for i, branch in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        kind = node.get("type")
+        if isinstance(kind, (dict, list)):
+            stack.append((kind, f"{where}.type"))
+            continue
+        for key, types in _SHAPES.get(kind, {}).items() if isinstance(kind, str) else ():
+            value = node.get(key)
+            if not isinstance(value, types) or isinstance(value, bool):
+                raise SchemaError(source, f"not a valid Avro schema: {where}.{key} of a {kind}: expected "
+                                          f"{' or '.join(t.__name__ for t in types)}, found {value!r:.60}")
+        if kind == "enum" and not all(isinstance(symbol, str) for symbol in node["symbols"]):
+            raise SchemaError(source, f"not a valid Avro schema: {where}.symbols: expected strings")
+        if kind == "fixed" and node["size"] < 0:
+            raise SchemaError(source, f"not a valid Avro schema: {where}.size: expected a size >= 0")
+        if kind in ("record", "error"):
+            for i, field in enumerate(node["fields"]):
+                if not isinstance(field, dict) or not isinstance(field.get("name"), str) or "type" not in field:
+                    raise SchemaError(source, f"not a valid Avro schema: {where}.fields[{i}]: expected an object "
+                                              "with a string 'name' and a 'type'")
+                stack.append((field["type"], f"{where}.fields[{i}].type"))
+        for key in ("items", "values"):
+            if kind in ("array", "map") and key in node:
+                stack.append((node[key], f"{where}.{key}"))
 
 
 def _qualify_aliases(schema: Any, namespace: str | None) -> Any:
@@ -164,7 +207,10 @@ def _enum_symbols(reader: Schema, writer: Schema, loc: str, field: str) -> list[
 
 def incompatibilities(reader: Schema, writer: Schema) -> list[Incompatibility]:
     """Every way `reader` fails to read data written with `writer` (empty when it can)."""
-    return _Checker().check(reader, writer)
+    try:
+        return _Checker().check(reader, writer)
+    except RecursionError as exc:  # depth is bounded on reading; this is the last line of defence
+        raise SchemaError("<schema>", "the schemas are too deeply nested to compare") from exc
 
 
 def describe(found: Incompatibility, reader_role: str, writer_role: str) -> str:

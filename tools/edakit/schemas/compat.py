@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edakit.schemas import avro_compat, json_compat
+import jsonschema_rs
+
+from edakit.schemas import avro_compat, json_compat, refs
 from edakit.schemas.errors import SchemaError
+from edakit.schemas.validate import SCHEMA_MAX_DEPTH, check_depth
 
 LEVELS = ("NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE")
 SCHEMA_TYPES = ("AVRO", "JSON")
@@ -32,6 +35,8 @@ def check_compatibility(schema_type: str, new: Any, previous: list[Any], level: 
         raise SchemaError("level", f"expected one of {', '.join(LEVELS)}, got {level!r}")
     if policy not in json_compat.POLICIES:
         raise SchemaError("policy", f"expected STRICT or LENIENT, got {policy!r}")
+    for role, schema in (("new schema", new), *((f"previous schema {i}", old) for i, old in enumerate(previous, 1))):
+        _check_parses(schema_type, schema, role)
     if level == "NONE" or not previous:
         return CompatibilityResult(True)
     checked = list(enumerate(previous, start=1))
@@ -44,6 +49,20 @@ def check_compatibility(schema_type: str, new: Any, previous: list[Any], level: 
             found = _check(schema_type, new, old, direction, policy)
             messages += [f"{m} {{oldSchemaVersion: {version}}} {{compatibility: '{level}'}}" for m in found]
     return CompatibilityResult(not messages, messages)
+
+
+def _check_parses(schema_type: str, schema: Any, source: str) -> None:
+    """The walkers compare schemas that parse: a bad one is a SchemaError here, not a crash deep in a walker."""
+    check_depth(schema, SCHEMA_MAX_DEPTH, source)
+    if schema_type == "AVRO":
+        avro_compat.parse_avro(schema, source)
+        return
+    refs.draft_for(schema, source)  # a known draft (jsonschema-rs would retrieve any other meta-schema)
+    try:
+        jsonschema_rs.meta.validate(schema)  # the draft's meta-schema, compiled: ~100x faster than jsonschema's
+    except jsonschema_rs.ValidationError as exc:
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.instance_path)
+        raise SchemaError(source, f"not a valid JSON Schema at {where}: {exc.message}") from exc
 
 
 def _check(schema_type: str, new: Any, old: Any, direction: str, policy: str) -> list[str]:

@@ -72,6 +72,7 @@ class _Document:
     keep: list[Any] = field(default_factory=list)  # synthetic subschemas stay alive so their ids stay unique
     kinds: dict[int, tuple[str, Any]] = field(default_factory=dict)  # one classification per subschema: the
     # synthetic parts it creates keep their identity, which the recursion guard relies on
+    combined: dict[int, dict] = field(default_factory=dict)  # $ref beside keywords -> its allOf, made once
 
     def resolve(self, schema: Any) -> Any:
         seen = 0
@@ -82,7 +83,11 @@ class _Document:
             if seen > 50:
                 raise SchemaError(self.source, f"$ref cycle at {schema['$ref']}")
             if rest:  # $ref beside other keywords (2019-09+): both apply
-                return self.synthetic({"allOf": [target, rest]})
+                # one synthetic per schema, so a ref back to an enclosing schema meets the recursion guard
+                if id(schema) not in self.combined:
+                    self.keep.append(schema)
+                    self.combined[id(schema)] = self.synthetic({"allOf": [target, rest]})
+                return self.combined[id(schema)]
             schema = target
         return schema
 
@@ -513,8 +518,11 @@ def _bound(ctx: _Context, o: dict, u: dict, keyword: str, name: str) -> None:
 
 
 def _is_multiple(value: float, of: float) -> bool:
-    quotient = value / of
-    return abs(quotient - round(quotient)) < 1e-9
+    try:
+        quotient = value / of
+        return abs(quotient - round(quotient)) < 1e-9
+    except (OverflowError, ZeroDivisionError):  # e.g. 1e300 / 1e-300: not a multiple we can tell
+        return False
 
 
 def _requires_integer(schema: dict) -> bool:
@@ -545,7 +553,7 @@ def _object_is_open(schema: dict) -> bool:
 def _object_partial(schema: dict, name: str) -> Any:
     """The schema a property of this name falls under in a partially open content model (None when closed)."""
     for pattern, sub in (schema.get("patternProperties") or {}).items():
-        if re.search(pattern, name):
+        if _matches(pattern, name):
             return sub
     additional = schema.get("additionalProperties", True)
     if isinstance(additional, dict):
@@ -554,6 +562,13 @@ def _object_partial(schema: dict, name: str) -> Any:
     if additional is True and isinstance(unevaluated, dict) and unevaluated:
         return unevaluated
     return None
+
+
+def _matches(pattern: str, name: str) -> bool:
+    try:
+        return re.search(pattern, name) is not None
+    except re.error as exc:  # ECMA-262 regexes mostly parse as Python's; one that does not is a schema error
+        raise SchemaError("<schema>", f"patternProperties '{pattern}': not a regular expression: {exc}") from exc
 
 
 def _all_items(schema: dict) -> Any:
@@ -644,7 +659,10 @@ def _maximum_matching(edges: dict[int, dict[int, list[Difference]]]) -> dict[int
 def differences(original: Any, update: Any, policy: str = "STRICT", source: str = "<schema>") -> list[Difference]:
     """Every difference between two JSON Schemas (original = the schema whose data must stay readable)."""
     ctx = _Context(POLICIES[policy], {})
-    _Diff(_Document(original, source), _Document(update, source)).compare(ctx, original, update)
+    try:
+        _Diff(_Document(original, source), _Document(update, source)).compare(ctx, original, update)
+    except RecursionError as exc:  # depth is bounded on reading; this is the last line of defence
+        raise SchemaError(source, "the schemas are too deeply nested or self-referencing to compare") from exc
     return ctx.diffs
 
 

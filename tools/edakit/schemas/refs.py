@@ -38,6 +38,16 @@ KNOWN_META_SCHEMAS = frozenset(
                 jsonschema.Draft201909Validator, jsonschema.Draft202012Validator))
 
 
+def draft_for(schema: Any, source: str) -> type[jsonschema.protocols.Validator]:
+    """The jsonschema validator class of the draft `$schema` names (2020-12 when none); an unknown or non-string
+    `$schema` is a SchemaError (it would otherwise be retrieved, or crash the lookup)."""
+    meta = schema.get("$schema") if isinstance(schema, dict) else None
+    if meta is not None and (not isinstance(meta, str) or meta.rstrip("#") not in KNOWN_META_SCHEMAS):
+        raise SchemaError(source, f"$schema {meta!r} at $.$schema: expected one of the JSON Schema drafts "
+                                  f"({', '.join(sorted(KNOWN_META_SCHEMAS))}); no other meta-schema is ever retrieved")
+    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+
+
 class RetrievalRefused(Exception):
     """Raised by the back ends' retrievers: nothing outside the document and the index is ever fetched."""
 

@@ -10,6 +10,7 @@ hostile file is a located error, never a RecursionError or an exhausted memory.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ import fastavro
 import jsonschema
 import orjson
 
-from edakit.schemas import refs
+from edakit.schemas import avro_compat, refs
 from edakit.redact import clip
 from edakit.schemas.errors import SchemaError
 from edakit.schemas.refs import NO_LOCAL_SCHEMAS, LocalSchemas
@@ -29,7 +30,7 @@ from edakit.schemas.refs import NO_LOCAL_SCHEMAS, LocalSchemas
 AVRO_SUFFIX = ".avsc"
 JSON_SUFFIX = ".schema.json"
 
-# A schema is a small document: ours are a few KiB and 12 levels deep. 1 MiB is far above any real one; 64 levels
+# A schema is a small document: ours are a few KiB and at most 7 levels deep. 1 MiB is far above any real one; 64 levels
 # keeps every parser (fastavro, avro, jsonschema, the compatibility walkers) far from Python's recursion limit.
 SCHEMA_MAX_BYTES = 1024 * 1024
 SCHEMA_MAX_DEPTH = 64
@@ -138,6 +139,9 @@ class PayloadValidator:
         self.dependencies = {}
         check_depth(schema, SCHEMA_MAX_DEPTH, source)
         if schema_type == "AVRO":
+            # Apache's parser first: it follows the specification as Java's (Confluent's) does, where fastavro lets
+            # some invalid schemas through (a union directly inside a union)
+            avro_compat.parse_avro(schema, source)
             try:
                 self._avro = fastavro.parse_schema(schema)
             except Exception as exc:  # fastavro raises several exception types for bad schemas
@@ -147,7 +151,7 @@ class PayloadValidator:
             # refs are checked before anything is compiled: nothing outside the document and schemas/ resolves
             resolution = refs.check_references(schema, source, local)
             # the draft named by $schema (Draft 7, 2020-12, ...); 2020-12 when none is named
-            draft = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+            draft = refs.draft_for(schema, source)
             try:
                 draft.check_schema(schema)
             except jsonschema.SchemaError as exc:
@@ -186,7 +190,8 @@ def _avro_errors(schema: Any, datum: Any, path: str, named: dict[str, Any]) -> l
     if isinstance(schema, list):
         if any(not _avro_errors(branch, datum, path, named) for branch in schema):
             return []
-        names = [b if isinstance(b, str) else b.get("name", b.get("type")) for b in schema]
+        names = [b if isinstance(b, str) else b.get("name", b.get("type")) if isinstance(b, dict) else "union"
+                 for b in schema]
         return [f"{path}: {_show(datum)} matches no branch of the union {names}"]
     kind = schema.get("type") if isinstance(schema, dict) else schema
     if isinstance(schema, dict) and "name" in schema:
@@ -212,7 +217,8 @@ def _avro_errors(schema: Any, datum: Any, path: str, named: dict[str, Any]) -> l
     if fastavro.validate(datum, schema, raise_errors=False):
         return []
     expected = schema if isinstance(schema, str) else {k: v for k, v in schema.items() if k != "doc"}
-    return [f"{path}: {_show(datum)} is not a valid {orjson.dumps(expected).decode()}"]
+    # json, not orjson: an Avro schema may hold integers past 64 bits
+    return [f"{path}: {_show(datum)} is not a valid {json.dumps(expected, separators=(',', ':'))}"]
 
 
 def _json_path(parts: list[str | int]) -> str:
@@ -307,7 +313,11 @@ def validate_document(schema: Path | dict[str, Any], payload: Any, *, schema_typ
     else:
         check_depth(schema, SCHEMA_MAX_DEPTH, "<in-memory schema>")
         # keys sorted so equal schemas share one compiled validator
-        validator = _validator_of_document(schema_type, orjson.dumps(schema, option=orjson.OPT_SORT_KEYS),
+        try:
+            canonical = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError as exc:  # an integer past 64 bits, a non-JSON value
+            raise SchemaError("<in-memory schema>", f"not a JSON document: {exc}") from exc
+        validator = _validator_of_document(schema_type, canonical,
                                            schemas_root.resolve() if schemas_root is not None else None)
     if isinstance(payload, (bytes, bytearray, memoryview)):
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, TypeVar
@@ -24,6 +25,9 @@ from edakit.runtime.outbox.tx import Transaction, dialect_of
 log = logging.getLogger(__name__)
 KeyFunction = Callable[[Message], str]
 OnDuplicate = Callable[[Delivery], None]
+# How often `transactional` deletes the records that aged out of the window: the window is a lower bound on how
+# long a duplicate is recognised, so an hour late costs rows, never correctness.
+CLEANUP_EVERY_SECONDS = 3600.0
 Tx = TypeVar("Tx", bound=Transaction)
 
 
@@ -149,13 +153,19 @@ def _check_idle(tx: Transaction, in_transaction: bool) -> None:
 
 def transactional(transaction: Transaction | Callable[[], AbstractContextManager[Tx]], store: SqlIdempotencyStore,
                   handler: Callable[[Delivery, Tx], None], key: KeyFunction = by_event_id, *,
-                  on_duplicate: OnDuplicate | None = None) -> Handler:
+                  on_duplicate: OnDuplicate | None = None,
+                  cleanup_every_seconds: float | None = CLEANUP_EVERY_SECONDS) -> Handler:
     """The terminal handler for SQL stores: the record and `handler`'s writes share one transaction.
 
     `transaction` is a sqlite3 or psycopg connection, or a SQLAlchemy Session/Connection, with no transaction
     open between deliveries: each delivery runs in its own transaction on it. Or it is a callable returning a
     context manager that opens a transaction and yields what `handler` writes through. Leaving the transaction
     commits; an exception rolls back both. A duplicate commits nothing and calls `on_duplicate(delivery)`.
+
+    The handler also owns the store's cleanup: after the first delivery and then at most every
+    `cleanup_every_seconds`, records older than the window are deleted in a transaction of their own, after the
+    delivery's has committed. A failed cleanup is logged and tried again at the next interval; it never fails a
+    delivery. `None` leaves cleanup to the caller (`store.cleanup(tx)`).
     """
     if isinstance(transaction, (sqlite3.Connection, psycopg.Connection, Session, SAConnection)):
         connection = transaction
@@ -168,6 +178,21 @@ def transactional(transaction: Transaction | Callable[[], AbstractContextManager
         raise TypeError("transactional: expected a sqlite3/psycopg connection, a SQLAlchemy Session/Connection, or "
                         f"a callable returning a transaction context manager, got {type(transaction).__name__}")
 
+    next_cleanup = time.monotonic()
+
+    def clean_up() -> None:
+        nonlocal next_cleanup
+        next_cleanup = time.monotonic() + cleanup_every_seconds  # type: ignore[operator]
+        try:
+            with opened() as tx:
+                removed = store.cleanup(tx)
+        except Exception as exc:  # a cleanup that fails must not fail (or redeliver) the delivery that ran it
+            log.warning("idempotency cleanup of %s failed (%s); next try in %.0f s", store.table,
+                        type(exc).__name__, cleanup_every_seconds)
+        else:
+            log.debug("idempotency cleanup of %s removed %d record(s) older than %s h", store.table, removed,
+                      store.window_hours)
+
     def handle(delivery: Delivery) -> None:
         with opened() as tx:
             claimed = store.claim(tx, key(delivery.message))
@@ -177,5 +202,7 @@ def transactional(transaction: Transaction | Callable[[], AbstractContextManager
             log.info("skipping duplicate %s", delivery.message.id)
             if on_duplicate is not None:
                 on_duplicate(delivery)
+        if cleanup_every_seconds is not None and time.monotonic() >= next_cleanup:
+            clean_up()
 
     return handle

@@ -47,7 +47,7 @@ class SqlIdempotencyStore:
         return execute(tx, CLAIM.format(table=self.table), params) == 1
 
     def cleanup(self, tx: Transaction) -> int:
-        """Delete records older than the window (run it periodically); returns how many.
+        """Delete records older than the window; returns how many. `transactional` runs it on its own schedule.
 
         The window is how long duplicates are recognised at least: a record lives until the cleanup after it aged.
         """

@@ -214,3 +214,13 @@ def test_a_big_schema_file_is_refused_unread(tmp_path: Any) -> None:
         validate_document(path, {})
     with pytest.raises(SchemaError, match="byte limit"):
         parse_schema_text(orjson.dumps({"description": "x" * (2 * 1024 * 1024)}), "request")
+
+
+def test_payload_files_are_bounded_too(tmp_path: Any, repo_root: Any) -> None:
+    schema = repo_root / "schemas/order-events/v1/order-placed.schema.json"
+    deep, big = tmp_path / "deep.json", tmp_path / "big.json"
+    deep.write_bytes(b'{"a":' * 300 + b"1" + b"}" * 300)
+    big.write_bytes(b'{"a": "' + b"x" * (10 * 1024 * 1024) + b'"}')
+    for payload, message in ((deep, "nested deeper than 256 levels"), (big, "byte limit")):
+        result = CliRunner().invoke(schema_cli, ["validate", "--schema", str(schema), "--payload", str(payload)])
+        assert result.exit_code == 2 and f"{payload}: " in result.output and message in result.output

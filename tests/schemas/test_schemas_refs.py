@@ -21,7 +21,7 @@ import referencing.exceptions
 from click.testing import CliRunner
 
 from edakit.cli.schema import schema as schema_cli
-from edakit.schemas import SchemaError, validate_document
+from edakit.schemas import SchemaError, check_compatibility, validate_document
 from edakit.schemas import refs
 from edakit.schemas.registry import Registry
 from edakit.schemas.serve import running
@@ -178,6 +178,9 @@ def test_relative_ref_to_a_sibling_kit_schema_resolves_from_the_index(repo_copy:
         ["$.to: 'city' is a required property"]
     with pytest.raises(SchemaError, match="address.schema.json"):
         validate_document(parsed, {"to": {}}, schema_type="JSON")
+    # compatibility compares within one document: a ref out of it is named, never followed
+    with pytest.raises(SchemaError, match="only references inside the document"):
+        check_compatibility("JSON", parsed, [parsed], "BACKWARD")
 
 
 def test_a_changed_sibling_recompiles_the_cached_validator(repo_copy: Path) -> None:

@@ -190,4 +190,15 @@ def test_serve_command_fails_cleanly_on_a_taken_port(repo_root: Path) -> None:
         result = CliRunner().invoke(registry_cli, ["serve", "--port", str(taken.getsockname()[1]),
                                                    "--schemas", str(repo_root / "schemas")])
     assert result.exit_code == 2 and "cannot listen on 127.0.0.1" in result.output
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "warning" not in result.output
+
+
+def test_serve_command_warns_before_listening_off_loopback(repo_root: Path) -> None:
+    """The warning comes before the bind (here the bind fails on a taken port, so nothing is exposed)."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - held, never accepting, to make the server's bind fail
+        result = CliRunner().invoke(registry_cli, ["serve", "--host", "0.0.0.0", "--port",  # noqa: S104
+                                                   str(taken.getsockname()[1]), "--schemas",
+                                                   str(repo_root / "schemas")])
+    assert result.exit_code == 2
+    assert "warning: listening on 0.0.0.0, not loopback" in result.output and "no authentication" in result.output

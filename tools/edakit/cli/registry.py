@@ -42,6 +42,9 @@ def serve(host: str, port: int, schemas_root: Path, persist: bool, allowed_hosts
     from edakit.schemas.registry import Registry
     from edakit.schemas.serve import make_server
 
+    if not _is_loopback(host):
+        click.echo(f"warning: listening on {host}, not loopback: anyone who can reach it can register schemas "
+                   "(there is no authentication)", err=True)
     try:
         server = make_server(Registry.from_repository(schemas_root, persist=persist), host, port,
                              allowed_hosts=allowed_hosts, request_timeout=request_timeout)
@@ -51,9 +54,6 @@ def serve(host: str, port: int, schemas_root: Path, persist: bool, allowed_hosts
     except OSError as exc:
         click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         sys.exit(2)
-    if not _is_loopback(host):
-        click.echo(f"warning: listening on {host}, not loopback: anyone who can reach it can register schemas "
-                   "(there is no authentication)", err=True)
     click.echo(f"schema registry on http://{host}:{server.server_address[1]} (schemas: {schemas_root}"
                f"{', persisting' if persist else ''})", err=True)
     try:

@@ -105,7 +105,7 @@ def test_sigkilled_relays_lose_nothing_and_duplicate_at_most_a_batch_per_kill(pg
     assert all(ns == sorted(ns) for ns in first_seen.values())
 
 
-WINDOW_EVENTS, WINDOW_BATCH, WINDOW_KILLS, KILL_AFTER_ACKS = 300, 20, 5, 2
+WINDOW_EVENTS, WINDOW_BATCH, WINDOW_KILLS, KILL_AFTER_ACKS = 200, 20, 3, 2
 
 
 def test_a_kill_between_the_broker_ack_and_the_delete_duplicates_and_loses_nothing(pg_url, embedded, capsys):

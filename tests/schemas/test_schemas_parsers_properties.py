@@ -41,7 +41,7 @@ json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | 
 # --- JSON Schema ------------------------------------------------------------------------------------------------
 REFS = ["#", "#/$defs/a", "#/$defs/nope", "#/properties/a", "#a", "#/items/0", "a.schema.json",
         "https://schemas.edakit.dev/x/v1/a.schema.json", "http://127.0.0.1:9/x", "file:///etc/passwd",
-        "file:///dev/zero", "urn:x", "//host/x", "", "#/$defs/a/$ref"]
+        "file:///dev/zero", "urn:x", "//host/x", "", "#/$defs/a/$ref", "//[#", "http://[x", "a b"]
 META = ["https://json-schema.org/draft/2020-12/schema", "http://json-schema.org/draft-07/schema#",
         "http://json-schema.org/draft-04/schema#", "https://json-schema.org/draft/2019-09/schema",
         "http://127.0.0.1:9/meta", "", "x"]
@@ -66,7 +66,7 @@ def _json_schema(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.tuples(st.sampled_from(["$ref", "$dynamicRef", "$recursiveRef"]), st.sampled_from(REFS) | scalars),
         st.tuples(st.just("$schema"), st.sampled_from(META) | scalars),
         st.tuples(st.sampled_from(["$id", "id", "$anchor"]),
-                  st.sampled_from(["https://schemas.edakit.dev/x/v1/a.schema.json", "a", "#a", "http://x/"])
+                  st.sampled_from(["https://schemas.edakit.dev/x/v1/a.schema.json", "a", "#a", "http://x/", "//["])
                   | scalars),
         st.tuples(st.just("pattern"), st.sampled_from(PATTERNS) | text),
         st.tuples(st.just("format"), st.sampled_from(FORMATS)),

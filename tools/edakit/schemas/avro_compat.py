@@ -46,6 +46,12 @@ _SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
 }
 
 
+def _check_aliases(node: dict, where: str, source: str) -> None:
+    aliases = node.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(alias, str) for alias in aliases):
+        raise SchemaError(source, f"not a valid Avro schema: {where}.aliases: expected a list of names")
+
+
 def _check_shape(schema: Any, source: str) -> None:
     """The keys each complex type needs, with the JSON types the specification gives them (iteratively)."""
     stack = [(schema, "$")]
@@ -65,6 +71,8 @@ def _check_shape(schema: Any, source: str) -> None:
             if not isinstance(value, types) or isinstance(value, bool):
                 raise SchemaError(source, f"not a valid Avro schema: {where}.{key} of a {kind}: expected "
                                           f"{' or '.join(t.__name__ for t in types)}, found {value!r:.60}")
+        if kind in NAMED:
+            _check_aliases(node, where, source)
         if kind == "enum" and not all(isinstance(symbol, str) for symbol in node["symbols"]):
             raise SchemaError(source, f"not a valid Avro schema: {where}.symbols: expected strings")
         if kind == "fixed" and node["size"] < 0:
@@ -74,6 +82,7 @@ def _check_shape(schema: Any, source: str) -> None:
                 if not isinstance(field, dict) or not isinstance(field.get("name"), str) or "type" not in field:
                     raise SchemaError(source, f"not a valid Avro schema: {where}.fields[{i}]: expected an object "
                                               "with a string 'name' and a 'type'")
+                _check_aliases(field, f"{where}.fields[{i}]", source)
                 stack.append((field["type"], f"{where}.fields[{i}].type"))
         for key in ("items", "values"):
             if kind in ("array", "map") and key in node:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin
 
 import jsonschema
 import jsonschema_rs
@@ -79,7 +79,7 @@ class LocalSchemas:
             except SchemaError:
                 continue  # a broken file is reported by its own check; it just cannot be referenced
             schema_id = schema.get("$id") if isinstance(schema, dict) else None
-            if not isinstance(schema_id, str) or urlsplit(schema_id).scheme != "https":
+            if not isinstance(schema_id, str) or not schema_id.startswith("https://"):
                 continue
             uri = urldefrag(schema_id).url
             claims.setdefault(uri, []).append(path)
@@ -127,8 +127,8 @@ def _walk(schema: Any, source: str) -> tuple[set[str], list[_Ref]]:
         for id_keyword in id_keywords:
             value = node.get(id_keyword)
             if isinstance(value, str) and not value.startswith("#"):
-                base = urljoin(base, value)
-                own.add(urldefrag(base).url)
+                base, resource = _join(base, value, f"{where}.{id_keyword}", source)
+                own.add(resource)
                 break
         meta = node.get("$schema")
         if meta is not None and (not isinstance(meta, str) or meta.rstrip("#") not in KNOWN_META_SCHEMAS):
@@ -138,12 +138,21 @@ def _walk(schema: Any, source: str) -> tuple[set[str], list[_Ref]]:
         for keyword in REF_KEYWORDS:
             ref = node.get(keyword)
             if isinstance(ref, str):
-                target = "" if ref.startswith("#") else urldefrag(urljoin(base, ref)).url
+                target = "" if ref.startswith("#") else _join(base, ref, f"{where}.{keyword}", source)[1]
                 refs.append(_Ref(ref, target, f"{where}.{keyword}"))
         for key, value in reversed(list(node.items())):
             if key not in DATA_KEYWORDS and isinstance(value, (dict, list)):
                 stack.append((value, base, f"{where}.{key}", key in SCHEMA_MAPS and isinstance(value, dict)))
     return own, refs
+
+
+def _join(base: str, reference: str, where: str, source: str) -> tuple[str, str]:
+    """`reference` against `base`: the absolute URI, and that URI without its fragment."""
+    try:
+        joined = urljoin(base, reference)
+        return joined, urldefrag(joined).url
+    except ValueError as exc:  # e.g. '//[' (an unclosed IPv6 host)
+        raise SchemaError(source, f"{where} '{reference}': not a URI reference ({exc})") from exc
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,58 @@ def test_any_document_mutation_loads_or_fails_with_located_problems_only(text: s
 @given(st.integers(0, len(VALID)), st.integers(0, 12), st.text(alphabet=":-[]{}#&*!|>'\"\t\n ab1", max_size=6))
 def test_any_text_edit_loads_or_fails_with_located_problems_only(start: int, length: int, insert: str) -> None:
     assert_loads_or_reports_located_problems(VALID[:start] + insert + VALID[start + length :])
+
+
+# --- limits and fuzzing: a saga file in a pull request is untrusted input -----------------------------------
+
+SPLICES = ["&a ", "*a", "&a [1, 2]", "[*a, *a, *a]", "<<: *a", "[", "]", "{", "}", ": ", ", ", "- ", "\n", "  ",
+           "\t", "? ", "!!float ", "!!int ", "!!bool ", "!!binary ", "!!timestamp ", "!!python/object:os.system ",
+           "!Ref ", '"', "'", '"\\ud800"', "#", "---\n", "%YAML 1.1\n", "|", ">", "\ufeff", "\x00", "\x1f", "é",
+           "1e999", ".nan", "0x", "1" * 5000, "~", "arn:aws:lambda:eu-west-1:1:function:f", "arn:", "lambda", "sqs",
+           "callback: true", "x" * 300]
+
+
+@st.composite
+def spliced_sagas(draw) -> bytes:
+    at = draw(st.integers(0, len(VALID)))
+    splice = "".join(draw(st.lists(st.sampled_from(SPLICES), max_size=4)))
+    return (VALID[:at] + splice + VALID[at + draw(st.integers(0, 20)):]).encode("utf-8", "surrogatepass")
+
+
+HOSTILE_SAGAS = [
+    b"saga: A\na: &a [1,1,1,1,1,1,1,1,1]\n" + b"".join(b"%c: &%c [%s]\n" % (n, n, b",".join([b"*%c" % p] * 9))
+                                                   for p, n in zip(b"abcdefgh", b"bcdefghi")),
+    b"saga: A\nsteps: " + b"[" * 5000,
+    b"saga: caf\xe9\n",
+]
+
+
+@pytest.fixture(scope="module")
+def saga_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz") / "saga.yaml"
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (HOSTILE_SAGAS[0], "saga.yaml:6:8 e[0]: YAML aliases expand to more than 10000 nodes"),
+    (HOSTILE_SAGAS[1], "saga.yaml:2:107 steps[0][0][0][0][0]...(94 more levels): nested more than 100 levels deep"),
+    (HOSTILE_SAGAS[2], "saga.yaml:1:10 (root): not UTF-8 text"),
+    (b"saga: A\n" + b"#" * (1024 * 1024), "saga.yaml:1:1 (root): the saga definition is 1048584 bytes; the kit reads "
+                                          "saga definitions of at most 1 MiB"),
+])
+def test_a_hostile_saga_file_is_one_located_problem(saga_file: Path, content: bytes, problem: str) -> None:
+    saga_file.write_bytes(content)
+    with pytest.raises(SagaError) as caught:
+        load_saga(saga_file)
+    assert len(caught.value.problems) == 1 and str(caught.value.problems[0]).startswith(f"{saga_file.parent}/{problem}")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(spliced_sagas(), mutated_documents().map(str.encode), st.text(max_size=60).map(str.encode),
+                 st.binary(max_size=60), st.sampled_from(HOSTILE_SAGAS)))
+def test_the_saga_loader_never_crashes(saga_file: Path, content: bytes) -> None:
+    saga_file.write_bytes(content)
+    try:
+        load_saga(saga_file)
+    except SagaError as exc:
+        for problem in exc.problems:
+            assert problem.file == str(saga_file) and problem.line >= 1 and problem.column >= 1 and problem.message

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from edakit.spec import limits
-from edakit.spec.limits import MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_SPEC_BYTES, json_too_deep, read_text
+from edakit.spec.limits import (
+    MAX_ALIAS_EXPANSION,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_SPEC_BYTES,
+    json_too_deep,
+    read_text,
+)
 from edakit.spec.source import parse
 
 EDAKIT = Path(sys.executable).with_name("edakit")
@@ -135,6 +142,21 @@ def test_json_too_deep_scans_past_brackets_inside_strings() -> None:
     assert json_too_deep('"unterminated [[[[', max_depth=1) is None
 
 
+def test_more_values_than_the_limit_is_one_problem_at_the_first_value_too_many(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A flow list of one-digit numbers is small in bytes and many values to build (a 400 KB one is 200,000);
+    # a lower limit keeps the test fast, the composer reads it when it runs.
+    monkeypatch.setattr(limits, "MAX_NODES", 1000)
+    document, problems = parse("x: [" + "1," * 996 + "]", "enough.yaml")  # mapping, key, list, 997 items
+    assert problems == [] and len(document.data["x"]) == 996
+    _, problems = parse("x: [" + "1," * 2000 + "]", "many.yaml")
+    assert [str(p) for p in problems] == [
+        f"many.yaml:1:{5 + 2 * 997} x[997]: more than 1000 values (mappings, sequences, scalars and keys); "
+        "expected a smaller document"
+    ]
+    assert MAX_NODES == 100_000
+
+
 # --- size and encoding -------------------------------------------------------------------------------------
 
 
@@ -170,6 +192,14 @@ def test_text_handed_over_in_memory_is_held_to_the_same_size() -> None:
     _, problems = parse("#" * (MAX_SPEC_BYTES + 1), "big.yaml")
     assert [p.message for p in problems] == [
         f"the spec is {MAX_SPEC_BYTES + 1} bytes; the kit reads specs of at most 1 MiB ({MAX_SPEC_BYTES} bytes)"
+    ]
+
+
+def test_a_control_character_is_located_on_one_line() -> None:
+    _, problems = parse("name: shop\ndescription: a\x1fb\n", "ctrl.yaml")
+    assert [str(p) for p in problems] == [
+        "ctrl.yaml:2:15 (root): invalid YAML: the character U+001F is not allowed in YAML (special characters are "
+        "not allowed)"
     ]
 
 

@@ -23,6 +23,7 @@ def compile_event_pattern(pattern: dict[str, Any] | str) -> ruler.Node:
         pattern = ruler.parse_json_document(pattern, _DIALECT)
     if not isinstance(pattern, dict):
         raise _DIALECT.error("Filter is not an object")
+    ruler.check_depth(pattern, _DIALECT)
     return ruler.compile_pattern(pattern, _DIALECT)
 
 

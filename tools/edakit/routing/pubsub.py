@@ -178,7 +178,7 @@ def _word_char(ch: str) -> bool:
 
 def parse_pubsub_filter(text: str) -> Expr | None:
     """The filter's syntax tree, or None for the empty filter (which delivers everything)."""
-    size = len(text.encode())
+    size = len(text.encode("utf-8", "surrogatepass"))  # a lone surrogate (JSON "\\ud800") is 3 bytes, not a crash
     if size > MAX_FILTER_BYTES:
         raise InvalidPubSubFilter(f"filter is {size} bytes; the maximum is {MAX_FILTER_BYTES}", MAX_FILTER_BYTES)
     if not text.strip():

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from edakit.routing.errors import InvalidFilterError
+from edakit.spec.limits import MAX_DEPTH, json_too_deep, nesting_depth_exceeded
 
 Leaf = str | Decimal | bool | None
 Flat = dict[str, list[Leaf]]
@@ -296,13 +297,13 @@ def _cidr(arg: Any, dialect: Dialect) -> Callable[[Leaf], bool]:
     if arg.count("/") != 1:
         raise dialect.error("Malformed CIDR, one '/' required")
     address, bits = arg.split("/")
-    if not bits.isdigit():
+    if not (bits.isascii() and bits.isdigit()):  # isdigit() alone passes "²" (int() refuses it) and "٣"
         raise dialect.error("Malformed CIDR, mask bits must be an integer")
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         raise dialect.error(f"Nonstandard IP address: {address}") from None
-    if int(bits) > ip.max_prefixlen:
+    if len(bits.lstrip("0")) > 3 or int(bits) > ip.max_prefixlen:  # int() refuses more than 4300 digits
         raise dialect.error(f"Malformed CIDR, mask bits must be between 0 and {ip.max_prefixlen}")
     return _cidr_test(ipaddress.ip_network(arg, strict=False))
 
@@ -388,7 +389,17 @@ def _show(value: Leaf) -> Any:
 
 
 def parse_json_document(text: str, dialect: Dialect) -> Any:
+    """JSON text of a pattern; nesting beyond limits.MAX_DEPTH is refused before `json.loads` recurses into it."""
+    too_deep = json_too_deep(text)
+    if too_deep is not None:
+        raise dialect.error(f"Filter is nested more than {MAX_DEPTH} levels deep (at character {too_deep})")
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except ValueError as exc:  # includes integers of more than 4300 digits
         raise dialect.error(f"Filter is not valid JSON: {exc}") from None
+
+
+def check_depth(pattern: Any, dialect: Dialect) -> None:
+    """Refuse a pattern object nested deeper than limits.MAX_DEPTH: compiling it recurses once per level."""
+    if nesting_depth_exceeded(pattern):
+        raise dialect.error(f"Filter is nested more than {MAX_DEPTH} levels deep")

@@ -30,12 +30,13 @@ def compile_sns_filter_policy(policy: dict[str, Any] | str, *, scope: FilterPoli
         raise InvalidSnsFilterPolicy(f"Invalid parameter: FilterPolicyScope: Invalid value [{scope}]. "
                                      "Please use either MessageBody or MessageAttributes")
     text = policy if isinstance(policy, str) else json.dumps(policy, separators=(",", ":"), ensure_ascii=False)
-    if len(text.encode()) > MAX_POLICY_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:  # a lone surrogate is 3 bytes, not a crash
         raise _DIALECT.error(f"Filter policy is larger than {MAX_POLICY_BYTES // 1024} KB")
     if isinstance(policy, str):
         policy = ruler.parse_json_document(policy, _DIALECT)
     if not isinstance(policy, dict):
         raise _DIALECT.error("Filter policy must be a JSON object")
+    ruler.check_depth(policy, _DIALECT)
     node = ruler.compile_pattern(policy, _DIALECT, nested=scope == "MessageBody")
     combinations = 0
     for branch in _or_free_branches(policy):

@@ -7,7 +7,10 @@ Each limit is far above what a real file needs and far below what exhausts a CI 
   Event Grid (1 MB), SNS and EventBridge (256 KiB) refuse events larger than that, so a bigger example event
   could not be published to a filtering broker anyway. The pure-Python YAML parser reads 1 MiB in a few seconds.
 - nesting: 100 levels of mappings and sequences (Ruby's JSON and protobuf stop at 100 too; the kit's deepest
-  spec has 7). Deeper input would exhaust the parser's recursion.
+  spec, an EventBridge pattern, has 9). Deeper input would exhaust the parser's recursion.
+- values: 100,000 nodes (mappings, sequences, scalars, keys) per file, a few seconds of parsing; each of the kit's
+  specs has fewer than 200 and each example event fewer than 50. Size alone does not bound the work: a 1 MiB flow
+  list of one-digit numbers is 500,000 nodes.
 - YAML aliases: 10,000 nodes in total may be added by expanding `*alias` references, whose expansion also counts
   towards the nesting depth; a 400-byte "billion laughs" file would otherwise expand to 10^9 nodes.
 
@@ -29,8 +32,8 @@ MIB = 1024 * KIB
 MAX_SPEC_BYTES = 1 * MIB
 MAX_SAGA_BYTES = 1 * MIB
 MAX_EXAMPLE_EVENT_BYTES = 1 * MIB
-MAX_TFVARS_BYTES = 1 * MIB
 MAX_DEPTH = 100
+MAX_NODES = 100_000
 MAX_ALIAS_EXPANSION = 10_000
 
 

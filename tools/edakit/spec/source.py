@@ -14,6 +14,7 @@ from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from edakit.spec import limits
 from edakit.spec.errors import KeyPath, Problem, format_path
@@ -65,8 +66,8 @@ class _LimitExceeded(MarkedYAMLError):
 
 
 class _BoundedComposer(Composer):
-    """ruamel's composer that refuses, at the node that crosses it, nesting deeper than limits.MAX_DEPTH and
-    alias references expanding to more than limits.MAX_ALIAS_EXPANSION nodes in total. An alias adds its
+    """ruamel's composer that refuses, at the node that crosses it, more than limits.MAX_NODES nodes, nesting
+    deeper than limits.MAX_DEPTH and alias references expanding to more than limits.MAX_ALIAS_EXPANSION nodes. An alias adds its
     anchor's whole expanded subtree (aliases inside it included) and that subtree's height to the depth."""
 
     def __init__(self, loader: object = None) -> None:
@@ -75,6 +76,7 @@ class _BoundedComposer(Composer):
         self.open: list[list[int]] = []  # per open collection: [expanded nodes below it, height below it]
         self.anchored: dict[int, tuple[int, int]] = {}  # id(anchored node) -> (expanded nodes, height)
         self.expanded = 0
+        self.nodes = 0
 
     def compose_node(self, parent: object, index: object) -> Node:
         event = self.parser.peek_event()
@@ -92,6 +94,10 @@ class _BoundedComposer(Composer):
             self._check_depth(len(self.open) + height, event, path)
             self._close(size, height)
             return node
+        self.nodes += 1
+        if self.nodes > limits.MAX_NODES:
+            raise _LimitExceeded(f"more than {limits.MAX_NODES} values (mappings, sequences, scalars and keys); "
+                                 "expected a smaller document", event.start_mark, path)
         collection = isinstance(event, MappingStartEvent | SequenceStartEvent)
         if collection:
             self._check_depth(len(self.open) + 1, event, path)
@@ -151,8 +157,13 @@ def parse(text: str, file: str, *, what: str = "spec",
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         context = f"{exc.context}, " if exc.context else ""
         return document, [Problem(file, line, column, "(root)", f"invalid YAML: {context}{exc.problem}")]
+    except ReaderError as exc:  # a control character YAML does not allow; `position` counts characters
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        message = f"invalid YAML: the character U+{exc.character:04X} is not allowed in YAML ({exc.reason})"
+        return document, [Problem(file, line, column, "(root)", message)]
     except YAMLError as exc:
-        return document, [Problem(file, 1, 1, "(root)", f"invalid YAML: {exc}")]
+        return document, [Problem(file, 1, 1, "(root)", f"invalid YAML: {' '.join(str(exc).split())}")]
     if root is None:
         expected = "a mapping with at least `name`" if what == "spec" else "a mapping"
         return document, [Problem(file, 1, 1, "(root)", f"the {what} is empty; expected {expected}")]

@@ -30,8 +30,8 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import AbstractContextManager
+from concurrent.futures import Future, wait
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field, replace
 
 import grpc
@@ -110,6 +110,18 @@ def reason_attribute(reason: DeadLetterReason) -> str:
     return text
 
 
+# How long a publish that timed out waits for its RPCs to end by their own deadlines (they start up to a batch
+# latency, 10 ms by default, after the call's publish(), so they end that much after its deadline).
+RPC_SETTLE_SECONDS = 0.5
+
+
+def _publish_error(exc: BaseException) -> str:
+    """A failed publish future's error as text (the library's errors may carry an empty message)."""
+    if isinstance(exc, GoogleAPICallError):
+        return f"{exc.code.name if exc.code is not None else type(exc).__name__}: {exc.message or exc.reason or ''}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 # Extra time a pull's RPC gets beyond the caller's timeout, so the server's answer is never cut off (see receive).
 PULL_GRACE_SECONDS = 5.0
 
@@ -134,6 +146,8 @@ class PubSubBroker:
         self.max_delivery_attempts = max_delivery_attempts
         self.message_ordering = message_ordering
         self.exactly_once = exactly_once
+        if not publish_timeout > 0:
+            raise ValueError(f"publish_timeout: expected seconds > 0, got {publish_timeout}")
         self.publish_timeout = publish_timeout
 
     def topic_path(self, topic: str) -> str:
@@ -240,35 +254,65 @@ def _ignore_existing(create, request) -> None:
 
 
 class PubSubPublisher:
+    """`publish` returns once every message is acknowledged, or raises PublishError within the broker's
+    `publish_timeout` (plus at most RPC_SETTLE_SECONDS while the last RPC's own deadline runs out).
+
+    The client library gets no retry (`retry=None`) and an RPC deadline of what is left of the call's: with message
+    ordering enabled (always, here) it would otherwise retry a failed batch with an unbounded deadline in the
+    background, after this call gave up, so a failed publish could still reach the topic behind its caller's retry.
+    A batch that fails fast (the server refuses connections) fails the call at once; its caller (the relay) retries
+    with backoff. The one duplicate risk left is the caller's retry of a batch the server stored whose
+    acknowledgement was lost: one extra copy per lost acknowledgement."""
+
     def __init__(self, broker: PubSubBroker) -> None:
         self.broker = broker
         self.client = broker.publisher_client()
         self.closed = False
 
     def publish(self, topic: str, messages: Sequence[Message], extra: Mapping[str, str] | None = None) -> None:
-        path = self.broker.topic_path(topic)
-        futures, failures, paused = [], [], set()
+        path, timeout = self.broker.topic_path(topic), self.broker.publish_timeout
+        deadline = time.monotonic() + timeout
+        futures: dict[Future, Message] = {}
+        failures: list[tuple[Message, str]] = []
+        timed_out = False
         for message in messages:
             data, attributes = encode(message, extra)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                failures.append((message, "not sent: the publish timeout ran out first"))
+                timed_out = True
+                continue
             try:
-                futures.append((message, self.client.publish(path, data, ordering_key=message.key or "",
-                                                             **attributes)))
+                futures[self.client.publish(path, data, ordering_key=message.key or "", retry=None,
+                                            timeout=remaining, **attributes)] = message
             except (publisher_errors.MessageTooLargeError,
                     publisher_errors.PublishToPausedOrderingKeyException) as exc:
-                failures.append(f"{message.id}: {exc}")
-        for message, future in futures:
-            try:
-                future.result(timeout=self.broker.publish_timeout)
-            except (GoogleAPICallError, FutureTimeout, RuntimeError) as exc:
-                failures.append(f"{message.id}: {exc}")
-                if message.key:
-                    paused.add(message.key)
-        for key in paused:
+                failures.append((message, f"{type(exc).__name__}: {exc}"))
+        # One deadline for the whole call: all futures are waited on together.
+        done, late = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        if late:
+            # Each batch's RPC started a batch latency after its publish() and ends by its own deadline soon after
+            # ours: let it, so that nothing of this publish is still in flight when the call returns.
+            more, late = wait(late, timeout=RPC_SETTLE_SECONDS)
+            done |= more
+        for future in done:
+            if (exc := future.exception()) is not None:
+                timed_out |= isinstance(exc, DeadlineExceeded)
+                failures.append((futures[future], _publish_error(exc)))
+        for future in late:
+            timed_out = True
+            failures.append((futures[future], "no answer, and its RPC did not end: it may still be delivered"))
+        for key in {message.key for message, _ in failures if message.key}:
             # A failed publish pauses its ordering key; later publishes with it would fail until it is resumed.
-            self.client.resume_publish(path, key)
+            with suppress(RuntimeError):  # "Ordering key is not paused": its message was never sent
+                self.client.resume_publish(path, key)
         if failures:
-            raise PublishError(f"Pub/Sub topic {topic!r}: {len(failures)} of {len(messages)} not published: "
-                               + "; ".join(failures[:3]))
+            order = {id(message): n for n, message in enumerate(messages)}
+            failures.sort(key=lambda failure: order[id(failure[0])])
+            why = (f": not acknowledged within the publish timeout {timeout:g}s" if timed_out
+                   else f" (publish timeout {timeout:g}s, no retry within a call)")
+            raise PublishError(f"Pub/Sub topic {topic!r}: {len(failures)} of {len(messages)} not published{why}; first: "
+                               + "; ".join(f"{message.id}: {reason}" for message, reason in failures[:3]))
 
     def close(self) -> None:
         # Idempotent like the other adapters' close(); the client refuses a second stop().

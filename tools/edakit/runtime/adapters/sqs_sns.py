@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -51,6 +52,24 @@ SETTLED_MEANWHILE = frozenset({"ReceiptHandleIsInvalid", "AWS.SimpleQueueService
 # Characters SQS accepts in bodies and attribute values.
 _SQS_TEXT = re.compile("[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 ATTRIBUTE_PREFIX = KAFKA_PREFIX  # `ce_`: SNS/SQS attribute names allow `_`, and no official binding exists
+
+
+# Publish timeout (see client_configs): attempts per API call (standard retry mode: throttling, 5xx and connection
+# errors are retried once, after a backoff of at most 1 s), each attempt's connect and read timeout a quarter of the
+# publish timeout, so one call ends within the publish timeout plus that backoff.
+PUBLISH_ATTEMPTS = 2
+RECEIVE_READ_TIMEOUT = 20 + 5  # seconds: above SQS's longest long poll (WaitTimeSeconds 20)
+
+
+def client_configs(publish_timeout: float) -> tuple[Config, Config]:
+    """botocore configs of the SNS (publish) and SQS (receive, settle, dead-letter) clients for a publish timeout.
+
+    boto3's defaults (legacy retry mode, 5 attempts, 60 s connect and read timeouts) hold a call to an endpoint that
+    is down or silent for seconds to minutes. SQS's read timeout stays above its 20 s long poll."""
+    per_attempt = publish_timeout / (2 * PUBLISH_ATTEMPTS)
+    retries = {"mode": "standard", "total_max_attempts": PUBLISH_ATTEMPTS}
+    return (Config(connect_timeout=per_attempt, read_timeout=per_attempt, retries=retries),
+            Config(connect_timeout=per_attempt, read_timeout=max(per_attempt, RECEIVE_READ_TIMEOUT), retries=retries))
 
 
 def _fifo(name: str) -> bool:
@@ -111,11 +130,19 @@ class SqsSnsBroker:
     features = frozenset({"consumer_groups", "native_dlq", "delayed_nack"})
 
     def __init__(self, session: boto3.Session | None = None, *, endpoint_url: str | None = None,
-                 create_missing: bool = False, max_receive_count: int = 5, visibility_timeout: int = 30) -> None:
+                 create_missing: bool = False, max_receive_count: int = 5, visibility_timeout: int = 30,
+                 publish_timeout: float = 30.0, config: Config | None = None) -> None:
+        if not publish_timeout > 0:
+            raise ValueError(f"publish_timeout: expected seconds > 0, got {publish_timeout}")
         session = session or boto3.Session()
         self._session, self.endpoint_url = session, endpoint_url
-        self.sns = session.client("sns", endpoint_url=endpoint_url)
-        self.sqs = session.client("sqs", endpoint_url=endpoint_url)
+        self.publish_timeout = publish_timeout
+        # The caller's config wins where it sets something (Config.merge: the argument's explicit settings override).
+        publish, receive = client_configs(publish_timeout)
+        self.sns = session.client("sns", endpoint_url=endpoint_url,
+                                  config=publish.merge(config) if config else publish)
+        self.sqs = session.client("sqs", endpoint_url=endpoint_url,
+                                  config=receive.merge(config) if config else receive)
         self.create_missing = create_missing
         self.max_receive_count = max_receive_count
         self.visibility_timeout = visibility_timeout
@@ -181,18 +208,31 @@ class SnsPublisher:
         self._broker = broker
 
     def publish(self, topic: str, messages: Sequence[Message]) -> None:
-        """PublishBatch, 10 entries per call; any failed entry fails the whole publish (earlier ones stay sent)."""
+        """PublishBatch, 10 entries per call; any failed entry fails the whole publish (earlier ones stay sent).
+
+        Gives up within the broker's publish_timeout (plus at most one retry backoff, 1 s): no batch is started after
+        it ran out, and each API call is bounded by the client config (client_configs)."""
+        timeout = self._broker.publish_timeout
+        deadline, sent = time.monotonic() + timeout, 0
         try:
             arn = self._broker.topic_arn(topic)
             for start in range(0, len(messages), BATCH):
+                if time.monotonic() >= deadline:
+                    raise PublishError(f"SNS: {len(messages) - sent} of {len(messages)} message(s) to {topic!r} not "
+                                       f"sent within the publish timeout {timeout:g}s ({sent} sent)")
                 entries = [self._entry(str(i), m, _fifo(topic)) for i, m in enumerate(messages[start:start + BATCH])]
                 failed = self._broker.sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=entries).get("Failed")
                 if failed:
                     first = failed[0]
                     raise PublishError(f"SNS: {len(failed)} message(s) rejected by {topic!r}, first: "
                                        f"{first.get('Code')}: {first.get('Message')}")
+                sent += len(entries)
         except (ClientError, BotoCoreError) as exc:
-            raise PublishError(f"SNS: publish to {topic!r} failed: {exc}") from exc
+            config = self._broker.sns.meta.config
+            raise PublishError(f"SNS: publish to {topic!r} failed, {len(messages) - sent} of {len(messages)} "
+                               f"message(s) not acknowledged (publish timeout {timeout:g}s: {PUBLISH_ATTEMPTS} attempt(s) per "
+                               f"call, connect/read timeout {config.connect_timeout:g}s/{config.read_timeout:g}s "
+                               f"each): {exc}") from exc
 
     @staticmethod
     def _entry(entry_id: str, message: Message, fifo: bool) -> dict:

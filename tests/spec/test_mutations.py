@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from edakit.spec import Spec, SpecError, load_spec
 from edakit.spec.errors import format_path
@@ -132,6 +133,13 @@ def test_loader_only_returns_a_spec_or_located_problems(
         assert isinstance(loaded, Spec) and loaded.environment == env
 
 
+def _round_trips(text: str, data: Any) -> bool:
+    try:
+        return YAML(typ="safe", pure=True).load(text) == data
+    except YAMLError:
+        return False
+
+
 def _write(root: Path, text: str) -> Path:
     spec_file = root / "configs" / "mutant.yaml"
     spec_file.parent.mkdir(exist_ok=True)
@@ -178,7 +186,10 @@ def test_a_dangling_reference_is_reported_whatever_else_is_wrong(
     data = _mutate(data, site, "dangle", dangling, key)
     paths = [path for path in _paths(data) if not _disturbs(path, site)]
     path = paths[choice % len(paths)]
-    text = _dump(_mutate(data, path, "set" if kind == "edge" else kind, edge if kind == "edge" else value, key))
+    mutant = _mutate(data, path, "set" if kind == "edge" else kind, edge if kind == "edge" else value, key)
+    text = _dump(mutant)
+    # ruamel's emitter writes some control characters in keys as invalid YAML: then the only problem is the syntax
+    assume(_round_trips(text, mutant))
     spec_file = _write(root, text)
     with pytest.raises(SpecError) as caught:
         load_spec(spec_file, env)

@@ -84,3 +84,13 @@ def test_edakit_routes_reports_a_hostile_example_in_one_line(tmp_path: Path, rep
     assert len(stderr) == 2 and stderr[0].startswith(expected) and stderr[1] == "1 problem(s)", stderr
     assert seconds < 20 and peak_mib < 300, (seconds, peak_mib)
 
+
+
+def test_a_text_body_holding_deep_json_is_routed_not_a_traceback(tmp_path: Path, repo_root: Path) -> None:
+    from edakit.routing.routes import route
+
+    spec = load_spec(repo_root / "configs" / "order-events-sns.yaml")
+    path = tmp_path / "text-body.json"
+    path.write_text('{"event": "OrderPlaced", "body": "' + "[" * 3000 + "]" * 3000 + '"}')
+    billing = next(d for d in route(spec, load_example(path)) if d.subscriber == "billing")  # a MessageBody policy
+    assert billing.reasons == ("message body is nested more than 100 levels deep, so a MessageBody policy cannot match",)

@@ -90,22 +90,26 @@ pattern_input = st.one_of(
 )
 sns_attribute = st.fixed_dictionaries({
     "DataType": st.sampled_from(["String", "String.Array", "Number", "Binary", "String.custom"]),
-    "StringValue": st.one_of(st.text(max_size=6), tricky, json_value.map(json.dumps)),
+    "StringValue": st.one_of(st.text(max_size=6), tricky, json_value.map(json.dumps),
+                             st.integers(50, 3000).map(lambda n: "[" * n + "]" * n)),
 })
 
 
 @FUZZ
 @given(pattern_input, st.sampled_from(["MessageAttributes", "MessageBody"]),
-       st.dictionaries(st.sampled_from(["a", "b", "detail"]), sns_attribute, max_size=3), json_object)
+       st.dictionaries(st.sampled_from(["a", "b", "detail"]), sns_attribute, max_size=3), json_object,
+       st.one_of(st.none(), st.text(max_size=8), st.integers(50, 3000).map(lambda n: "[" * n + "]" * n)))
 def test_sns_policies_and_eventbridge_patterns_never_crash(pattern: Any, scope: Any, attributes: dict[str, Any],
-                                                           event: dict[str, Any]) -> None:
-    """Both parsers of the JSON pattern language get every input (SNS in one of its two scopes)."""
+                                                           event: dict[str, Any], body: str | None) -> None:
+    """Both parsers of the JSON pattern language get every input (SNS in one of its two scopes); SNS sees the
+    event as its body or a text body (an example event's `body` may be a string)."""
     try:
         validate_sns_filter_policy(pattern, scope=scope)
     except InvalidFilterError:
         pass
     else:
-        explain_sns(pattern, scope=scope, message_attributes=attributes, message=json.dumps(event))
+        message = json.dumps(event) if body is None else body
+        explain_sns(pattern, scope=scope, message_attributes=attributes, message=message)
     try:
         validate_event_pattern(pattern)
     except InvalidFilterError:
@@ -191,3 +195,16 @@ def test_inputs_that_crashed_the_parsers_are_answered(validate: Any, value: Any,
     with pytest.raises(InvalidFilterError) as raised:
         validate(value)
     assert reason in str(raised.value)
+
+
+def test_deep_json_in_an_sns_message_or_string_array_attribute_matches_nothing() -> None:
+    deep = "[" * 3000 + "]" * 3000
+    array = {"a": {"DataType": "String.Array", "StringValue": deep}}
+    assert explain_sns({"a": ["x"]}, scope="MessageAttributes", message_attributes=array, message="") == [
+        'a: [] does not match ["x"]'
+    ]
+    assert explain_sns({"a": ["x"]}, scope="MessageBody", message_attributes={}, message=deep) == [
+        "message body is nested more than 100 levels deep, so a MessageBody policy cannot match"
+    ]
+    with pytest.raises(ValueError, match="nested more than 100 levels"):
+        explain_event_pattern({"a": ["x"]}, deep)

@@ -8,6 +8,7 @@ from typing import Any
 
 from edakit.routing import ruler
 from edakit.routing.errors import InvalidEventPattern
+from edakit.spec.limits import MAX_DEPTH, json_too_deep
 
 _DIALECT = ruler.Dialect(
     error=lambda reason: InvalidEventPattern(f"Event pattern is not valid. Reason: {reason}"),
@@ -34,6 +35,8 @@ def validate_event_pattern(pattern: dict[str, Any] | str) -> None:
 def explain_event_pattern(pattern: dict[str, Any] | str, event: dict[str, Any] | str) -> list[str]:
     """Reasons the event does not match (one per failed field or `$or` group); empty when it matches."""
     node = compile_event_pattern(pattern)
+    if isinstance(event, str) and json_too_deep(event) is not None:
+        raise ValueError(f"the event is nested more than {MAX_DEPTH} levels deep")  # as json.loads fails on bad JSON
     document = json.loads(event) if isinstance(event, str) else event
     return ruler.explain(node, ruler.flatten(document))
 

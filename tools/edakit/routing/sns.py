@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from edakit.routing import ruler
 from edakit.routing.errors import InvalidSnsFilterPolicy
+from edakit.spec.limits import MAX_DEPTH, json_too_deep
 
 FilterPolicyScope = Literal["MessageAttributes", "MessageBody"]
 SCOPES = ("MessageAttributes", "MessageBody")
@@ -93,6 +94,8 @@ def message_attributes_flat(message_attributes: dict[str, Any] | None) -> ruler.
 
 
 def _string_array(raw: Any) -> list[ruler.Leaf]:
+    if isinstance(raw, str) and json_too_deep(raw) is not None:
+        return []  # like text that is not JSON: json.loads would recurse past the interpreter's limit
     try:
         values = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
@@ -118,6 +121,8 @@ def explain_sns(policy: dict[str, Any] | str, *, scope: FilterPolicyScope,
         return []  # an empty policy filters nothing
     if scope == "MessageAttributes":
         return ruler.explain(node, message_attributes_flat(message_attributes))
+    if json_too_deep(message) is not None:
+        return [f"message body is nested more than {MAX_DEPTH} levels deep, so a MessageBody policy cannot match"]
     try:
         body = json.loads(message)
     except ValueError:

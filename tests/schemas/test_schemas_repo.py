@@ -7,8 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from edakit.cli.registry import registry as registry_cli
 from edakit.cli.schema import schema as schema_cli
 from edakit.schemas.repo import check_repository, load_subjects
 
@@ -125,3 +127,24 @@ def test_compat_command(repo_copy: Path) -> None:
     assert runner.invoke(schema_cli, ["compat", v2, v1]).exit_code == 2  # earlier versions need --previous
     mixed = runner.invoke(schema_cli, ["compat", v2, "--previous", json_v1])
     assert mixed.exit_code == 2 and "expected a schema of the same kind" in mixed.output
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("events: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 100 levels deep"),
+    ("a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+     "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", "aliases expand to more than"),
+    ("compatibility: " + "x" * 70_000 + "\n", "of at most 64 KiB"),
+])
+def test_a_hostile_schema_config_is_a_located_problem(repo_copy: Path, config: str, expected: str) -> None:
+    path = repo_copy / "schemas" / "order-events" / "schema-config.yaml"
+    path.write_text(config)
+    problems = check_repository(repo_copy)
+    assert [p for p in problems if p.file == str(path) and expected in p.message and p.line], problems
+    result = CliRunner().invoke(registry_cli, ["serve", "--schemas", str(repo_copy / "schemas"), "--port", "0"])
+    assert result.exit_code == 2 and str(path) in result.output and "Traceback" not in result.output
+
+
+def test_an_empty_schema_config_means_defaults(repo_copy: Path) -> None:
+    path = repo_copy / "schemas" / "payment-events" / "schema-config.yaml"
+    path.write_text("# every setting at its default\n---\n")
+    assert [p for p in check_repository(repo_copy) if "schema-config" in p.file] == []

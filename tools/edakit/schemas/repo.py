@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from edakit.schemas.compat import LEVELS, check_compatibility
 from edakit.schemas.errors import SchemaError
 from edakit.schemas.validate import AVRO_SUFFIX, JSON_SUFFIX, read_json, read_schema_json, validator_for
+from edakit.spec.limits import read_text
+from edakit.spec.source import parse
 
 CONFIG_NAME = "schema-config.yaml"
+CONFIG_MAX_BYTES = 64 * 1024  # a domain's settings: ours are a few hundred bytes
 STRATEGIES = ("TopicNameStrategy", "RecordNameStrategy", "TopicRecordNameStrategy")
 SUFFIXES = {"AVRO": AVRO_SUFFIX, "JSON": JSON_SUFFIX}
 DOMAIN_KEYS = {"compatibility", "subject_name_strategy", "serialization", "events"}
@@ -83,54 +83,56 @@ def record_name(schema_type: str, schema: Any, source: str) -> str:
 
 
 def _load_config(path: Path) -> tuple[dict[str, Any], list[Problem]]:
+    """schema-config.yaml through the kit's bounded YAML reader (size, nesting, alias expansion: a file in a pull
+    request cannot exhaust memory or the parser's recursion)."""
     if not path.exists():
         return {}, []
-    try:
-        data = YAML(typ="rt").load(path.read_text())
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return {}, [Problem(str(path), f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                            mark.line + 1 if mark else None)]
-    if data is None:
-        return {}, []
+    text, unreadable = read_text(path, max_bytes=CONFIG_MAX_BYTES, what="schema config")
+    if text is None:
+        return {}, [Problem(str(path), p.message, p.line) for p in unreadable]
+    if all(line.strip() in ("", "---", "...") or line.lstrip().startswith("#") for line in text.splitlines()):
+        return {}, []  # an empty config: every setting at its default
+    doc, found = parse(text, str(path), what="schema config", max_bytes=CONFIG_MAX_BYTES)
+    if found:
+        return {}, [Problem(str(path), p.message if p.path == "(root)" else f"{p.path}: {p.message}", p.line)
+                    for p in found]
+    data = doc.data
     if not isinstance(data, dict):
         return {}, [Problem(str(path), "expected a mapping of settings", 1)]
     problems = []
 
-    def line_of(node: Any, key: str) -> int | None:
-        try:
-            return node.lc.key(key)[0] + 1
-        except (AttributeError, KeyError, TypeError):
-            return None
+    def line_of(*key_path: str) -> int | None:
+        position = doc.positions.get(tuple(key_path))
+        return position[0] if position else None
 
     for key in data:
         if key not in DOMAIN_KEYS:
             problems.append(Problem(str(path), f"unknown key '{key}' (expected one of {sorted(DOMAIN_KEYS)})",
-                                    line_of(data, key)))
+                                    line_of(key)))
     checks = [("compatibility", LEVELS), ("subject_name_strategy", STRATEGIES), ("serialization", ("AVRO", "JSON"))]
     for key, allowed in checks:
         if key in data and data[key] not in allowed:
             problems.append(Problem(str(path), f"{key}: expected one of {', '.join(allowed)}, got {data[key]!r}",
-                                    line_of(data, key)))
+                                    line_of(key)))
     events = data.get("events") or {}
     if not isinstance(events, dict):
         problems.append(Problem(str(path), "events: expected a mapping of event name to settings",
-                                line_of(data, "events")))
+                                line_of("events")))
         events = {}
     for event, settings in events.items():
         if settings is None:
             continue
         if not isinstance(settings, dict):
-            problems.append(Problem(str(path), f"events.{event}: expected a mapping", line_of(events, event)))
+            problems.append(Problem(str(path), f"events.{event}: expected a mapping", line_of("events", event)))
             continue
         for key in settings:
             if key not in EVENT_KEYS:
                 problems.append(Problem(str(path), f"events.{event}: unknown key '{key}' (expected one of "
-                                                   f"{sorted(EVENT_KEYS)})", line_of(settings, key)))
+                                                   f"{sorted(EVENT_KEYS)})", line_of("events", event, key)))
         if "compatibility" in settings and settings["compatibility"] not in LEVELS:
             problems.append(Problem(str(path), f"events.{event}.compatibility: expected one of "
                                                f"{', '.join(LEVELS)}, got {settings['compatibility']!r}",
-                                    line_of(settings, "compatibility")))
+                                    line_of("events", event, "compatibility")))
     return data, problems
 
 

@@ -93,4 +93,6 @@ def test_a_text_body_holding_deep_json_is_routed_not_a_traceback(tmp_path: Path,
     path = tmp_path / "text-body.json"
     path.write_text('{"event": "OrderPlaced", "body": "' + "[" * 3000 + "]" * 3000 + '"}')
     billing = next(d for d in route(spec, load_example(path)) if d.subscriber == "billing")  # a MessageBody policy
-    assert billing.reasons == ("message body is nested more than 100 levels deep, so a MessageBody policy cannot match",)
+    assert billing.reasons == (
+        "message body is nested more than 100 levels deep, so a MessageBody policy cannot match",
+    )

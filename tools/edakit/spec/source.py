@@ -67,8 +67,9 @@ class _LimitExceeded(MarkedYAMLError):
 
 class _BoundedComposer(Composer):
     """ruamel's composer that refuses, at the node that crosses it, more than limits.MAX_NODES nodes, nesting
-    deeper than limits.MAX_DEPTH and alias references expanding to more than limits.MAX_ALIAS_EXPANSION nodes. An alias adds its
-    anchor's whole expanded subtree (aliases inside it included) and that subtree's height to the depth."""
+    deeper than limits.MAX_DEPTH and alias references expanding to more than limits.MAX_ALIAS_EXPANSION nodes.
+    An alias adds its anchor's whole expanded subtree (aliases inside it included) to the expansion and that
+    subtree's height to the depth, so what _build walks is bounded before it starts."""
 
     def __init__(self, loader: object = None) -> None:
         super().__init__(loader)
@@ -128,8 +129,9 @@ class _BoundedComposer(Composer):
 
 
 def read_document(path: str | Path, *, what: str, max_bytes: int) -> tuple[Document, list[Problem]]:
-    """Read and parse one YAML (or JSON) file within the kit's limits: the one way the kit reads a spec, a saga
-    or an example event. Problems (unreadable, too large, not UTF-8, invalid YAML, too deep) come back located."""
+    """Read and parse one YAML (or JSON) file within the kit's limits: how the kit reads a spec or an example event
+    (a saga file takes the same two steps, limits.read_text then parse, in saga.loader). Problems (unreadable, too
+    large, not UTF-8, invalid YAML, too deep, too many values) come back located."""
     file = str(path)
     text, problems = limits.read_text(path, max_bytes=max_bytes, what=what)
     if text is None:

@@ -224,3 +224,15 @@ def test_payload_files_are_bounded_too(tmp_path: Any, repo_root: Any) -> None:
     for payload, message in ((deep, "nested deeper than 256 levels"), (big, "byte limit")):
         result = CliRunner().invoke(schema_cli, ["validate", "--schema", str(schema), "--payload", str(payload)])
         assert result.exit_code == 2 and f"{payload}: " in result.output and message in result.output
+
+
+def test_an_ndjson_stream_is_read_a_bounded_line_at_a_time(repo_root: Any, tmp_path: Any) -> None:
+    schema = repo_root / "schemas/order-events/v1/order-placed.schema.json"
+    result = CliRunner().invoke(schema_cli, ["validate", "--schema", str(schema), "--ndjson", "/dev/zero"])
+    assert result.exit_code == 1 and "/dev/zero:1: line longer than the 10485760-byte limit" in result.output
+    stream = tmp_path / "deep.ndjson"
+    stream.write_bytes(b"[" * 300 + b"]" * 300 + b"\n" + b"[" * 2000 + b"]" * 2000 + b"\n")
+    result = CliRunner().invoke(schema_cli, ["validate", "--schema", str(schema), "--ndjson", str(stream)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{stream}:1: nested deeper than 256 levels" in result.output
+    assert f"{stream}:2: not valid JSON" in result.output

@@ -273,17 +273,39 @@ def validate_payload(schema_path: Path, payload_path: Path) -> PayloadReport:
 
 
 def validate_ndjson(schema_path: Path, lines: Iterable[bytes], source: str) -> Iterator[PayloadReport]:
-    """Validate an NDJSON stream, one report per non-blank line (a line that is not JSON is an error)."""
+    """Validate an NDJSON stream, one report per non-blank line (a line that is not JSON, is longer than
+    PAYLOAD_MAX_BYTES or nested deeper than PAYLOAD_MAX_DEPTH is an error). A stream is read a bounded line at a
+    time: `--ndjson /dev/zero` costs PAYLOAD_MAX_BYTES of memory, not all of it."""
     validator = validator_for(schema_path)
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(_bounded_lines(lines), start=1):
+        if line is None:
+            yield PayloadReport(source, [f"line longer than the {PAYLOAD_MAX_BYTES}-byte limit; the rest of the "
+                                         "stream is not read"], number)
+            return
         if not line.strip():
             continue
         try:
-            payload = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield PayloadReport(source, [f"not valid JSON: {exc}"], number)
+            payload = parse_json(line, source)
+        except SchemaError as exc:
+            yield PayloadReport(source, [exc.message], number)
             continue
         yield PayloadReport(source, validator.errors(payload), number)
+
+
+def _bounded_lines(lines: Iterable[bytes]) -> Iterator[bytes | None]:
+    """Each line of `lines`, then None for the first one longer than PAYLOAD_MAX_BYTES (an endless line, as
+    /dev/zero has, would otherwise be read for ever)."""
+    readline = getattr(lines, "readline", None)
+    if readline is None:
+        for line in lines:
+            yield line if len(line) <= PAYLOAD_MAX_BYTES + 1 else None
+        return
+    while line := readline(PAYLOAD_MAX_BYTES + 1):
+        if len(line) <= PAYLOAD_MAX_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        yield None
+        return
 
 
 @functools.lru_cache(maxsize=256)

@@ -220,6 +220,16 @@ def test_a_symlink_out_of_the_tree_is_not_a_kit_schema(repo_copy: Path, tmp_path
         validator_for(path)
 
 
+def test_an_id_claimed_by_two_files_is_refused_naming_both(repo_copy: Path) -> None:
+    shipping = _plant_address(repo_copy)
+    v1 = repo_copy / "schemas" / "order-events" / "v1"
+    (v1 / "address-copy.schema.json").write_text((v1 / "address.schema.json").read_text())
+    with pytest.raises(SchemaError, match="is the \\$id of several files") as caught:
+        validator_for(shipping)
+    assert str(v1 / "address-copy.schema.json") in caught.value.message
+    assert str(v1 / "address.schema.json") in caught.value.message
+
+
 def _post(url: str, body: dict) -> tuple[int, dict]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})

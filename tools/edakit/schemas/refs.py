@@ -55,7 +55,7 @@ class RetrievalRefused(Exception):
 @dataclass(frozen=True)
 class LocalSchemas:
     """The repository's `schemas/` tree by `$id` (https only), built before any schema that points into it is
-    compiled. `files` keeps each file's mtime so a cached validator notices a changed dependency."""
+    compiled. `files` names each document's file (a cached validator watches those files for changes)."""
 
     root: Path | None = None
     by_id: dict[str, Any] = field(default_factory=dict)  # $id (no fragment) -> parsed schema

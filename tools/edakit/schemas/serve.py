@@ -111,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
                                                                           f"{type(exc).__name__}"}
                 self._send(status, body)
                 return
-        self._send(404, {"error_code": 404, "message": f"HTTP 404 Not Found: {method} {path}"})
+        self._send(404, {"error_code": 404, "message": f"HTTP 404 Not Found: {method} {path[:200]}"})
 
     def _check_headers(self) -> None:
         """Host against DNS rebinding, Origin against cross-site pages."""

@@ -208,3 +208,17 @@ def test_deep_json_in_an_sns_message_or_string_array_attribute_matches_nothing()
     ]
     with pytest.raises(ValueError, match="nested more than 100 levels"):
         explain_event_pattern({"a": ["x"]}, deep)
+
+
+@pytest.mark.parametrize(("validate", "value"), [
+    (validate_event_pattern, {"a": [{"x" * 100_000: 1}]}),
+    (validate_event_pattern, {"a": [{"numeric": ["x" * 100_000, 1]}]}),
+    (validate_event_pattern, {"a": [{"cidr": "x" * 100_000 + "/8"}]}),
+    (validate_event_pattern, {"x" * 100_000: 1}),
+    (validate_eventgrid_filter, {"x" * 100_000: 1}),
+    (validate_eventgrid_filter, {"advancedFilters": [{"operatorType": "x" * 100_000, "key": "data.a"}]}),
+])
+def test_an_error_quotes_a_huge_bad_value_by_its_start(validate: Any, value: Any) -> None:
+    with pytest.raises(InvalidFilterError) as raised:
+        validate(value)
+    assert len(str(raised.value)) < 600 and "xxxxxxxx... (" in str(raised.value)  # the list of operators is long

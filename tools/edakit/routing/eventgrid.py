@@ -15,6 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from edakit.redact import shorten  # a bad value is quoted, never all of a huge one
 from edakit.routing.errors import InvalidEventGridFilter
 from edakit.routing.ruler import as_number
 
@@ -73,7 +74,7 @@ def validate_eventgrid_filter(subscription_filter: dict[str, Any]) -> None:
              "enableAdvancedFilteringOnArrays", "advancedFilters"}
     for key in subscription_filter:
         if key not in known:
-            raise fail(key, f"unknown key; expected one of {sorted(known)}")
+            raise fail(shorten(key), f"unknown key; expected one of {sorted(known)}")
     types = subscription_filter.get("includedEventTypes")
     if types is not None and (not isinstance(types, list) or not all(isinstance(t, str) for t in types)):
         raise fail("includedEventTypes", "expected a list of event type strings")
@@ -103,7 +104,7 @@ def _validate_advanced_filter(advanced_filter: Any, path: str,
         raise fail(path, "expected an object with operatorType, key and value(s)")
     operator = advanced_filter.get("operatorType")
     if operator not in OPERATOR_TYPES:
-        raise fail(f"{path}.operatorType", f"{operator!r} is not one of {', '.join(OPERATOR_TYPES)}")
+        raise fail(f"{path}.operatorType", f"{shorten(repr(operator))} is not one of {', '.join(OPERATOR_TYPES)}")
     key = advanced_filter.get("key")
     if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
         raise fail(f"{path}.key", "expected a dot path such as 'data.color' or 'subject'")

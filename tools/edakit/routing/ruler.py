@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from edakit.redact import shorten  # a bad value is quoted, never all of a huge one
 from edakit.routing.errors import InvalidFilterError
 from edakit.spec.limits import MAX_DEPTH, json_too_deep, nesting_depth_exceeded
 
@@ -142,7 +143,7 @@ def compile_pattern(pattern: dict[str, Any], dialect: Dialect, *, nested: bool =
                 raise dialect.error("Empty arrays are not allowed")
             node.fields.setdefault(path, []).extend(compile_condition(v, dialect) for v in value)
         else:
-            raise dialect.error(f'"{key}" must be an object or an array')
+            raise dialect.error(f'"{shorten(key)}" must be an object or an array')
     return node
 
 
@@ -156,7 +157,7 @@ def compile_condition(spec: Any, dialect: Dialect) -> Condition:
         raise dialect.error("Only one key allowed in match expression")
     ((kind, arg),) = spec.items()
     if kind not in dialect.match_types:
-        raise dialect.error(f"Unrecognized match type {kind}")
+        raise dialect.error(f"Unrecognized match type {shorten(kind)}")
     compilers: dict[str, Callable[[Any, Dialect], Callable[[Leaf], bool]]] = {
         "prefix": lambda a, d: _affix(a, d, "prefix", str.startswith),
         "suffix": lambda a, d: _affix(a, d, "suffix", str.endswith),
@@ -275,16 +276,16 @@ def _numeric(arg: Any, dialect: Dialect) -> Callable[[Leaf], bool]:
         raise dialect.error("Invalid member in numeric match: ]")
     op = arg[0]
     if not isinstance(op, str):
-        raise dialect.error(f"Invalid member in numeric match: {op}")
+        raise dialect.error(f"Invalid member in numeric match: {shorten(op)}")
     if op not in NUMERIC_OPERATORS:
-        raise dialect.error(f"Unrecognized numeric range operator: {op}")
+        raise dialect.error(f"Unrecognized numeric range operator: {shorten(op)}")
     ranges = [(op, _number(arg[1] if len(arg) > 1 else None, op, dialect))]
     if len(arg) > 2:
         if op not in (">", ">=") or len(arg) > 4:
             raise dialect.error("Too many elements in numeric expression")
         upper = arg[2]
         if upper not in ("<", "<="):
-            raise dialect.error(f"Bad numeric range operator: {upper}")
+            raise dialect.error(f"Bad numeric range operator: {shorten(upper)}")
         ranges.append((upper, _number(arg[3] if len(arg) > 3 else None, upper, dialect)))
         if ranges[1][1] <= ranges[0][1]:
             raise dialect.error("Bottom must be less than top")
@@ -302,7 +303,7 @@ def _cidr(arg: Any, dialect: Dialect) -> Callable[[Leaf], bool]:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        raise dialect.error(f"Nonstandard IP address: {address}") from None
+        raise dialect.error(f"Nonstandard IP address: {shorten(address)}") from None
     if len(bits.lstrip("0")) > 3 or int(bits) > ip.max_prefixlen:  # int() refuses more than 4300 digits
         raise dialect.error(f"Malformed CIDR, mask bits must be between 0 and {ip.max_prefixlen}")
     return _cidr_test(ipaddress.ip_network(arg, strict=False))
@@ -322,7 +323,7 @@ def _anything_but(arg: Any, dialect: Dialect) -> Callable[[Leaf], bool]:
         raise dialect.error(single)
     ((form, inner),) = arg.items()
     if form not in dialect.anything_but_forms:
-        raise dialect.error(single if form in MATCH_TYPES else f"Unsupported anything-but pattern: {form}")
+        raise dialect.error(single if form in MATCH_TYPES else f"Unsupported anything-but pattern: {shorten(form)}")
     patterns = inner if isinstance(inner, list) else [inner]
     if form in ("prefix", "suffix"):
         if isinstance(inner, dict):

@@ -102,3 +102,16 @@ def test_a_text_body_holding_deep_json_is_routed_not_a_traceback(tmp_path: Path,
     assert billing.reasons == (
         "message body is nested more than 100 levels deep, so a MessageBody policy cannot match",
     )
+
+
+def test_a_huge_event_or_subscriber_name_is_quoted_by_its_start(tmp_path: Path, repo_root: Path) -> None:
+    from edakit.routing.routes import example_problems
+
+    spec = load_spec(repo_root / "configs" / "order-events-sns.yaml")
+    path = tmp_path / "names.json"
+    path.write_text('{"event": "' + "E" * 100_000 + '", "expect": ["' + "s" * 100_000 + '"]}')
+    [problem] = example_problems(spec, load_example(path))
+    assert len(problem.message) < 300 and problem.message.startswith("'EEEEEEEE")
+    path.write_text('{"event": "OrderPlaced", "expect": ["' + "s" * 100_000 + '"]}')
+    [problem] = example_problems(spec, load_example(path))
+    assert len(problem.message) < 300 and problem.path == "expect[0]"

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from edakit.cli._problems import exit_bad_input
+from edakit.redact import shorten
 from edakit.routing import InvalidFilterError
 from edakit.routing.routes import example_problems, examples_dir, load_example, load_examples, route
 from edakit.spec import SpecError, load_spec
@@ -26,7 +27,7 @@ def routes(spec_path: Path, env: str | None, events: tuple[Path, ...]) -> None:
         examples = [load_example(path) for path in events] if events else load_examples(examples_dir(spec))
         problems = []
         for example in examples:
-            click.echo(f"{example.file}: {example.event}")
+            click.echo(f"{example.file}: {shorten(example.event)}")
             for delivery in route(spec, example):
                 verdict = "receives" if delivery.receives else "skipped: " + "; ".join(delivery.reasons)
                 click.echo(f"  {delivery.subscriber:<24} {verdict}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edakit.redact import shorten  # names from an example file are quoted by their start
 from edakit.routing.errors import InvalidFilterError
 from edakit.routing.eventbridge import explain_event_pattern
 from edakit.routing.eventgrid import explain_eventgrid
@@ -154,7 +155,7 @@ def route(spec: Spec, example: ExampleEvent) -> list[Delivery]:
 
 def _reasons(spec: Spec, sub: Subscriber, carrying: set[str], example: ExampleEvent) -> list[str]:
     if sub.channel not in carrying:
-        return [f"reads channel '{sub.channel}', which does not carry {example.event}"]
+        return [f"reads channel '{sub.channel}', which does not carry {shorten(example.event)}"]
     if sub.filter is None:
         return []
     return filter_reasons(spec.channels[sub.channel].broker, sub.filter, example)
@@ -171,9 +172,9 @@ def check_expected(spec: Spec, events_dir: str | Path | None = None) -> list[Pro
 
 def example_problems(spec: Spec, example: ExampleEvent) -> list[Problem]:
     if example.event not in spec.events:
-        return [example.problem(("event",), f"'{example.event}' is not an event of spec '{spec.name}' "
+        return [example.problem(("event",), f"'{shorten(example.event)}' is not an event of spec '{spec.name}' "
                                             f"(events: {', '.join(spec.events) or 'none'})")]
-    problems = [example.problem(("expect", i), f"'{name}' is not a subscriber of spec '{spec.name}'")
+    problems = [example.problem(("expect", i), f"'{shorten(name)}' is not a subscriber of spec '{spec.name}'")
                 for i, name in enumerate(example.expect or ()) if name not in spec.subscribers]
     if example.expect is None or problems:
         return problems

@@ -120,10 +120,13 @@ def test_check_sagas_passes_the_kit_sagas_and_reports_a_broken_one(repo_root: Pa
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**9), st.floats(allow_nan=False), st.text(max_size=12))
 
 
+VALID_JSON = json.dumps(YAML(typ="safe", pure=True).load(VALID))
+
+
 @st.composite
 def mutated_documents(draw) -> str:
     """A valid saga with one key deleted, replaced or added at a random place."""
-    document = YAML(typ="safe").load(VALID)
+    document = json.loads(VALID_JSON)  # a fresh copy, without parsing YAML for every example
     target = draw(st.sampled_from(list(_containers(document))))
     keys = list(target) if isinstance(target, dict) else list(range(len(target)))
     action = draw(st.sampled_from(["delete", "replace", "add"]))

@@ -11,7 +11,9 @@ tools/edakit/runtime/README.md.
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -19,8 +21,9 @@ import boto3
 import pytest
 from outage import BATCH, Figures, read_kafka_topic, run_outage
 
-from edakit.devservers import free_port, noida_kafka, tansu_behind_proxy, tcp_proxy
+from edakit.devservers import free_port, noida_kafka, tansu_behind_proxy, tcp_proxy, wait_for_port
 from edakit.runtime.adapters.kafka import KafkaBroker
+from edakit.runtime.adapters.pubsub import PubSubBroker
 from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
 
 # A Kafka client backs off up to 10 s between reconnects by default; the relay's publisher here retries within 0.5 s
@@ -68,17 +71,14 @@ def test_kafka_on_noida_restarted_mid_stream(pg_url: str, tmp_path: Path, capsys
 
 def sns_sqs(endpoint: str) -> SqsSnsBroker:
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    return SqsSnsBroker(session, endpoint_url=endpoint, create_missing=True)
+    return SqsSnsBroker(session, endpoint_url=endpoint, create_missing=True, publish_timeout=PUBLISH_TIMEOUT)
 
 
-def test_sns_sqs_on_moto_cut_off_mid_stream(pg_url: str, moto_url: str, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_sns_sqs_on_moto_cut_off_mid_stream(pg_url: str, moto_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # No AWS_RETRY_MODE/AWS_MAX_ATTEMPTS here: the broker's publish_timeout bounds its clients (2 attempts, standard
+    # retries, connect/read timeout publish_timeout / 4), so no publish is held long after the broker is back.
     topic, group = f"orders-outage-{uuid.uuid4().hex[:6]}", "check"
     queue = sns_sqs(moto_url).subscriber(topic, group)  # the consumer reads moto directly, after the run
-    # boto3's legacy retries (5 attempts, backoff up to ~15 s per call) would hold each publish long after the broker
-    # is back; the standard mode with 2 attempts is what a relay's operator sets (AWS_RETRY_MODE, AWS_MAX_ATTEMPTS).
-    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     with tcp_proxy(moto_url.removeprefix("http://")) as proxy:
 
         def read() -> list[int]:  # moto answers a short poll with everything there: read until one comes back empty
@@ -92,5 +92,47 @@ def test_sns_sqs_on_moto_cut_off_mid_stream(pg_url: str, moto_url: str, monkeypa
         figures = run_outage("sns+sqs/moto (proxy drops connections)", pg_url, topic,
                              sns_sqs(f"http://{proxy.address}").publisher(), cut=lambda: proxy.set_mode("drop"),
                              restore=lambda: proxy.set_mode("forward"), read=read, events=300)
+        assert proxy.accepted > 0  # the relay's publisher went through the proxy
     queue.close()
+    report(figures, capsys)
+
+
+@pytest.fixture(scope="module")
+def pstest_host() -> Iterator[str]:
+    """tools/pstest-server (built if needed) on 127.0.0.1: Google's in-memory Pub/Sub fake."""
+    root = Path(__file__).resolve().parents[3]
+    subprocess.run(["bash", str(root / "scripts" / "build-pstest.sh")], check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen([str(root / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_pubsub_on_pstest_cut_off_mid_stream(pg_url: str, pstest_host: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    topic, group = f"orders-outage-{uuid.uuid4().hex[:6]}", "check"
+    direct = PubSubBroker("edakit-outage", create_missing=True, emulator_host=pstest_host)
+    subscription = direct.subscriber(topic, group)  # provisions the topic; the consumer reads pstest directly
+    with tcp_proxy(pstest_host) as proxy:
+
+        def read() -> list[int]:  # drain the subscription: pull until a pull comes back empty
+            seen: list[int] = []
+            while batch := subscription.receive(100, timeout=1.0):
+                for delivery in batch:
+                    seen.append(json.loads(delivery.message.payload)["n"])
+                    delivery.ack()
+            return seen
+
+        # emulator_host is the proxy: every RPC of the relay's publisher passes it (asserted below).
+        broker = PubSubBroker("edakit-outage", emulator_host=proxy.address, publish_timeout=PUBLISH_TIMEOUT)
+        figures = run_outage("pubsub/pstest (proxy drops connections)", pg_url, topic, broker.publisher(),
+                             cut=lambda: proxy.set_mode("drop"), restore=lambda: proxy.set_mode("forward"),
+                             read=read)
+        assert proxy.accepted > 0
+    subscription.close()
     report(figures, capsys)

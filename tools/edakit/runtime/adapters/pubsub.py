@@ -39,6 +39,7 @@ from google.api_core.exceptions import AlreadyExists, DeadlineExceeded, GoogleAP
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.publisher import exceptions as publisher_errors
+from google.cloud.pubsub_v1.publisher._batch.base import BatchCancellationReason
 from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage, Subscription
@@ -113,6 +114,27 @@ def reason_attribute(reason: DeadLetterReason) -> str:
 # How long a publish that timed out waits for its RPCs to end by their own deadlines (they start up to a batch
 # latency, 10 ms by default, after the call's publish(), so they end that much after its deadline).
 RPC_SETTLE_SECONDS = 0.5
+
+
+# A publish that failed with UNAVAILABLE is sent again within the call's deadline after these pauses (doubling).
+RESEND_FIRST_PAUSE = 0.1
+RESEND_MAX_PAUSE = 1.0
+_PRIOR_FAILED = BatchCancellationReason.PRIOR_ORDERED_MESSAGE_FAILED.value
+
+
+def _resendable(failures: list[tuple[Message, str, BaseException | None]]) -> list[Message] | None:
+    """The failed messages to send again (in order) when every failure is UNAVAILABLE or a later message of an
+    UNAVAILABLE one's ordering key (the library fails those with it, or refuses them while the key is paused); None
+    when any failure is of another kind."""
+    keys = {message.key for message, _, exc in failures if isinstance(exc, ServiceUnavailable)}
+    if not keys:
+        return None
+    for message, _, exc in failures:
+        if not (isinstance(exc, ServiceUnavailable)
+                or (message.key in keys and (isinstance(exc, publisher_errors.PublishToPausedOrderingKeyException)
+                                             or (isinstance(exc, RuntimeError) and str(exc) == _PRIOR_FAILED)))):
+            return None
+    return [message for message, _, _ in failures]
 
 
 def _publish_error(exc: BaseException) -> str:
@@ -260,9 +282,11 @@ class PubSubPublisher:
     The client library gets no retry (`retry=None`) and an RPC deadline of what is left of the call's: with message
     ordering enabled (always, here) it would otherwise retry a failed batch with an unbounded deadline in the
     background, after this call gave up, so a failed publish could still reach the topic behind its caller's retry.
-    A batch that fails fast (the server refuses connections) fails the call at once; its caller (the relay) retries
-    with backoff. The one duplicate risk left is the caller's retry of a batch the server stored whose
-    acknowledgement was lost: one extra copy per lost acknowledgement."""
+    Instead the call itself sends again, until its deadline, what failed with UNAVAILABLE (the server unreachable,
+    or the connection lost) together with the later messages of the same ordering keys, in order; any other failure
+    fails the call at once. Duplicate risk: a batch the server stored whose acknowledgement was lost (the connection
+    broke after the request, or no answer came in time) is sent again by this retry or by the caller's; one extra
+    copy per lost acknowledgement, never a copy after the call returned."""
 
     def __init__(self, broker: PubSubBroker) -> None:
         self.broker = broker
@@ -272,14 +296,41 @@ class PubSubPublisher:
     def publish(self, topic: str, messages: Sequence[Message], extra: Mapping[str, str] | None = None) -> None:
         path, timeout = self.broker.topic_path(topic), self.broker.publish_timeout
         deadline = time.monotonic() + timeout
+        pending, pause, timed_out = list(messages), RESEND_FIRST_PAUSE, False
+        order = {id(message): n for n, message in enumerate(messages)}
+        while True:
+            failures, timed_out_now = self._send(path, pending, extra, deadline)
+            failures.sort(key=lambda failure: order[id(failure[0])])
+            timed_out |= timed_out_now
+            for key in {message.key for message, _, _ in failures if message.key}:
+                # A failed publish pauses its ordering key; later publishes with it would fail until it is resumed.
+                with suppress(RuntimeError):  # "Ordering key is not paused": its message was never sent
+                    self.client.resume_publish(path, key)
+            resend = _resendable(failures)
+            if not failures or resend is None or deadline - time.monotonic() <= pause:
+                break
+            time.sleep(pause)
+            pause = min(2 * pause, RESEND_MAX_PAUSE)
+            pending = resend
+        if failures:
+            timed_out |= resend is not None  # unreachable until the deadline
+            why = (f": not acknowledged within the publish timeout {timeout:g}s" if timed_out
+                   else f" (publish timeout {timeout:g}s)")
+            raise PublishError(f"Pub/Sub topic {topic!r}: {len(failures)} of {len(messages)} not published{why}; first: "
+                               + "; ".join(f"{message.id}: {reason}" for message, reason, _ in failures[:3]))
+
+    def _send(self, path: str, messages: Sequence[Message], extra: Mapping[str, str] | None,
+              deadline: float) -> tuple[list[tuple[Message, str, BaseException | None]], bool]:
+        """Publish once, wait for every future until `deadline`; the failures (message, reason, error) and whether
+        any of them ran out of time."""
         futures: dict[Future, Message] = {}
-        failures: list[tuple[Message, str]] = []
+        failures: list[tuple[Message, str, BaseException | None]] = []
         timed_out = False
         for message in messages:
             data, attributes = encode(message, extra)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                failures.append((message, "not sent: the publish timeout ran out first"))
+                failures.append((message, "not sent: the publish timeout ran out first", None))
                 timed_out = True
                 continue
             try:
@@ -287,7 +338,7 @@ class PubSubPublisher:
                                             timeout=remaining, **attributes)] = message
             except (publisher_errors.MessageTooLargeError,
                     publisher_errors.PublishToPausedOrderingKeyException) as exc:
-                failures.append((message, f"{type(exc).__name__}: {exc}"))
+                failures.append((message, f"{type(exc).__name__}: {exc}", exc))
         # One deadline for the whole call: all futures are waited on together.
         done, late = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
         if late:
@@ -298,21 +349,11 @@ class PubSubPublisher:
         for future in done:
             if (exc := future.exception()) is not None:
                 timed_out |= isinstance(exc, DeadlineExceeded)
-                failures.append((futures[future], _publish_error(exc)))
+                failures.append((futures[future], _publish_error(exc), exc))
         for future in late:
             timed_out = True
-            failures.append((futures[future], "no answer, and its RPC did not end: it may still be delivered"))
-        for key in {message.key for message, _ in failures if message.key}:
-            # A failed publish pauses its ordering key; later publishes with it would fail until it is resumed.
-            with suppress(RuntimeError):  # "Ordering key is not paused": its message was never sent
-                self.client.resume_publish(path, key)
-        if failures:
-            order = {id(message): n for n, message in enumerate(messages)}
-            failures.sort(key=lambda failure: order[id(failure[0])])
-            why = (f": not acknowledged within the publish timeout {timeout:g}s" if timed_out
-                   else f" (publish timeout {timeout:g}s, no retry within a call)")
-            raise PublishError(f"Pub/Sub topic {topic!r}: {len(failures)} of {len(messages)} not published{why}; first: "
-                               + "; ".join(f"{message.id}: {reason}" for message, reason in failures[:3]))
+            failures.append((futures[future], "no answer, and its RPC did not end: it may still be delivered", None))
+        return failures, timed_out
 
     def close(self) -> None:
         # Idempotent like the other adapters' close(); the client refuses a second stop().

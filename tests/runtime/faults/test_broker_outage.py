@@ -2,8 +2,8 @@
 events while the broker is away for a few seconds mid-stream; once it is back the outbox drains, nothing is lost,
 and duplicates stay within one relay batch per outage (a publish whose acknowledgement the outage swallowed).
 
-Tansu and moto keep their state in memory, so they are cut off by a TcpProxy that drops every connection (the
-server keeps running); noida-db persists to its data dir and is restarted for real on the same port and dir.
+Tansu, moto and pstest (Pub/Sub) keep their state in memory, so they are cut off by a TcpProxy that drops every
+connection (the server keeps running); noida-db persists to its data dir and is restarted for real on the same port and dir.
 Figures are printed per broker (run with -s, or see the captured output) for the fault table in
 tools/edakit/runtime/README.md.
 """

@@ -20,6 +20,8 @@ dead-letter topic and the subscription reading it are both `t-g-dlq`.
 - `exactly_once=True` creates subscriptions with exactly-once delivery; an ack (or nack) the service refuses, e.g.
   of an expired or superseded ack id, then raises BrokerError naming the ErrorInfo reason (without exactly-once,
   such acks pass silently).
+- `publish_timeout` (default 30 s) bounds one whole `publish` call (see PubSubPublisher): one deadline for all its
+  messages, no retry left running in the client library after the call gave up.
 - `emulator_host="127.0.0.1:PORT"` points this broker's clients at an emulator over a plaintext channel, without
   credentials; unlike the client library's process-wide PUBSUB_EMULATOR_HOST, two brokers can target two servers.
 """

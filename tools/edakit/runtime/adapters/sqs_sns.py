@@ -11,6 +11,8 @@ Names follow the aws-sns-sqs-fanout Terraform module: topic `<name>[.fifo]`, a c
   to the DLQ with the reason in a `dlq_reason` attribute, then deletes. Slow handlers keep their messages with
   `SqsSubscriber.keep_alive` (a ChangeMessageVisibilityBatch heartbeat).
 - A message that is not a CloudEvent is skipped (logged) and left to the queue's redrive policy.
+- `publish_timeout` (default 30 s) bounds a publish: the clients' botocore Config is derived from it
+  (client_configs), and no PublishBatch starts after it ran out. A caller's `config` is merged over that.
 """
 
 from __future__ import annotations

@@ -61,3 +61,12 @@ def test_bad_input_exits_2_naming_file_and_line(tmp_path: Path) -> None:
 def test_unknown_environment_exits_2() -> None:
     code, _, err = run(str(FIXTURES / "EDA004" / "pass" / "spec.yaml"), "--env", "prod")
     assert code == 2 and "no environment 'prod'" in err
+
+
+def test_a_huge_tfvars_file_is_one_located_problem(tmp_path) -> None:
+    tfvars = tmp_path / "aws-sns-sqs-fanout.auto.tfvars.json"
+    with tfvars.open("w") as out:
+        out.write('{"name": "' + "x" * (2 * 1024 * 1024) + '"}')
+    code, out, err = run(str(tfvars))
+    assert code == 2 and "Traceback" not in out + err
+    assert f"{tfvars}:1:1" in out + err and "tfvars file" in out + err

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +17,7 @@ from edakit.render import render_tfvars
 from edakit.render.azure_eventgrid import native_filter
 from edakit.routing.eventgrid import OPERATOR_TYPES, validate_eventgrid_filter
 from edakit.saga import render_asl
-from edakit.spec import load_spec
+from edakit.spec import SpecError, load_spec
 from edakit.spec.model import Filter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +105,17 @@ def test_pubsub_schema_retry_and_dead_letter_policy() -> None:
     assert email["push"]["endpoint"] == "https://email.orders.example.com/pubsub/push"
     channels = ["projects/orders-platform/notificationChannels/orders-oncall"]
     assert pubsub["alerts"] == {"notification_channels": channels}
+
+
+def test_a_schema_too_large_to_inline_is_a_located_problem_not_a_read_of_it_all(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    schema = tmp_path / "schemas/order-events/v1/order-placed.avsc"
+    schema.write_text(schema.read_text() + " " * (2 * 1024 * 1024))  # still valid JSON, twice the 1 MiB bound
+    spec = load_spec(tmp_path / "configs/order-events-pubsub.yaml", "prod")
+    with pytest.raises(SpecError, match=r"order-placed\.avsc:1:1 .*schema.*1048576"):
+        render_tfvars(spec)
 
 
 def test_eventbridge_rules_carry_the_event_pattern_and_retry_limits() -> None:

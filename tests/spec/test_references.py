@@ -101,3 +101,31 @@ def test_a_dangling_reference_in_the_base_and_every_environment_is_one_problem(w
             "configs/shop.yaml:19:17 environments.prod.subscribers.billing.channel: unknown channel 'nope'; "
             "expected one of: order-placed",
         ], env
+
+
+@pytest.mark.parametrize(("schema", "why"), [
+    ("/etc/edakit/order-placed.avsc", "is an absolute path; expected a path relative to the repository root, "
+                                      "inside schemas/ of the repository"),
+    ("schemas/../../outside/order-placed.avsc", "leads outside schemas/ of the repository; expected a file inside it"),
+    ("configs/order-placed.avsc", "leads outside schemas/ of the repository; expected a file inside it"),
+    ("schemas/shop/v1/escape.avsc", "leads outside schemas/ of the repository; expected a file inside it"),
+])
+def test_a_schema_file_outside_schemas_is_refused_even_when_it_exists(write_spec: Write, problems: Problems, repo,
+                                                                       schema: str, why: str) -> None:
+    # each target exists: the refusal is about where it is, so the spec cannot probe the runner's files
+    outside = repo.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "order-placed.avsc").write_text('{"type": "record", "name": "X", "fields": []}\n')
+    (repo / "configs" / "order-placed.avsc").write_text('{"type": "record", "name": "X", "fields": []}\n')
+    (repo / "schemas" / "shop" / "v1" / "escape.avsc").symlink_to(outside / "order-placed.avsc")
+    text = SNS.replace("schemas/shop/v1/order-placed.avsc", schema)
+    assert problems(write_spec(text)) == [
+        f"configs/shop.yaml:6:17 events.OrderPlaced.schema: schema file '{schema}' {why}"]
+
+
+def test_a_saga_definition_outside_the_repository_is_refused(write_spec: Write, problems: Problems, repo) -> None:
+    (repo.parent / "saga.yaml").write_text("saga: x\n")
+    text = SNS + "saga: {definition: ../saga.yaml, region: eu-west-1, log_retention_days: 3}\n"
+    assert problems(write_spec(text)) == [
+        "configs/shop.yaml:15:8 saga.definition: saga definition '../saga.yaml' leads outside the repository; "
+        "expected a file inside it"]

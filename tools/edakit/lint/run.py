@@ -11,7 +11,8 @@ from edakit.lint.suppressions import apply_suppressions, parse_suppressions
 from edakit.render import render_tfvars
 from edakit.routing.routes import examples_dir, load_examples
 from edakit.spec import Problem, SpecError, load_environments, load_spec
-from edakit.spec.source import parse
+from edakit.spec.limits import MAX_SPEC_BYTES
+from edakit.spec.source import read_document
 
 MODULES = (delivery.SNS_SQS, delivery.KAFKA, delivery.PUBSUB, delivery.EVENTGRID)
 TFVARS_SUFFIXES = (".auto.tfvars.json", ".tfvars.json")
@@ -81,11 +82,8 @@ def tfvars_target(path: Path, env: str | None) -> Target:
         expected = f"<module>.auto.tfvars.json with module one of {', '.join(MODULES)}"
         message = f"unknown module '{module}' in the file name; expected {expected}"
         raise SpecError([Problem(file, 1, 1, "(root)", message)])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem(file, 1, 1, "(root)", f"cannot read the tfvars file: {exc}")]) from exc
-    document, problems = parse(text, file)  # JSON is YAML: the same parser gives every key's line and column
+    # JSON is YAML: the spec's bounded reader and parser give every key's line and column
+    document, problems = read_document(path, what="tfvars file", max_bytes=MAX_SPEC_BYTES)
     if not problems and not isinstance(document.data, dict):
         problems = [document.problem((), "expected a JSON object of the module's input variables")]
     if problems:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from edakit.render.sns_sqs_fanout import tags
+from edakit.schemas.validate import SCHEMA_MAX_BYTES
+from edakit.spec.errors import SpecError
+from edakit.spec.limits import read_text
 from edakit.spec.model import Channel, Spec, Subscriber
 
 MODULE = "gcp-pubsub"
@@ -43,7 +46,10 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
 
 def _schema(spec: Spec, channel: Channel, encoding: str) -> dict[str, Any]:
     (event,) = (spec.events[name] for name in channel.events)  # the loader checks: one event with an .avsc file
-    return {"definition": event.schema_path.read_text(encoding="utf-8"), "encoding": encoding}
+    definition, problems = read_text(event.schema_path, max_bytes=SCHEMA_MAX_BYTES, what="schema")
+    if definition is None:
+        raise SpecError(problems)
+    return {"definition": definition, "encoding": encoding}
 
 
 def _subscription(sub: Subscriber) -> dict[str, Any]:

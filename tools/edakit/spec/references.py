@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from edakit.spec.checks import BROKER_BLOCKS
+from edakit.redact import shorten
 from edakit.spec.errors import Problem
 from edakit.spec.schema import did_you_mean
 from edakit.spec.source import Document
@@ -65,33 +66,38 @@ def brokers_configured(doc: Document, root: Path) -> Iterator[Problem]:
             yield doc.problem(where, f"channel uses {broker} but the spec has no top-level `{block}` block")
 
 
-def _missing(root: Path, relative: Any) -> Path | None:
-    """The absolute path of a referenced file that does not exist; None if it exists or is not a path string."""
+def _unusable(root: Path, relative: Any, inside: str) -> str | None:
+    """Why a file reference cannot be used, or None: a spec in a pull request is untrusted, so it may only name
+    files inside `root / inside` (resolved, so neither `..`, an absolute path nor a symlink leads out of it), and
+    the file must exist."""
     if not isinstance(relative, str):
-        return None
+        return None  # the schema reports a value of the wrong type
+    base = (root / inside).resolve()
+    where = f"{inside}/ of the repository" if inside else "the repository"
+    if Path(relative).is_absolute():
+        return f"'{shorten(relative)}' is an absolute path; expected a path relative to the repository root, inside {where}"
     path = root / relative
     try:
-        return None if path.is_file() else path
-    except OSError:  # e.g. a name longer than the file system allows: no such file can exist
-        return path
+        resolved = path.resolve()
+        if not resolved.is_relative_to(base):
+            return f"'{shorten(relative)}' leads outside {where}; expected a file inside it"
+        return None if resolved.is_file() else f"'{shorten(relative)}' not found (looked for {path})"
+    except (OSError, RuntimeError):  # a name too long for the file system, a symlink loop: no such file can exist
+        return f"'{shorten(relative)}' not found (looked for {path})"
 
 
 def schema_files_exist(doc: Document, root: Path) -> Iterator[Problem]:
     for name, event in _entries(doc.data, "events").items():
-        path = _missing(root, event.get("schema"))
-        if path is not None:
-            yield doc.problem(
-                ("events", name, "schema"), f"schema file '{event['schema']}' not found (looked for {path})"
-            )
+        why = _unusable(root, event.get("schema"), "schemas")
+        if why is not None:
+            yield doc.problem(("events", name, "schema"), f"schema file {why}")
 
 
 def saga_file_exists(doc: Document, root: Path) -> Iterator[Problem]:
     saga = doc.data.get("saga")
-    path = _missing(root, saga.get("definition")) if isinstance(saga, dict) else None
-    if path is not None:
-        yield doc.problem(
-            ("saga", "definition"), f"saga definition '{saga['definition']}' not found (looked for {path})"
-        )
+    why = _unusable(root, saga.get("definition"), "") if isinstance(saga, dict) else None
+    if why is not None:
+        yield doc.problem(("saga", "definition"), f"saga definition {why}")
 
 
 REFERENCE_CHECKS: tuple[Callable[[Document, Path], Iterator[Problem]], ...] = (

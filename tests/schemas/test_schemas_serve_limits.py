@@ -204,3 +204,23 @@ def test_refused_requests_keep_the_connection_usable_or_close_it(server: tuple[s
     second = connection.getresponse()
     assert second.status == 200 and SUBJECT in json.loads(second.read())
     connection.close()
+
+
+def test_connections_beyond_the_limit_get_503_at_once_and_service_resumes_when_they_go(server) -> None:
+    from edakit.schemas.serve import MAX_CONNECTIONS
+
+    idle = [socket.create_connection(server, timeout=5) for _ in range(MAX_CONNECTIONS)]  # each holds a thread
+    try:
+        time.sleep(0.2)  # let the server accept them all
+        started = time.monotonic()
+        status, body, response = _request(server, "GET", "/subjects", headers=_host(server))
+        assert (status, body["error_code"], response.getheader("Retry-After")) == (503, 50301, "1")
+        assert time.monotonic() - started < TIMEOUT  # refused at once, not after an idle client timed out
+    finally:
+        for sock in idle:
+            sock.close()
+    deadline = time.monotonic() + 5
+    while (status := _request(server, "GET", "/subjects", headers=_host(server))[0]) == 503:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert status == 200

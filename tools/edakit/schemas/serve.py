@@ -5,7 +5,8 @@ and refuses what a web page or a stuck client could do to it: a `Host` that is n
 allowed host (DNS rebinding) gets 421; an `Origin` other than the server's own gets 403; a body that is not one of
 Confluent's JSON media types gets 415 (together: no cross-site "simple" POST gets in); a `Content-Length` that is
 missing a number, negative or above `MAX_BODY_BYTES` gets 400/413 and the connection is closed; a body that does not
-arrive within `request_timeout` seconds gets 408; JSON nested deeper than `MAX_BODY_DEPTH` gets 422.
+arrive within `request_timeout` seconds gets 408; JSON nested deeper than `MAX_BODY_DEPTH` gets 422; a connection
+beyond `MAX_CONNECTIONS` open at once gets 503.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ ACCEPTED_CONTENT_TYPES = frozenset({CONTENT_TYPE, "application/vnd.schemaregistr
 MAX_BODY_BYTES = 2 * SCHEMA_MAX_BYTES
 MAX_BODY_DEPTH = 32
 REQUEST_TIMEOUT_SECONDS = 10.0
+# connections served at once; more get 503 at once, so slow clients cannot make the server start threads without end
+MAX_CONNECTIONS = 64
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/vnd.schemaregistry.v1+json\r\n"
+         b"Retry-After: 1\r\nConnection: close\r\nContent-Length: 67\r\n\r\n"
+         b'{"error_code": 50301, "message": "too many connections; try again"}')
 _DIGITS = re.compile(r"[0-9]+")
 SUBJECT = r"(?P<subject>[^/]+)"
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -258,6 +264,27 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+    request_queue_size = 2 * MAX_CONNECTIONS  # the listen backlog (socketserver's default is 5)
+
+    def server_activate(self) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        super().server_activate()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):  # answered from the accept loop: a short write with a short timeout
+                request.settimeout(1.0)
+                request.sendall(_BUSY)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line, never a traceback (a client that vanished mid-request is not the server's problem)."""

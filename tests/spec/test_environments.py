@@ -116,7 +116,7 @@ def test_unknown_environment(write_spec: Write, problems: Problems) -> None:
 def test_an_environment_cannot_rename_the_system_or_add_unknown_blocks(write_spec: Write, problems: Problems) -> None:
     text = SPEC + "  qa:\n    name: other\n    kafak: {}\n"
     assert problems(write_spec(text)) == [
-        "configs/shop.yaml:31:5 environments.qa.name: unknown key 'name'; expected one of: broker, channels, claim_check, "
+        "configs/shop.yaml:31:5 environments.qa.name: unknown key 'name'; expected one of: alerts, broker, channels, claim_check, "
         "consumer, description, event_grid, eventbridge, events, kafka, pubsub, saga, sqs_sns, subscribers, tags",
         "configs/shop.yaml:32:5 environments.qa.kafak: unknown key 'kafak'; did you mean 'kafka'?",
     ]

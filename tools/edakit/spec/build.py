@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from edakit.spec.model import (
+    AlertThresholds,
     Channel,
     ClaimCheck,
     ConsumerSettings,
@@ -45,8 +46,9 @@ def build(document: Document, environment: str | None, environments: list[str], 
     channels = {
         name: _channel(name, raw, data, kafka, environment) for name, raw in data.get("channels", {}).items()
     }
+    alerts = {**defaults("alert_thresholds"), **data.get("alerts", {})}
     subscribers = {
-        name: _subscriber(name, raw, data["name"], environment, channels, sqs_sns)
+        name: _subscriber(name, raw, data["name"], environment, channels, sqs_sns, alerts)
         for name, raw in data.get("subscribers", {}).items()
     }
     return Spec(
@@ -64,6 +66,7 @@ def build(document: Document, environment: str | None, environments: list[str], 
         claim_check=_claim_check(data["claim_check"], data["name"], environment) if "claim_check" in data else None,
         saga=_saga(data["saga"], root) if "saga" in data else None,
         consumer=_consumer({**defaults("consumer_settings"), **data.get("consumer", {})}),
+        alerts=_alerts(alerts),
         events={name: _event(name, raw, root) for name, raw in data.get("events", {}).items()},
         channels=channels,
         subscribers=subscribers,
@@ -71,6 +74,16 @@ def build(document: Document, environment: str | None, environments: list[str], 
         file=document.file,
         root=root,
         locations={path: Location(document.file, *pos) for path, pos in document.positions.items()},
+    )
+
+
+def _alerts(values: dict[str, Any]) -> AlertThresholds:
+    return AlertThresholds(
+        lag_messages=int(values["lag_messages"]),
+        lag_seconds=int(values["lag_seconds"]),
+        dlq_messages=int(values["dlq_messages"]),
+        error_ratio=float(values["error_ratio"]),
+        for_seconds=int(values["for_seconds"]),
     )
 
 
@@ -227,6 +240,7 @@ def _subscriber(
     environment: str | None,
     channels: dict[str, Channel],
     sqs_sns: SqsSnsSettings | None,
+    alerts: dict[str, Any],
 ) -> Subscriber:
     values = {**defaults("subscriber"), **raw}
     channel = channels.get(values["channel"])
@@ -269,6 +283,7 @@ def _subscriber(
         else None,
         principals=tuple(raw.get("kafka", {}).get("principals", ())),
         description=values.get("description"),
+        alerts=_alerts({**alerts, **raw.get("alerts", {})}),
     )
 
 

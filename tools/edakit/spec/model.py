@@ -100,6 +100,17 @@ class Saga:
 
 
 @dataclass(frozen=True)
+class AlertThresholds:
+    """When a subscriber's generated Prometheus alerts fire (edakit.observability.alerts)."""
+
+    lag_messages: int
+    lag_seconds: int
+    dlq_messages: int  # the DLQ may hold this many before DeadLetterQueueNotEmpty fires
+    error_ratio: float
+    for_seconds: int
+
+
+@dataclass(frozen=True)
 class ConsumerSettings:
     max_poll_records: int
     enable_auto_commit: bool
@@ -212,6 +223,7 @@ class Subscriber:
     eventbridge: EventBridgeTarget | None  # eventbridge subscribers (rules) only
     principals: tuple[str, ...]
     description: str | None
+    alerts: AlertThresholds
 
 
 @dataclass(frozen=True)
@@ -230,6 +242,7 @@ class Spec:
     claim_check: ClaimCheck | None
     saga: Saga | None
     consumer: ConsumerSettings
+    alerts: AlertThresholds  # the spec-wide thresholds; each subscriber's own are in Subscriber.alerts
     events: Mapping[str, Event]
     channels: Mapping[str, Channel]
     subscribers: Mapping[str, Subscriber]

@@ -20,7 +20,7 @@ LABEL_RELAY = "relay"  # the outbox database and table, redacted (one relay read
 LABEL_ADVICE = "advice"  # one of ADVICE_VALUES
 
 QUEUE_STATES = ("visible", "in_flight", "dlq")
-ADVICE_VALUES = ("add_consumers", "add_partitions", "none")
+ADVICE_VALUES = ("add_consumers", "add_partitions", "none", "unknown")  # unknown: the broker described no members
 
 # --- Kafka (per group and partition; kminion/Burrow style) ---------------------------------------------------------
 # end offset (high watermark) minus committed offset; a partition with no commit counts from its low watermark

@@ -1,4 +1,5 @@
-"""A subscriber's consumer settings from the system spec, so the service's code and its Terraform agree.
+"""A subscriber's consumer settings and a publisher's attribute contracts from the system spec, so the service's
+code and its Terraform agree.
 
 The spec's `consumer` block holds the defaults of the kit's consumer runtime and each subscriber's `retry` and `dlq`
 blocks its redelivery; the renderers turn the same values into the queue's redrive policy, the Kafka retry topics
@@ -8,8 +9,10 @@ tests/runtime/test_settings.py shows the whole path (spec -> settings -> subscri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from edakit.brokers import AttributeContract, contract
 from edakit.runtime.middleware.retry import RetryPolicy
 from edakit.spec.model import Spec
 
@@ -58,3 +61,21 @@ def consumer_settings(spec: Spec, subscriber: str) -> ConsumerSettings:
         lease_seconds=spec.consumer.processing_timeout_seconds,
         retry_topic_count=sub.dlq.max_receive_count - 1 if kafka else None,
     )
+
+
+@dataclass(frozen=True)
+class PublisherSettings:
+    """What the kit's publishers send on each channel of a spec: its publish contract (edakit.brokers), by topic."""
+
+    contracts: Mapping[str, AttributeContract]  # by the channel's name on the broker (Channel.resource_name)
+
+
+def publisher_settings(spec: Spec) -> PublisherSettings:
+    """The publish contracts of every channel of `spec` (loaded for the environment the service runs in): pass them
+    to the broker's `publisher(settings)` so it sets the declared attributes and refuses what exceeds the budget."""
+    contracts = {}
+    for name, channel in spec.channels.items():
+        found = contract(spec, name)
+        if found is not None:
+            contracts[channel.resource_name] = found
+    return PublisherSettings(contracts)

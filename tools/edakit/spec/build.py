@@ -230,6 +230,8 @@ def _channel(
         if broker == "pubsub"
         else None,
         description=values.get("description"),
+        attribute_headers=tuple(raw.get("attributes", {}).get("headers", ())),
+        native_attributes=dict(raw.get("attributes", {}).get("native", {})),
     )
 
 

@@ -410,6 +410,14 @@ def pubsub_rules(spec: Spec, doc: Document) -> Iterator[Problem]:
             )
 
 
+def attribute_contract(spec: Spec, doc: Document) -> Iterator[Problem]:
+    """Filters read only attributes their channel carries (edakit.brokers.checks; imported here, as the broker
+    profiles import the routing evaluators, which import the spec package)."""
+    from edakit.brokers.checks import attribute_contract as check
+
+    yield from check(spec, doc)
+
+
 CHECKS: tuple[Callable[[Spec, Document], Iterator[Problem]], ...] = (
     broker_blocks_match,
     fifo_rules,
@@ -422,4 +430,5 @@ CHECKS: tuple[Callable[[Spec, Document], Iterator[Problem]], ...] = (
     claim_check_store,
     cloud_names_fit,
     pubsub_rules,
+    attribute_contract,
 )

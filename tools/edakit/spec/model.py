@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -155,6 +155,9 @@ class Channel:
     kafka: KafkaTopic | None  # set for kafka channels only
     pubsub: PubSubTopic | None  # set for pubsub channels only
     description: str | None
+    # The publish contract (edakit.brokers): declared CloudEvents extensions and native attribute -> value source.
+    attribute_headers: tuple[str, ...] = ()
+    native_attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

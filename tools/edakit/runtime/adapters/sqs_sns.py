@@ -3,9 +3,13 @@
 Names follow the aws-sns-sqs-fanout Terraform module: topic `<name>[.fifo]`, a consumer group `g` is the queue
 `<name>-<g>[.fifo]` subscribed to it, with its native DLQ `<name>-<g>-dlq[.fifo]` behind a redrive policy.
 
-- CloudEvents: binary mode as SNS/SQS message attributes (`ce_*`, `content-type`) when the payload is SQS-safe text
-  and the attributes fit the 10-attribute limit; otherwise structured mode (`content-type:
-  application/cloudevents+json`, JSON body). Queues with or without raw message delivery are both read.
+- CloudEvents: binary mode as SNS/SQS message attributes (`ce_*`, `content-type`, mapping in edakit.brokers.sqs_sns)
+  plus the channel's declared native attributes (`event_type`, from the spec: publisher(publisher_settings(spec)))
+  when the payload is SQS-safe text; otherwise structured mode (`content-type: application/cloudevents+json`, JSON
+  body; the native attributes still travel, so attribute filters on them hold). A publish whose attributes exceed
+  the channel's budget (10 when a subscription has raw delivery to SQS, or when the publisher has no settings for the
+  topic) is refused with AttributeContractError, never re-encoded; so is a header the channel does not declare.
+  Queues with or without raw message delivery are both read.
 - FIFO topics: MessageGroupId = Message.key (the id when there is no key), MessageDeduplicationId = Message.id.
 - `attempt` is SQS's ApproximateReceiveCount; `nack(delay)` is ChangeMessageVisibility(delay); `dead_letter` sends
   to the DLQ with the reason in a `dlq_reason` attribute, then deletes. Slow handlers keep their messages with
@@ -25,11 +29,14 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from edakit.brokers import sqs_sns as profile
+from edakit.brokers.attributes import AttributeContract, check_budget
 from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError,
                                          heartbeat)
 from edakit.runtime.cloudevents import (
@@ -43,6 +50,9 @@ from edakit.runtime.cloudevents import (
 )
 from edakit.runtime.message import Message, MessageError
 
+if TYPE_CHECKING:
+    from edakit.runtime.settings import PublisherSettings
+
 log = logging.getLogger(__name__)
 
 BATCH = 10  # SNS PublishBatch, SQS SendMessageBatch/DeleteMessageBatch/ChangeMessageVisibilityBatch limit
@@ -53,7 +63,8 @@ SETTLED_MEANWHILE = frozenset({"ReceiptHandleIsInvalid", "AWS.SimpleQueueService
                                "MessageNotInflight"})
 # Characters SQS accepts in bodies and attribute values.
 _SQS_TEXT = re.compile("[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
-ATTRIBUTE_PREFIX = KAFKA_PREFIX  # `ce_`: SNS/SQS attribute names allow `_`, and no official binding exists
+ATTRIBUTE_PREFIX = profile.PREFIX  # `ce_`: SNS/SQS attribute names allow `_`, and no official binding exists
+assert ATTRIBUTE_PREFIX == KAFKA_PREFIX
 
 
 # Publish timeout (see client_configs): attempts per API call (standard retry mode: throttling, 5xx and connection
@@ -88,18 +99,33 @@ def dead_letter_queue_name(topic: str, group: str) -> str:
     return f"{base}-{group}-dlq.fifo" if _fifo(topic) else f"{base}-{group}-dlq"
 
 
-def encode(message: Message, extra: Mapping[str, str] | None = None) -> tuple[str, dict[str, dict[str, str]]]:
-    """SQS/SNS body and message attributes (Publish API form) for a Message."""
-    attributes = {**to_binary(message, ATTRIBUTE_PREFIX), **(extra or {})}
+def encode(message: Message, extra: Mapping[str, str] | None = None, contract: AttributeContract | None = None,
+           topic: str = "SNS", *, dead_letter: bool = False) -> tuple[str, dict[str, dict[str, str]]]:
+    """SQS/SNS body and message attributes (Publish API form) for a Message published on a channel with `contract`
+    (None: no declared native attributes or headers check, and the raw-SQS budget of 10).
+
+    Raises AttributeContractError when the attributes exceed the budget or a header is undeclared. `dead_letter`
+    (a SendMessage to a DLQ, which no filter reads) falls back to structured mode instead of refusing."""
+    native = {}
+    if contract is not None:
+        contract.check_headers(message)
+        native = contract.native_values(message)
+    attributes = {**to_binary(message, ATTRIBUTE_PREFIX), **native, **(extra or {})}
+    budget = contract.budget if contract is not None else profile.UNKNOWN_SUBSCRIPTIONS_BUDGET
+    if dead_letter:
+        budget = MAX_ATTRIBUTES  # SQS SendMessage
+    elif budget is not None:
+        check_budget(topic, message, attributes, budget, profile.WHY)
     try:
         body = message.payload.decode()
     except UnicodeDecodeError:
         body = None
-    binary_ok = (body is not None and _SQS_TEXT.fullmatch(body) is not None and len(attributes) <= MAX_ATTRIBUTES
+    binary_ok = (body is not None and _SQS_TEXT.fullmatch(body) is not None
+                 and (budget is None or len(attributes) <= budget)
                  and all(v and _SQS_TEXT.fullmatch(v) for v in attributes.values()))
     if not binary_ok:
         body = to_structured(message).decode()
-        attributes = {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **(extra or {})}
+        attributes = {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **native, **(extra or {})}
     return body, {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
 
 
@@ -178,8 +204,10 @@ class SqsSnsBroker:
         except ClientError as exc:
             raise BrokerError(f"SQS: queue {name!r} not found ({exc.response['Error']['Code']})") from exc
 
-    def publisher(self) -> SnsPublisher:
-        return SnsPublisher(self)
+    def publisher(self, settings: PublisherSettings | None = None) -> SnsPublisher:
+        """A publisher; with `settings` (edakit.runtime.settings.publisher_settings(spec)) it sets each channel's
+        declared attributes and holds its budget."""
+        return SnsPublisher(self, settings.contracts if settings is not None else {})
 
     def subscriber(self, topic: str, group: str) -> SqsSubscriber:
         queue, dlq = queue_name(topic, group), dead_letter_queue_name(topic, group)
@@ -206,8 +234,9 @@ class SqsSnsBroker:
 
 
 class SnsPublisher:
-    def __init__(self, broker: SqsSnsBroker) -> None:
+    def __init__(self, broker: SqsSnsBroker, contracts: Mapping[str, AttributeContract] | None = None) -> None:
         self._broker = broker
+        self._contracts = dict(contracts or {})
 
     def publish(self, topic: str, messages: Sequence[Message]) -> None:
         """PublishBatch, 10 entries per call; any failed entry fails the whole publish (earlier ones stay sent).
@@ -216,13 +245,15 @@ class SnsPublisher:
         it ran out, and each API call is bounded by the client config (client_configs)."""
         timeout = self._broker.publish_timeout
         deadline, sent = time.monotonic() + timeout, 0
+        # Encoded up front: a message the contract refuses fails the publish before anything is sent.
+        encoded = [self._entry(str(i % BATCH), m, topic) for i, m in enumerate(messages)]
         try:
             arn = self._broker.topic_arn(topic)
             for start in range(0, len(messages), BATCH):
                 if time.monotonic() >= deadline:
                     raise PublishError(f"SNS: {len(messages) - sent} of {len(messages)} message(s) to {topic!r} not "
                                        f"sent within the publish timeout {timeout:g}s ({sent} sent)")
-                entries = [self._entry(str(i), m, _fifo(topic)) for i, m in enumerate(messages[start:start + BATCH])]
+                entries = encoded[start:start + BATCH]
                 failed = self._broker.sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=entries).get("Failed")
                 if failed:
                     first = failed[0]
@@ -236,11 +267,10 @@ class SnsPublisher:
                                f"call, connect/read timeout {config.connect_timeout:g}s/{config.read_timeout:g}s "
                                f"each): {exc}") from exc
 
-    @staticmethod
-    def _entry(entry_id: str, message: Message, fifo: bool) -> dict:
-        body, attributes = encode(message)
+    def _entry(self, entry_id: str, message: Message, topic: str) -> dict:
+        body, attributes = encode(message, contract=self._contracts.get(topic), topic=topic)
         entry = {"Id": entry_id, "Message": body, "MessageAttributes": attributes}
-        if fifo:
+        if _fifo(topic):
             entry |= {"MessageGroupId": message.key or message.id, "MessageDeduplicationId": message.id}
         return entry
 
@@ -345,7 +375,7 @@ class SqsSubscriber:
     def _dead_letter(self, delivery: SqsDelivery, reason: DeadLetterReason) -> None:
         if self.dlq_url is None:
             raise BrokerError(f"SQS: {self.queue_url} is a dead-letter queue; it has no DLQ of its own")
-        body, attributes = encode(delivery.message, {DLQ_REASON_KEY: reason.to_json()})
+        body, attributes = encode(delivery.message, {DLQ_REASON_KEY: reason.to_json()}, dead_letter=True)
         params = {"QueueUrl": self.dlq_url, "MessageBody": body, "MessageAttributes": attributes}
         if _fifo(self.dlq_url):
             params |= {"MessageGroupId": delivery.message.key or delivery.message.id,

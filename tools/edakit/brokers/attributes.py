@@ -1,0 +1,107 @@
+"""The publish contract of a channel: which broker message attributes the kit's publisher sets, and the budget.
+
+A channel's messages carry the CloudEvents context attributes under the broker's prefix (`specversion`, `id`,
+`type`, `source`, `time`, and when set `subject` and `partitionkey`), `content-type`, the CloudEvents extensions
+(Message.headers) the spec declares in `channels.<c>.attributes.headers`, and the broker-native attributes declared
+in `channels.<c>.attributes.native` (names outside the CloudEvents namespace, such as `event_type`, whose value the
+publisher takes from the message: its type, subject, key, source, a header or a top-level payload field).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edakit.runtime.adapters.base import PublishError
+from edakit.runtime.message import Message
+
+# The context attributes every binary-mode message carries, and the two it carries when the message sets them.
+ALWAYS = ("specversion", "id", "type", "source", "time")
+OPTIONAL = ("subject", "partitionkey")
+CONTENT_TYPE = "content-type"
+NATIVE_SOURCES = ("type", "subject", "key", "source")
+NATIVE_SOURCE = re.compile(r"(type|subject|key|source|header\.[a-z0-9]{1,20}|payload\.[A-Za-z_][A-Za-z0-9_]{0,63})")
+
+
+class AttributeContractError(PublishError):
+    """A publish the channel's contract refuses: an undeclared header, or more attributes than the budget.
+
+    Refused rather than re-encoded: a switch to structured mode would drop the attributes every filter reads."""
+
+
+@dataclass(frozen=True)
+class NativeAttribute:
+    name: str  # the broker attribute name, e.g. event_type
+    source: str  # type | subject | key | source | header.<name> | payload.<field>
+
+    def value(self, message: Message) -> str | None:
+        """The value the publisher sets, None when the message has none (the attribute is then not sent)."""
+        kind, _, field = self.source.partition(".")
+        if kind == "type":
+            return message.type
+        if kind == "subject":
+            return message.subject
+        if kind == "key":
+            return message.key
+        if kind == "source":
+            return message.source
+        if kind == "header":
+            return message.headers.get(field)
+        try:
+            payload = json.loads(message.payload)
+        except ValueError:
+            return None
+        return _text(payload.get(field)) if isinstance(payload, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    """A JSON payload value as attribute text: strings as they are, numbers and booleans in JSON form."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return None
+
+
+@dataclass(frozen=True)
+class AttributeContract:
+    """What the kit's publisher sends on one channel (topic), from the spec (edakit.runtime.settings)."""
+
+    topic: str  # the channel's name on the broker
+    prefix: str  # the broker's CloudEvents attribute prefix
+    headers: frozenset[str]  # declared CloudEvents extensions
+    native: tuple[NativeAttribute, ...]
+    budget: int | None  # most attributes one message may carry on this channel; None: no count limit
+
+    def names(self) -> frozenset[str]:
+        """Every broker attribute name a message on this channel can carry."""
+        return frozenset({*(self.prefix + n for n in (*ALWAYS, *OPTIONAL)), CONTENT_TYPE,
+                          *(self.prefix + h for h in self.headers), *(a.name for a in self.native)})
+
+    def most_attributes(self) -> int:
+        """The count when every optional attribute is set: what the budget must hold."""
+        return len(ALWAYS) + len(OPTIONAL) + 1 + len(self.headers) + len(self.native)
+
+    def check_headers(self, message: Message) -> None:
+        undeclared = sorted(set(message.headers) - self.headers)
+        if undeclared:
+            raise AttributeContractError(
+                f"{self.topic}: message {message.id} sets header(s) {', '.join(undeclared)}, which the spec does not "
+                f"declare for this channel (channels.<channel>.attributes.headers: "
+                f"{', '.join(sorted(self.headers)) or 'none'})")
+
+    def native_values(self, message: Message) -> dict[str, str]:
+        values = {a.name: a.value(message) for a in self.native}
+        return {name: value for name, value in values.items() if value is not None}
+
+
+def check_budget(topic: str, message: Message, attributes: Mapping[str, str], budget: int | None,
+                 why: str) -> None:
+    if budget is not None and len(attributes) > budget:
+        raise AttributeContractError(
+            f"{topic}: message {message.id} would carry {len(attributes)} message attributes "
+            f"({', '.join(attributes)}), more than the {budget} {why}; publish refused (drop headers, or declare "
+            f"fewer native attributes)")

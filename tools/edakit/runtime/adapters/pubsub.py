@@ -4,8 +4,10 @@ Names follow the gcp-pubsub Terraform module: a consumer group `g` of topic `t` 
 dead-letter topic and the subscription reading it are both `t-g-dlq`.
 
 - CloudEvents: binary mode per the Pub/Sub protocol binding (`ce-<attribute>` message attributes, `content-type`
-  attribute, payload as message data); structured mode (`content-type: application/cloudevents+json`) when the
-  attributes would break Pub/Sub's limits (100 attributes, 256-byte names, 1024-byte values).
+  attribute, payload as message data), plus the channel's declared native attributes (`event_type`, from the spec:
+  publisher(publisher_settings(spec)); mapping and limits in edakit.brokers.pubsub). More than 100 attributes, or a
+  header the channel does not declare, is refused (AttributeContractError); structured mode (`content-type:
+  application/cloudevents+json`, native attributes kept) only when a name or value breaks the 256/1024-byte limits.
 - Message.key is the ordering key (the publisher enables message ordering; `message_ordering=True` makes created
   subscriptions deliver in order; Google redelivers a nacked message together with the later ones of its key, even
   acknowledged ones, in order, which Google's emulator does not reproduce).
@@ -35,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, wait
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import grpc
 from google.api_core.exceptions import AlreadyExists, DeadlineExceeded, GoogleAPICallError, ServiceUnavailable
@@ -46,6 +49,8 @@ from google.pubsub_v1.services.publisher.transports import PublisherGrpcTranspor
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage, Subscription
 
+from edakit.brokers import pubsub as profile
+from edakit.brokers.attributes import AttributeContract, check_budget
 from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError,
                                          heartbeat)
 from edakit.runtime.cloudevents import (
@@ -59,12 +64,15 @@ from edakit.runtime.cloudevents import (
 )
 from edakit.runtime.message import Message, MessageError
 
+if TYPE_CHECKING:
+    from edakit.runtime.settings import PublisherSettings
+
 log = logging.getLogger(__name__)
 
 # Pub/Sub resource limits (cloud.google.com/pubsub/quotas#resource_limits).
-MAX_ATTRIBUTES = 100
-MAX_ATTRIBUTE_NAME_BYTES = 256
-MAX_ATTRIBUTE_VALUE_BYTES = 1024
+MAX_ATTRIBUTES = profile.MAX_ATTRIBUTES
+MAX_ATTRIBUTE_NAME_BYTES = profile.MAX_ATTRIBUTE_NAME_BYTES
+MAX_ATTRIBUTE_VALUE_BYTES = profile.MAX_ATTRIBUTE_VALUE_BYTES
 MAX_ACK_DEADLINE = 600  # seconds
 MAX_ACK_IDS = 1000  # per ModifyAckDeadline request: well inside the API's 512 KB request limit
 # Attributes the service adds when its dead_letter_policy forwards a message (source subscription, delivery count...).
@@ -87,12 +95,20 @@ def _fits(attributes: Mapping[str, str]) -> bool:
         for name, value in attributes.items())
 
 
-def encode(message: Message, extra: Mapping[str, str] | None = None) -> tuple[bytes, dict[str, str]]:
-    """Pub/Sub data and attributes for a Message (binary mode when it fits the attribute limits)."""
-    attributes = {**to_binary(message, HTTP_PREFIX), **(extra or {})}
+def encode(message: Message, extra: Mapping[str, str] | None = None, contract: AttributeContract | None = None,
+           topic: str = "Pub/Sub") -> tuple[bytes, dict[str, str]]:
+    """Pub/Sub data and attributes for a Message on a channel with `contract` (binary mode when it fits the
+    attribute size limits); raises AttributeContractError over the attribute budget or for an undeclared header."""
+    native = {}
+    if contract is not None:
+        contract.check_headers(message)
+        native = contract.native_values(message)
+    attributes = {**to_binary(message, HTTP_PREFIX), **native, **(extra or {})}
+    budget = contract.budget if contract is not None and contract.budget is not None else MAX_ATTRIBUTES
+    check_budget(topic, message, attributes, budget, profile.WHY)
     if _fits(attributes):
         return message.payload, attributes
-    return to_structured(message), {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **(extra or {})}
+    return to_structured(message), {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **native, **(extra or {})}
 
 
 def decode(data: bytes, attributes: Mapping[str, str], where: str) -> Message:
@@ -215,8 +231,10 @@ class PubSubBroker:
         return pubsub_v1.SubscriberClient(
             transport=SubscriberGrpcTransport(host=self.emulator_host, channel=_plaintext(self.emulator_host)))
 
-    def publisher(self) -> PubSubPublisher:
-        return PubSubPublisher(self)
+    def publisher(self, settings: PublisherSettings | None = None) -> PubSubPublisher:
+        """A publisher; with `settings` (edakit.runtime.settings.publisher_settings(spec)) it sets each channel's
+        declared attributes and refuses undeclared headers."""
+        return PubSubPublisher(self, settings.contracts if settings is not None else None)
 
     def subscriber(self, topic: str, group: str) -> PubSubSubscriber:
         name, dlq = subscription_name(topic, group), dead_letter_topic_name(topic, group)
@@ -290,18 +308,22 @@ class PubSubPublisher:
     broke after the request, or no answer came in time) is sent again by this retry or by the caller's; one extra
     copy per lost acknowledgement, never a copy after the call returned."""
 
-    def __init__(self, broker: PubSubBroker) -> None:
+    def __init__(self, broker: PubSubBroker, contracts: Mapping[str, AttributeContract] | None = None) -> None:
         self.broker = broker
+        self.contracts = dict(contracts or {})
         self.client = broker.publisher_client()
         self.closed = False
 
     def publish(self, topic: str, messages: Sequence[Message], extra: Mapping[str, str] | None = None) -> None:
         path, timeout = self.broker.topic_path(topic), self.broker.publish_timeout
+        contract = self.contracts.get(topic)
+        for message in messages:  # a message the contract refuses fails the publish before anything is sent
+            encode(message, extra, contract, topic)
         deadline = time.monotonic() + timeout
         pending, pause, timed_out = list(messages), RESEND_FIRST_PAUSE, False
         order = {id(message): n for n, message in enumerate(messages)}
         while True:
-            failures, timed_out_now = self._send(path, pending, extra, deadline)
+            failures, timed_out_now = self._send(path, pending, extra, deadline, contract)
             failures.sort(key=lambda failure: order[id(failure[0])])
             timed_out |= timed_out_now
             for key in {message.key for message, _, _ in failures if message.key}:
@@ -322,14 +344,15 @@ class PubSubPublisher:
                                + "; ".join(f"{message.id}: {reason}" for message, reason, _ in failures[:3]))
 
     def _send(self, path: str, messages: Sequence[Message], extra: Mapping[str, str] | None,
-              deadline: float) -> tuple[list[tuple[Message, str, BaseException | None]], bool]:
+              deadline: float, contract: AttributeContract | None = None,
+              ) -> tuple[list[tuple[Message, str, BaseException | None]], bool]:
         """Publish once, wait for every future until `deadline`; the failures (message, reason, error) and whether
         any of them ran out of time."""
         futures: dict[Future, Message] = {}
         failures: list[tuple[Message, str, BaseException | None]] = []
         timed_out = False
         for message in messages:
-            data, attributes = encode(message, extra)
+            data, attributes = encode(message, extra, contract, path)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 failures.append((message, "not sent: the publish timeout ran out first", None))

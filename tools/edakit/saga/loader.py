@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from edakit.spec.source import Document, parse
 
 from .model import Invocation, Retry, Saga, Step
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "configs" / "saga.schema.json"
+# Package data, like the spec's schema: a symlink to configs/saga.schema.json in the repository (tests/packaging).
+SCHEMA_PATH = files("edakit.saga") / "saga.schema.json"
 
 # AWS's recommended retriable Lambda errors; business failures raised by the function are not among them.
 LAMBDA_TRANSIENT_ERRORS = (
@@ -44,7 +46,7 @@ class SagaError(SpecError):
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 def load_saga(path: str | Path) -> Saga:

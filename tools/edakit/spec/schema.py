@@ -1,11 +1,12 @@
-"""The spec's JSON Schema (configs/edakit-spec.schema.json) and the located problems it finds."""
+"""The spec's JSON Schema (package data; configs/edakit-spec.schema.json is the file) and the located problems it
+finds."""
 
 from __future__ import annotations
 
 import difflib
 import functools
 import json
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import jsonschema
@@ -14,7 +15,9 @@ from jsonschema.exceptions import ValidationError
 from edakit.spec.errors import KeyPath, Problem
 from edakit.spec.source import Document
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "configs" / "edakit-spec.schema.json"
+# Ships inside the package (an installed service has no configs/); in the repository it is a symlink to
+# configs/edakit-spec.schema.json, the file editors read, so the two cannot differ (tests/packaging).
+SCHEMA_PATH = files("edakit.spec") / "edakit-spec.schema.json"
 
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
 

@@ -22,7 +22,7 @@ import sys
 import threading
 from concurrent import futures
 from functools import cached_property
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import grpc
@@ -31,7 +31,7 @@ from tfplugin_proto import tfplugin6_5_pb2_grpc as pb_grpc
 
 from edakit.tfharness import datasources, values
 
-SCHEMA_DIR = Path(__file__).with_name("provider_schemas")
+SCHEMA_DIR = files("edakit.tfharness") / "provider_schemas"  # package data
 # go-plugin's handshake: Terraform sets this cookie so a provider binary run by hand can say what it is.
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
 MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -45,10 +45,10 @@ NESTING = {
 
 def load_schema(provider: str) -> dict[str, Any]:
     path = SCHEMA_DIR / f"{provider}.json"
-    if not path.exists():
-        known = sorted(p.stem for p in SCHEMA_DIR.glob("*.json"))
+    if not path.is_file():
+        known = sorted(p.name.removesuffix(".json") for p in SCHEMA_DIR.iterdir() if p.name.endswith(".json"))
         raise SystemExit(f"no provider schema {path.name}; known: {', '.join(known)}")
-    return json.loads(path.read_text())
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def block_proto(block: dict[str, Any]) -> pb.Schema.Block:

@@ -13,9 +13,19 @@ output "rule_arns" {
   value       = { for name, r in aws_cloudwatch_event_rule.this : name => r.arn }
 }
 
+output "dead_letter_queue_arns" {
+  description = "Dead-letter queue ARNs keyed by route name."
+  value       = { for name, q in aws_sqs_queue.dead_letter : name => q.arn }
+}
+
 output "dead_letter_queue_urls" {
   description = "Dead-letter queue URLs keyed by route name (redrive reads from these)."
   value       = { for name, q in aws_sqs_queue.dead_letter : name => q.url }
+}
+
+output "dead_letter_alarm_names" {
+  description = "Names of the DLQ-not-empty alarms keyed by route name."
+  value       = { for name, alarm in aws_cloudwatch_metric_alarm.dead_letter_depth : name => alarm.alarm_name }
 }
 
 output "target_queue_policies" {

@@ -119,8 +119,25 @@ variable "routes" {
   }
 }
 
-variable "dead_letter_alarm_actions" {
-  description = "SNS topic ARNs notified when a route's dead-letter queue holds messages; an empty list still creates the alarms."
+variable "alarm_actions" {
+  description = "ARNs (usually SNS topics) notified when a route's dead-letter queue holds messages, and when it is empty again; an empty list still creates the alarms."
   type        = list(string)
   default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in var.alarm_actions : startswith(arn, "arn:")])
+    error_message = "alarm_actions must be ARNs (\"arn:aws:sns:...\"); invalid: ${join(", ", [for arn in var.alarm_actions : arn if !startswith(arn, "arn:")])}."
+  }
+}
+
+variable "dead_letter_alarm_actions" {
+  description = "Deprecated: use alarm_actions. When set, it replaces alarm_actions (this release only)."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.dead_letter_alarm_actions == null ? true : alltrue([for arn in var.dead_letter_alarm_actions : startswith(arn, "arn:")])
+    error_message = "dead_letter_alarm_actions (deprecated: use alarm_actions) must be ARNs (\"arn:aws:sns:...\")."
+  }
 }

@@ -23,14 +23,29 @@ output "queue_urls" {
   value       = { for key, queue in aws_sqs_queue.this : key => queue.url }
 }
 
-output "dlq_arns" {
+output "dead_letter_queue_arns" {
   description = "Dead-letter queue ARNs, by subscriber (subscribers with create_dlq = false are absent)."
-  value       = { for key, queue in aws_sqs_queue.dlq : key => queue.arn }
+  value       = { for key, queue in aws_sqs_queue.dead_letter : key => queue.arn }
+}
+
+output "dead_letter_queue_urls" {
+  description = "Dead-letter queue URLs, by subscriber (subscribers with create_dlq = false are absent; redrive reads from these)."
+  value       = { for key, queue in aws_sqs_queue.dead_letter : key => queue.url }
+}
+
+output "dead_letter_alarm_names" {
+  description = "Names of the DLQ-not-empty alarms, by subscriber (subscribers with create_dlq = false are absent)."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.dead_letter_depth : key => alarm.alarm_name }
+}
+
+output "dlq_arns" {
+  description = "Deprecated: use dead_letter_queue_arns."
+  value       = { for key, queue in aws_sqs_queue.dead_letter : key => queue.arn }
 }
 
 output "dlq_urls" {
-  description = "Dead-letter queue URLs, by subscriber (subscribers with create_dlq = false are absent)."
-  value       = { for key, queue in aws_sqs_queue.dlq : key => queue.url }
+  description = "Deprecated: use dead_letter_queue_urls."
+  value       = { for key, queue in aws_sqs_queue.dead_letter : key => queue.url }
 }
 
 output "subscription_arns" {
@@ -39,11 +54,12 @@ output "subscription_arns" {
 }
 
 output "alarm_names" {
-  description = "CloudWatch alarm names by subscriber: `dlq_depth` (null without a DLQ) and `oldest_message_age`."
+  description = "CloudWatch alarm names by subscriber: `dead_letter_depth` (null without a DLQ), `oldest_message_age`, and `dlq_depth` (deprecated: use `dead_letter_depth`)."
   value = {
     for key in keys(var.subscribers) : key => {
-      dlq_depth          = lookup({ for k, alarm in aws_cloudwatch_metric_alarm.dlq_depth : k => alarm.alarm_name }, key, null)
+      dead_letter_depth  = lookup({ for k, alarm in aws_cloudwatch_metric_alarm.dead_letter_depth : k => alarm.alarm_name }, key, null)
       oldest_message_age = aws_cloudwatch_metric_alarm.oldest_message_age[key].alarm_name
+      dlq_depth          = lookup({ for k, alarm in aws_cloudwatch_metric_alarm.dead_letter_depth : k => alarm.alarm_name }, key, null)
     }
   }
 }

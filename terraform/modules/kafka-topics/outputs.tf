@@ -12,8 +12,17 @@ output "retry_topic_names" {
   }
 }
 
-output "dlq_topic_names" {
+output "dead_letter_topic_names" {
   description = "Dead-letter topics by consumer group and source topic: `<topic>.<group>.dlq`."
+  value = {
+    for group in keys(var.consumer_groups) : group => {
+      for c in local.consumer_topics : c.topic => c.dlq_topic if c.group == group
+    }
+  }
+}
+
+output "dlq_topic_names" {
+  description = "Deprecated: use dead_letter_topic_names."
   value = {
     for group in keys(var.consumer_groups) : group => {
       for c in local.consumer_topics : c.topic => c.dlq_topic if c.group == group

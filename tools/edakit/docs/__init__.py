@@ -1,5 +1,6 @@
-"""`edakit docs`: each Terraform module's inputs and outputs tables, generated from its code into its README.md, and
-each pattern root's declarations of the module inputs it passes through (`inputs.MODULE_INPUTS`)."""
+"""`edakit docs`: each Terraform module's inputs and outputs tables, generated from its code into its README.md,
+each pattern root's declarations of the module inputs it passes through (`inputs.MODULE_INPUTS`), and the modules'
+copies of shared Terraform templates (`shared.SHARED_FILES`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from edakit.docs.errors import DocsError, Problem, fail
 from edakit.docs.inputs import MODULE_INPUTS, module_inputs
 from edakit.docs.readme import generated_section, splice
+from edakit.docs.shared import shared_copies
 from edakit.docs.terraform import read_module
 
 __all__ = ["DocsError", "Problem", "check_docs", "module_dirs", "write_docs"]
@@ -25,7 +27,7 @@ def module_dirs(root: Path) -> list[Path]:
 
 
 def write_docs(root: Path, paths: Iterable[Path] | None = None) -> list[Path]:
-    """Regenerate the module inputs file, then the README section, of each module (`paths`, or all under `root`);
+    """Regenerate the shared templates' copies, then the module inputs file and the README section, of each module (`paths`, or all under `root`);
     returns the files changed. Inputs first: a root's README documents them."""
     written = []
     for target, current, expected in _generated(root, paths):
@@ -36,7 +38,7 @@ def write_docs(root: Path, paths: Iterable[Path] | None = None) -> list[Path]:
 
 
 def check_docs(root: Path, paths: Iterable[Path] | None = None) -> list[Problem]:
-    """One problem per generated file (README section, module inputs) that is missing or stale, at its first
+    """One problem per generated file (shared template copy, README section, module inputs) that is missing or stale, at its first
     differing line."""
     problems = []
     for target, current, expected in _generated(root, paths):
@@ -56,6 +58,11 @@ def _generated(root: Path, paths: Iterable[Path] | None) -> Iterator[tuple[Path,
     raised together. A root's README is computed after its module inputs were yielded (and written)."""
     modules = module_dirs(root) if paths is None else list(paths)
     problems = []
+    try:
+        for target, expected in shared_copies(root, None if paths is None else modules):
+            yield target, _read(target), expected
+    except DocsError as exc:
+        problems += exc.problems
     for module in modules:
         try:
             inputs = _module_inputs(module)

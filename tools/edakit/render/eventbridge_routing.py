@@ -23,7 +23,7 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
         "tags": tags(spec),
         "archive": {"retention_days": settings.archive_retention_days},
         "routes": {sub.name: _route(sub) for sub in spec.subscribers_of(channel.name)},
-        "dead_letter_alarm_actions": list(settings.alarm_actions),
+        "alarm_actions": list(settings.alarm_actions),
     }
     if settings.kms_key_identifier is not None:
         variables["kms_key_identifier"] = settings.kms_key_identifier

@@ -106,6 +106,56 @@ run "queue_policies_allow_only_the_rules" {
   }
 }
 
+run "dead_letter_alarms_and_outputs" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:ops-alerts"]
+  }
+
+  assert {
+    condition = alltrue([for a in values(aws_cloudwatch_metric_alarm.dead_letter_depth) :
+      a.period == 60 && a.evaluation_periods == 1 && a.statistic == "Maximum" && a.threshold == 0 && a.treat_missing_data == "notBreaching"
+      && a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:ops-alerts"]) && a.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:ops-alerts"])
+    ])
+    error_message = "A DLQ alarm fires on the first 60 s datapoint that sees a message and notifies alarm_actions."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.dead_letter_depth["big-orders"].alarm_name == "shop-big-orders-dlq-not-empty" && aws_cloudwatch_metric_alarm.dead_letter_depth["big-orders"].dimensions == tomap({ QueueName = "shop-big-orders-dlq" })
+    error_message = "The alarm is named after its DLQ and watches it."
+  }
+  assert {
+    condition     = output.dead_letter_alarm_names == { big-orders = "shop-big-orders-dlq-not-empty", cancellations = "shop-cancellations-dlq-not-empty" }
+    error_message = "dead_letter_alarm_names names each route's DLQ alarm."
+  }
+  assert {
+    condition     = output.dead_letter_queue_arns == { big-orders = "arn:aws:sqs:eu-west-1:123456789012:shop-dlq", cancellations = "arn:aws:sqs:eu-west-1:123456789012:shop-dlq" } && keys(output.dead_letter_queue_urls) == ["big-orders", "cancellations"]
+    error_message = "dead_letter_queue_arns and dead_letter_queue_urls are keyed by route."
+  }
+}
+
+run "deprecated_dead_letter_alarm_actions_still_notifies" {
+  command = plan
+
+  variables {
+    alarm_actions             = ["arn:aws:sns:eu-west-1:123456789012:ignored"]
+    dead_letter_alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:old-name"]
+  }
+
+  assert {
+    condition     = alltrue([for a in values(aws_cloudwatch_metric_alarm.dead_letter_depth) : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:old-name"])])
+    error_message = "A caller still passing dead_letter_alarm_actions (deprecated) keeps its alarm notifications for one release."
+  }
+}
+
+run "rejects_alarm_action_that_is_not_an_arn" {
+  command = plan
+  variables {
+    alarm_actions = ["ops-alerts"]
+  }
+  expect_failures = [var.alarm_actions]
+}
+
 run "no_archive_and_customer_managed_keys" {
   command = plan
 

@@ -34,7 +34,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_sqs_queue.dlq["billing"]
+  target          = aws_sqs_queue.dead_letter["billing"]
   override_during = plan
   values = {
     arn = "arn:aws:sqs:eu-west-1:111111111111:orders-order-placed-billing-dlq"
@@ -52,7 +52,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_sqs_queue.dlq["email"]
+  target          = aws_sqs_queue.dead_letter["email"]
   override_during = plan
   values = {
     arn = "arn:aws:sqs:eu-west-1:111111111111:orders-order-placed-email-dlq"
@@ -94,11 +94,11 @@ run "names_follow_the_convention" {
     error_message = "subscriber queues are named <name>-<subscriber>"
   }
   assert {
-    condition     = { for k, q in aws_sqs_queue.dlq : k => q.name } == { audit = "orders-order-placed-audit-dlq", billing = "orders-order-placed-billing-dlq", email = "orders-order-placed-email-dlq" }
+    condition     = { for k, q in aws_sqs_queue.dead_letter : k => q.name } == { audit = "orders-order-placed-audit-dlq", billing = "orders-order-placed-billing-dlq", email = "orders-order-placed-email-dlq" }
     error_message = "DLQs are named <name>-<subscriber>-dlq"
   }
   assert {
-    condition     = alltrue([for q in concat(values(aws_sqs_queue.this), values(aws_sqs_queue.dlq)) : !q.fifo_queue && q.tags == tomap({ team = "orders" })])
+    condition     = alltrue([for q in concat(values(aws_sqs_queue.this), values(aws_sqs_queue.dead_letter)) : !q.fifo_queue && q.tags == tomap({ team = "orders" })])
     error_message = "queues of a standard topic are standard and carry the module tags"
   }
 }
@@ -107,11 +107,11 @@ run "queue_settings_come_from_the_subscriber" {
   command = plan
 
   assert {
-    condition     = aws_sqs_queue.this["email"].visibility_timeout_seconds == 120 && aws_sqs_queue.this["email"].message_retention_seconds == 86400 && aws_sqs_queue.dlq["email"].message_retention_seconds == 86400
+    condition     = aws_sqs_queue.this["email"].visibility_timeout_seconds == 120 && aws_sqs_queue.this["email"].message_retention_seconds == 86400 && aws_sqs_queue.dead_letter["email"].message_retention_seconds == 86400
     error_message = "email's own visibility timeout and retention must be planned"
   }
   assert {
-    condition     = aws_sqs_queue.this["audit"].visibility_timeout_seconds == 30 && aws_sqs_queue.this["audit"].message_retention_seconds == 345600 && aws_sqs_queue.this["audit"].receive_wait_time_seconds == 20 && aws_sqs_queue.dlq["audit"].message_retention_seconds == 1209600
+    condition     = aws_sqs_queue.this["audit"].visibility_timeout_seconds == 30 && aws_sqs_queue.this["audit"].message_retention_seconds == 345600 && aws_sqs_queue.this["audit"].receive_wait_time_seconds == 20 && aws_sqs_queue.dead_letter["audit"].message_retention_seconds == 1209600
     error_message = "audit sets nothing, so it gets the defaults: 30 s visibility, 4 days retention, long polling, 14-day DLQ"
   }
 }
@@ -196,11 +196,13 @@ run "alarms_watch_dlq_depth_and_oldest_message" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.dlq_depth["billing"].namespace == "AWS/SQS"
-      && aws_cloudwatch_metric_alarm.dlq_depth["billing"].metric_name == "ApproximateNumberOfMessagesVisible"
-      && aws_cloudwatch_metric_alarm.dlq_depth["billing"].dimensions == tomap({ QueueName = "orders-order-placed-billing-dlq" })
-      && aws_cloudwatch_metric_alarm.dlq_depth["billing"].comparison_operator == "GreaterThanThreshold"
-      && aws_cloudwatch_metric_alarm.dlq_depth["billing"].threshold == 0
+      aws_cloudwatch_metric_alarm.dead_letter_depth["billing"].namespace == "AWS/SQS"
+      && aws_cloudwatch_metric_alarm.dead_letter_depth["billing"].metric_name == "ApproximateNumberOfMessagesVisible"
+      && aws_cloudwatch_metric_alarm.dead_letter_depth["billing"].dimensions == tomap({ QueueName = "orders-order-placed-billing-dlq" })
+      && aws_cloudwatch_metric_alarm.dead_letter_depth["billing"].comparison_operator == "GreaterThanThreshold"
+      && aws_cloudwatch_metric_alarm.dead_letter_depth["billing"].threshold == 0
+      && aws_cloudwatch_metric_alarm.dead_letter_depth["billing"].period == 60
+      && aws_cloudwatch_metric_alarm.dead_letter_depth["billing"].evaluation_periods == 1
     )
     error_message = "the DLQ alarm fires as soon as billing's DLQ holds a message"
   }
@@ -214,11 +216,11 @@ run "alarms_watch_dlq_depth_and_oldest_message" {
     error_message = "the age alarm watches the source queue with the subscriber's threshold (default 600 s)"
   }
   assert {
-    condition     = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.dlq_depth), values(aws_cloudwatch_metric_alarm.oldest_message_age)) : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:111111111111:ops-alerts"]) && a.treat_missing_data == "notBreaching"])
+    condition     = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.dead_letter_depth), values(aws_cloudwatch_metric_alarm.oldest_message_age)) : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:111111111111:ops-alerts"]) && a.treat_missing_data == "notBreaching"])
     error_message = "every alarm notifies alarm_actions and treats an idle queue as healthy"
   }
   assert {
-    condition     = output.alarm_names["billing"] == { dlq_depth = "orders-order-placed-billing-dlq-not-empty", oldest_message_age = "orders-order-placed-billing-oldest-message-age" }
+    condition     = output.alarm_names["billing"] == { dead_letter_depth = "orders-order-placed-billing-dlq-not-empty", oldest_message_age = "orders-order-placed-billing-oldest-message-age", dlq_depth = "orders-order-placed-billing-dlq-not-empty" }
     error_message = "alarm_names lists both alarms per subscriber"
   }
 }
@@ -249,7 +251,7 @@ run "module_creates_a_key_sns_and_sqs_can_use" {
     error_message = "SNS and SQS may use the key, only on behalf of this account"
   }
   assert {
-    condition     = aws_sns_topic.this.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:key/mock-cmk" && alltrue([for q in concat(values(aws_sqs_queue.this), values(aws_sqs_queue.dlq)) : q.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:key/mock-cmk"])
+    condition     = aws_sns_topic.this.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:key/mock-cmk" && alltrue([for q in concat(values(aws_sqs_queue.this), values(aws_sqs_queue.dead_letter)) : q.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:key/mock-cmk"])
     error_message = "the topic and every queue use the module's key"
   }
 }
@@ -266,7 +268,7 @@ run "given_key_replaces_the_module_key" {
     error_message = "a given key means no module-created key"
   }
   assert {
-    condition     = aws_sns_topic.this.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:key/shared" && alltrue([for q in concat(values(aws_sqs_queue.this), values(aws_sqs_queue.dlq)) : q.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:key/shared"])
+    condition     = aws_sns_topic.this.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:key/shared" && alltrue([for q in concat(values(aws_sqs_queue.this), values(aws_sqs_queue.dead_letter)) : q.kms_master_key_id == "arn:aws:kms:eu-west-1:111111111111:key/shared"])
     error_message = "the topic and every queue use the given key"
   }
   assert {
@@ -283,12 +285,20 @@ run "outputs_map_subscribers_to_queues" {
     error_message = "topic_arn is the topic's ARN"
   }
   assert {
-    condition     = output.queue_urls["billing"] == "https://sqs.eu-west-1.amazonaws.com/111111111111/orders-order-placed-billing" && output.dlq_arns["email"] == "arn:aws:sqs:eu-west-1:111111111111:orders-order-placed-email-dlq"
+    condition     = output.queue_urls["billing"] == "https://sqs.eu-west-1.amazonaws.com/111111111111/orders-order-placed-billing" && output.dead_letter_queue_arns["email"] == "arn:aws:sqs:eu-west-1:111111111111:orders-order-placed-email-dlq"
     error_message = "queue and DLQ outputs are keyed by subscriber"
   }
   assert {
-    condition     = keys(output.queue_arns) == ["audit", "billing", "email"] && keys(output.dlq_urls) == ["audit", "billing", "email"]
+    condition     = keys(output.queue_arns) == ["audit", "billing", "email"] && keys(output.dead_letter_queue_urls) == ["audit", "billing", "email"]
     error_message = "every subscriber appears in the outputs"
+  }
+  assert {
+    condition     = output.dead_letter_alarm_names == { audit = "orders-order-placed-audit-dlq-not-empty", billing = "orders-order-placed-billing-dlq-not-empty", email = "orders-order-placed-email-dlq-not-empty" }
+    error_message = "dead_letter_alarm_names names each subscriber's DLQ alarm"
+  }
+  assert {
+    condition     = keys(output.dlq_arns) == keys(output.dead_letter_queue_arns) && keys(output.dlq_urls) == keys(output.dead_letter_queue_urls) && alltrue([for key in ["billing", "email"] : output.dlq_arns[key] == output.dead_letter_queue_arns[key] && output.dlq_urls[key] == output.dead_letter_queue_urls[key]]) && alltrue([for key, names in output.alarm_names : names.dlq_depth == names.dead_letter_depth])
+    error_message = "the deprecated outputs dlq_arns, dlq_urls and alarm_names[*].dlq_depth stay equal to their new names for one release"
   }
 }
 
@@ -303,7 +313,7 @@ run "subscriber_without_dlq" {
   }
 
   assert {
-    condition     = keys(aws_sqs_queue.dlq) == ["billing"] && keys(aws_sqs_queue_redrive_policy.this) == ["billing"] && keys(aws_sqs_queue_redrive_allow_policy.this) == ["billing"] && keys(aws_cloudwatch_metric_alarm.dlq_depth) == ["billing"]
+    condition     = keys(aws_sqs_queue.dead_letter) == ["billing"] && keys(aws_sqs_queue_redrive_policy.this) == ["billing"] && keys(aws_sqs_queue_redrive_allow_policy.this) == ["billing"] && keys(aws_cloudwatch_metric_alarm.dead_letter_depth) == ["billing"]
     error_message = "create_dlq = false leaves out audit's DLQ, its redrive policies and its DLQ alarm (and skips the DLQ retention rule)"
   }
   assert {
@@ -311,7 +321,7 @@ run "subscriber_without_dlq" {
     error_message = "audit still gets its queue and its age alarm"
   }
   assert {
-    condition     = output.alarm_names["audit"].dlq_depth == null && output.alarm_names["billing"].dlq_depth == "orders-order-placed-billing-dlq-not-empty"
+    condition     = output.alarm_names["audit"].dead_letter_depth == null && output.alarm_names["billing"].dead_letter_depth == "orders-order-placed-billing-dlq-not-empty" && keys(output.dead_letter_alarm_names) == ["billing"] && keys(output.dead_letter_queue_urls) == ["billing"]
     error_message = "alarm_names reports no DLQ alarm for audit"
   }
 }

@@ -24,11 +24,11 @@ run "fifo_topic_gets_fifo_queues" {
     error_message = "the subscriber queue of a FIFO topic is FIFO"
   }
   assert {
-    condition     = aws_sqs_queue.dlq["ledger"].name == "orders-payments-ledger-dlq.fifo" && aws_sqs_queue.dlq["ledger"].fifo_queue
+    condition     = aws_sqs_queue.dead_letter["ledger"].name == "orders-payments-ledger-dlq.fifo" && aws_sqs_queue.dead_letter["ledger"].fifo_queue
     error_message = "the DLQ of a FIFO queue is FIFO too"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.dlq_depth["ledger"].dimensions == tomap({ QueueName = "orders-payments-ledger-dlq.fifo" })
+    condition     = aws_cloudwatch_metric_alarm.dead_letter_depth["ledger"].dimensions == tomap({ QueueName = "orders-payments-ledger-dlq.fifo" })
     error_message = "the DLQ alarm watches the FIFO DLQ by its full name"
   }
 }
@@ -46,7 +46,7 @@ run "standard_topic_sets_no_deduplication" {
     error_message = "a standard topic has no .fifo suffix and no content-based deduplication"
   }
   assert {
-    condition     = aws_sqs_queue.dlq["ledger"].name == "orders-payments-ledger-dlq" && !aws_sqs_queue.dlq["ledger"].fifo_queue
+    condition     = aws_sqs_queue.dead_letter["ledger"].name == "orders-payments-ledger-dlq" && !aws_sqs_queue.dead_letter["ledger"].fifo_queue
     error_message = "a standard topic gets standard queues"
   }
 }

@@ -21,7 +21,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_sqs_queue.dlq["billing"]
+  target          = aws_sqs_queue.dead_letter["billing"]
   override_during = plan
   values = {
     arn = "arn:aws:sqs:eu-west-1:111111111111:orders-order-placed-billing-dlq"
@@ -70,7 +70,7 @@ run "dlq_policy_denies_plain_http" {
   command = plan
 
   assert {
-    condition = jsondecode(aws_sqs_queue_policy.dlq["billing"].policy).Statement == [{
+    condition = jsondecode(aws_sqs_queue_policy.dead_letter["billing"].policy).Statement == [{
       Sid       = "DenyInsecureTransport"
       Effect    = "Deny"
       Principal = "*"
@@ -81,7 +81,7 @@ run "dlq_policy_denies_plain_http" {
     error_message = "the DLQ gets a policy of its own that denies every sqs action without TLS"
   }
   assert {
-    condition     = aws_sqs_queue_policy.dlq["billing"].queue_url == "https://sqs.eu-west-1.amazonaws.com/111111111111/orders-order-placed-billing-dlq" && keys(aws_sqs_queue_policy.dlq) == ["billing"]
+    condition     = aws_sqs_queue_policy.dead_letter["billing"].queue_url == "https://sqs.eu-west-1.amazonaws.com/111111111111/orders-order-placed-billing-dlq" && keys(aws_sqs_queue_policy.dead_letter) == ["billing"]
     error_message = "the DLQ policy is on the DLQ, and only subscribers with a DLQ have one"
   }
 }

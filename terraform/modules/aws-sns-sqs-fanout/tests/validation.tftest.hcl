@@ -29,7 +29,7 @@ run "limits_are_accepted" {
   }
 
   assert {
-    condition     = aws_sqs_queue.dlq["b"].name == "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn-b-dlq.fifo" && length(aws_sqs_queue.dlq["b"].name) == 80
+    condition     = aws_sqs_queue.dead_letter["b"].name == "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn-b-dlq.fifo" && length(aws_sqs_queue.dead_letter["b"].name) == 80
     error_message = "an 80-character FIFO DLQ name is the longest SQS accepts and must pass"
   }
 }
@@ -161,7 +161,7 @@ run "multi_region_key_id_is_accepted" {
   }
 
   assert {
-    condition     = aws_sqs_queue.dlq["billing"].kms_master_key_id == "mrk-1234abcd12ab34cd56ef1234567890ab"
+    condition     = aws_sqs_queue.dead_letter["billing"].kms_master_key_id == "mrk-1234abcd12ab34cd56ef1234567890ab"
     error_message = "a multi-Region key id is accepted"
   }
 }

@@ -67,8 +67,12 @@ run "retry_and_dlq_topics_follow_the_naming_convention" {
     error_message = "retry_topic_names lists retry topics in retry order per group and topic"
   }
   assert {
-    condition     = output.dlq_topic_names.email == { "orders.order-placed" = "orders.order-placed.email.dlq" }
-    error_message = "dlq_topic_names maps group and topic to the DLQ"
+    condition     = output.dead_letter_topic_names.email == { "orders.order-placed" = "orders.order-placed.email.dlq" }
+    error_message = "dead_letter_topic_names maps group and topic to the DLQ"
+  }
+  assert {
+    condition     = output.dlq_topic_names == output.dead_letter_topic_names
+    error_message = "the deprecated output dlq_topic_names stays equal to dead_letter_topic_names for one release"
   }
 }
 

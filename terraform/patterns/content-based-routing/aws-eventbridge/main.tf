@@ -18,7 +18,8 @@ module "routing" {
   dead_letter_kms_key_id    = var.dead_letter_kms_key_id
   archive                   = var.archive
   routes                    = var.routes
-  dead_letter_alarm_actions = var.dead_letter_alarm_actions
+  alarm_actions             = var.alarm_actions
+  dead_letter_alarm_actions = var.dead_letter_alarm_actions # deprecated alias, passed on for one release
   tags                      = var.tags
 }
 

@@ -49,10 +49,17 @@ variable "routes" {
   }))
 }
 
-variable "dead_letter_alarm_actions" {
-  description = "SNS topic ARNs notified when a route's dead-letter queue holds messages; an empty list still creates the alarms."
+variable "alarm_actions" {
+  description = "ARNs (usually SNS topics) notified when a route's dead-letter queue holds messages, and when it is empty again; an empty list still creates the alarms."
   type        = list(string)
   default     = []
+  nullable    = false
+}
+
+variable "dead_letter_alarm_actions" {
+  description = "Deprecated: use alarm_actions. When set, it replaces alarm_actions (this release only)."
+  type        = list(string)
+  default     = null
 }
 
 variable "tags" {

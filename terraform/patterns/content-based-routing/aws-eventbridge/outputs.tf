@@ -8,6 +8,16 @@ output "rule_arns" {
   value       = module.routing.rule_arns
 }
 
+output "dead_letter_queue_arns" {
+  description = "Dead-letter queue ARNs keyed by route name."
+  value       = module.routing.dead_letter_queue_arns
+}
+
+output "dead_letter_alarm_names" {
+  description = "DLQ-not-empty alarm names keyed by route name."
+  value       = module.routing.dead_letter_alarm_names
+}
+
 output "dead_letter_queue_urls" {
   description = "Events a route's targets could not take, by route."
   value       = module.routing.dead_letter_queue_urls

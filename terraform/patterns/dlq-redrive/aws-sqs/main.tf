@@ -36,13 +36,13 @@ resource "aws_iam_policy" "redrive_operator" {
         Sid      = "InspectAndMoveDeadLetters"
         Effect   = "Allow"
         Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask"]
-        Resource = values(module.fanout.dlq_arns)
+        Resource = values(module.fanout.dead_letter_queue_arns)
       },
       {
         Sid      = "SendBackToSourceQueues"
         Effect   = "Allow"
         Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
-        Resource = [for key, arn in module.fanout.queue_arns : arn if contains(keys(module.fanout.dlq_arns), key)]
+        Resource = [for key, arn in module.fanout.queue_arns : arn if contains(keys(module.fanout.dead_letter_queue_arns), key)]
       },
       {
         Sid      = "ReEncryptMessages"

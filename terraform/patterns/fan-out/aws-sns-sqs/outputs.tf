@@ -13,9 +13,14 @@ output "queue_urls" {
   value       = module.fanout.queue_urls
 }
 
-output "dlq_urls" {
+output "dead_letter_queue_urls" {
   description = "Dead-letter queues, by subscriber."
-  value       = module.fanout.dlq_urls
+  value       = module.fanout.dead_letter_queue_urls
+}
+
+output "dlq_urls" {
+  description = "Deprecated: use dead_letter_queue_urls."
+  value       = module.fanout.dead_letter_queue_urls
 }
 
 output "alarm_names" {

@@ -8,9 +8,14 @@ output "retry_topic_names" {
   value       = module.topics.retry_topic_names
 }
 
-output "dlq_topic_names" {
+output "dead_letter_topic_names" {
   description = "Dead-letter topics by consumer group and topic."
-  value       = module.topics.dlq_topic_names
+  value       = module.topics.dead_letter_topic_names
+}
+
+output "dlq_topic_names" {
+  description = "Deprecated: use dead_letter_topic_names."
+  value       = module.topics.dead_letter_topic_names
 }
 
 output "acls" {

@@ -63,7 +63,7 @@ output "retry_topic_names" {
   value       = module.payments.retry_topic_names
 }
 
-output "dlq_topic_names" {
+output "dead_letter_topic_names" {
   description = "DLQ per group and topic."
-  value       = module.payments.dlq_topic_names
+  value       = module.payments.dead_letter_topic_names
 }

@@ -38,6 +38,19 @@ run "one_rule_and_dead_letter_queue_per_route" {
   }
 }
 
+run "takes_alarm_actions_like_every_aws_root" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:orders-oncall"]
+  }
+
+  assert {
+    condition     = output.dead_letter_alarm_names == { analytics = "orders-staging-orders-analytics-dlq-not-empty", fraud-review = "orders-staging-orders-fraud-review-dlq-not-empty" }
+    error_message = "every route's DLQ has its not-empty alarm, output by route"
+  }
+}
+
 run "var_file_for_another_environment_is_flagged" {
   command = plan
 

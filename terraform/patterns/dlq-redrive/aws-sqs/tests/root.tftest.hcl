@@ -29,7 +29,7 @@ run "operator_moves_dead_letters_back_to_their_source" {
   command = plan
 
   assert {
-    condition     = keys(output.dlq_arns) == ["dunning", "support"]
+    condition     = keys(output.dead_letter_queue_arns) == ["dunning", "support"] && output.dlq_arns == output.dead_letter_queue_arns && output.dlq_urls == output.dead_letter_queue_urls
     error_message = "subscribers with create_dlq = false have no DLQ to redrive"
   }
   assert {
@@ -41,7 +41,7 @@ run "operator_moves_dead_letters_back_to_their_source" {
     error_message = "only the two DLQs and their two source queues (not ledger's queue) are named"
   }
   assert {
-    condition     = output.alarm_names["dunning"].dlq_depth == "payments-redrive-staging-payment-failed-dunning-dlq-not-empty"
+    condition     = output.alarm_names["dunning"].dead_letter_depth == "payments-redrive-staging-payment-failed-dunning-dlq-not-empty"
     error_message = "a DLQ that is not empty alarms: someone must look before the messages expire"
   }
 }

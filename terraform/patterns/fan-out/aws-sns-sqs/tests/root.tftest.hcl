@@ -16,7 +16,7 @@ run "omitted_inputs_take_the_module_defaults" {
   command = plan
 
   assert {
-    condition     = keys(output.alarm_names) == ["audit", "billing", "email"] && output.alarm_names["audit"].dlq_depth == "orders-staging-order-placed-audit-dlq-not-empty"
+    condition     = keys(output.alarm_names) == ["audit", "billing", "email"] && output.alarm_names["audit"].dead_letter_depth == "orders-staging-order-placed-audit-dlq-not-empty"
     error_message = "null pass-through must keep every subscriber with its DLQ (create_dlq defaults to true)"
   }
   assert {

@@ -34,7 +34,7 @@ run "consumer_groups_may_be_omitted" {
   }
 
   assert {
-    condition     = output.topic_names == tolist(["orders-staging.order-placed"]) && length(output.dlq_topic_names) == 0 && length(output.acls) == 3
+    condition     = output.topic_names == tolist(["orders-staging.order-placed"]) && length(output.dead_letter_topic_names) == 0 && output.dlq_topic_names == output.dead_letter_topic_names && length(output.acls) == 3
     error_message = "without consumer groups only the topic is planned"
   }
 }

@@ -3,6 +3,9 @@
 Prometheus conventions: `edakit_` prefix, base units in the name (`_seconds`, `_messages`), no `_total` (these are
 gauges: a lag is a level, not a count). Label names are the constants below; label values are the broker's own names
 (topic, consumer group, queue, subscription).
+
+Every figure carries `broker` and `target` (two clusters may both have a group `billing`; without `target` their
+series would collide), plus the labels named beside it below. The exporter's own gauges carry `target` only.
 """
 
 from __future__ import annotations
@@ -24,30 +27,31 @@ ADVICE_VALUES = ("add_consumers", "add_partitions", "none", "unknown")  # unknow
 
 # --- Kafka (per group and partition; kminion/Burrow style) ---------------------------------------------------------
 # end offset (high watermark) minus committed offset; a partition with no commit counts from its low watermark
-CONSUMER_LAG_MESSAGES = "edakit_consumer_lag_messages"  # {broker,topic,group,partition}
+CONSUMER_LAG_MESSAGES = "edakit_consumer_lag_messages"  # {topic,group,partition}
 # now minus the timestamp of the first record not yet consumed (the record at the committed offset); 0 when caught up
-CONSUMER_LAG_SECONDS = "edakit_consumer_lag_seconds"  # {broker,topic,group,partition}
-CONSUMER_COMMITTED_OFFSET = "edakit_consumer_committed_offset"  # {broker,topic,group,partition}; -1 = no commit
-PARTITION_END_OFFSET = "edakit_partition_end_offset"  # {broker,topic,partition}
-CONSUMER_GROUP_MEMBERS = "edakit_consumer_group_members"  # {broker,group}
-CONSUMER_GROUP_PARTITIONS = "edakit_consumer_group_partitions"  # {broker,group}: partitions the group has offsets on
+CONSUMER_LAG_SECONDS = "edakit_consumer_lag_seconds"  # {topic,group,partition}
+CONSUMER_COMMITTED_OFFSET = "edakit_consumer_committed_offset"  # {topic,group,partition}; -1 = no commit
+PARTITION_END_OFFSET = "edakit_partition_end_offset"  # {topic,partition}
+CONSUMER_GROUP_MEMBERS = "edakit_consumer_group_members"  # {group}
+CONSUMER_GROUP_PARTITIONS = "edakit_consumer_group_partitions"  # {group}: partitions the group has offsets on
 # 1 for the advice that applies to a lagging group (add_consumers: fewer members than partitions; add_partitions:
 # as many members as partitions already), "none" when the group does not lag
-CONSUMER_GROUP_ADVICE = "edakit_consumer_group_advice"  # {broker,group,advice}
+CONSUMER_GROUP_ADVICE = "edakit_consumer_group_advice"  # {group,advice}
 
 # --- queues: SQS (and the DLQ depth of any broker that has one) ---------------------------------------------------
-QUEUE_MESSAGES = "edakit_queue_messages"  # {broker,queue,state}
+QUEUE_MESSAGES = "edakit_queue_messages"  # {queue,state}
 # CloudWatch ApproximateAgeOfOldestMessage; absent where the broker emits no metrics (moto)
-QUEUE_OLDEST_MESSAGE_AGE_SECONDS = "edakit_queue_oldest_message_age_seconds"  # {broker,queue}
+QUEUE_OLDEST_MESSAGE_AGE_SECONDS = "edakit_queue_oldest_message_age_seconds"  # {queue}
 
 # --- Pub/Sub (Cloud Monitoring; absent on the emulator) -------------------------------------------------------------
-SUBSCRIPTION_BACKLOG_MESSAGES = "edakit_subscription_backlog_messages"  # {broker,subscription}
-SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS = "edakit_subscription_oldest_unacked_age_seconds"  # {broker,subscription}
+SUBSCRIPTION_BACKLOG_MESSAGES = "edakit_subscription_backlog_messages"  # {subscription}
+SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS = "edakit_subscription_oldest_unacked_age_seconds"  # {subscription}
 
 # --- Event Grid ----------------------------------------------------------------------------------------------------
-DEAD_LETTERED_EVENTS = "edakit_dead_lettered_events"  # {broker,topic,subscription}: blobs in the dead-letter container
+DEAD_LETTERED_EVENTS = "edakit_dead_lettered_events"  # {subscription}: events in the dead-letter container
+DEAD_LETTER_BLOBS = "edakit_dead_letter_blobs"  # {subscription}: blobs Event Grid wrote for the subscription
 # Azure Monitor DeadLetteredCount / DeliveryAttemptFailCount (absent where Azure Monitor is not configured)
-DELIVERY_FAILED_EVENTS = "edakit_delivery_failed_events"  # {broker,topic,subscription}
+DELIVERY_FAILED_EVENTS = "edakit_delivery_failed_events"  # {subscription}; not exported yet (Azure Monitor)
 
 # --- outbox relays ---------------------------------------------------------------------------------------------------
 OUTBOX_ROWS = "edakit_outbox_rows"  # {relay}: rows not yet published
@@ -64,7 +68,7 @@ ALL_METRICS = (
     CONSUMER_GROUP_MEMBERS, CONSUMER_GROUP_PARTITIONS, CONSUMER_GROUP_ADVICE,
     QUEUE_MESSAGES, QUEUE_OLDEST_MESSAGE_AGE_SECONDS,
     SUBSCRIPTION_BACKLOG_MESSAGES, SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS,
-    DEAD_LETTERED_EVENTS, DELIVERY_FAILED_EVENTS,
+    DEAD_LETTERED_EVENTS, DEAD_LETTER_BLOBS, DELIVERY_FAILED_EVENTS,
     OUTBOX_ROWS, OUTBOX_OLDEST_AGE_SECONDS, OUTBOX_FAILING_ROWS, OUTBOX_DEAD_LETTER_ROWS,
     LAG_SCRAPE_SUCCESS, LAG_SCRAPE_DURATION_SECONDS,
 )

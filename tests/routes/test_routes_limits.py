@@ -31,11 +31,11 @@ def run_edakit(*args: str, cwd: Path) -> tuple[int, list[str], float]:
 
 
 def deep_event(depth: int) -> str:
-    return '{"event": "OrderPlaced", "body": {"order": ' + "[" * depth + "]" * depth + "}}"
+    return '{"event": "OrderPlaced", "publisher": "external", "body": {"order": ' + "[" * depth + "]" * depth + "}}"
 
 
 def huge_event(size: int) -> str:
-    head = '{"event": "OrderPlaced", "body": {"note": "'
+    head = '{"event": "OrderPlaced", "publisher": "external", "body": {"note": "'
     return head + "x" * (size - len(head) - 3) + '"}}'
 
 
@@ -48,9 +48,9 @@ def test_an_example_event_within_the_limits_routes(tmp_path: Path, repo_root: Pa
 
 
 @pytest.mark.parametrize(("text", "line", "column", "key", "message"), [
-    (deep_event(900), 1, 142, "body.order[0][0][0][0]...(94 more levels)",
+    (deep_event(900), 1, 167, "body.order[0][0][0][0]...(94 more levels)",
      f"nested more than {MAX_DEPTH} levels deep; expected at most {MAX_DEPTH} levels of mappings and sequences"),
-    ('{"event": "OrderPlaced", "body": {"name": "\\udc80"}}', 1, 35, "body.name",
+    ('{"event": "OrderPlaced", "publisher": "external", "body": {"name": "\\udc80"}}', 1, 60, "body.name",
      "a \\uD800-\\uDFFF escape on its own is not a Unicode character; expected Unicode text"),
 ])
 def test_a_bad_example_event_is_a_located_problem(tmp_path: Path, text: str, line: int, column: int, key: str,
@@ -77,7 +77,7 @@ def test_make_validate_s_routes_step_reports_an_oversized_example(tmp_path: Path
 
 
 @pytest.mark.parametrize(("name", "text", "expected"), [
-    ("deep.json", deep_event(900), f"deep.json:1:142 body.order[0][0][0][0]...(94 more levels): nested more than "
+    ("deep.json", deep_event(900), f"deep.json:1:167 body.order[0][0][0][0]...(94 more levels): nested more than "
                                    f"{MAX_DEPTH} levels deep"),
     ("huge.json", huge_event(16 * 1024 * 1024), f"huge.json:1:1 (root): the example event is {16 * 1024 * 1024} "
                                                 "bytes; the kit reads example events of at most 1 MiB"),
@@ -97,7 +97,7 @@ def test_a_text_body_holding_deep_json_is_routed_not_a_traceback(tmp_path: Path,
 
     spec = load_spec(repo_root / "configs" / "order-events-sns.yaml")
     path = tmp_path / "text-body.json"
-    path.write_text('{"event": "OrderPlaced", "body": "' + "[" * 3000 + "]" * 3000 + '"}')
+    path.write_text('{"event": "OrderPlaced", "publisher": "external", "body": "' + "[" * 3000 + "]" * 3000 + '"}')
     billing = next(d for d in route(spec, load_example(path)) if d.subscriber == "billing")  # a MessageBody policy
     assert billing.reasons == (
         "message body is nested more than 100 levels deep, so a MessageBody policy cannot match",

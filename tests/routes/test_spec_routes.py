@@ -34,6 +34,8 @@ def sns_spec(repo_root: Path) -> Spec:
 def write_example(directory: Path, name: str, **content: object) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
+    if "message_attributes" in content or "body" in content:  # a raw broker message: a foreign publisher's
+        content = {"publisher": "external", **content}
     path.write_text(json.dumps(content, indent=2), encoding="utf-8")
     return path
 
@@ -81,7 +83,7 @@ def test_disagreeing_expectations_are_problems_with_reasons(sns_spec: Spec, tmp_
     assert len(messages) == 2
     assert messages[0].startswith("'audit' receives OrderPlaced but is not expected to")
     assert messages[1].startswith("'billing' is expected but does not receive it: total_amount")
-    assert all(p.file.endswith("wrong.json") and p.path == "expect" and (p.line, p.column) == (12, 3) for p in problems)
+    assert all(p.file.endswith("wrong.json") and p.path == "expect" and (p.line, p.column) == (13, 3) for p in problems)
 
 
 def test_unknown_event_and_subscriber_are_reported(sns_spec: Spec, tmp_path: Path) -> None:
@@ -100,8 +102,11 @@ def test_an_example_without_expect_is_only_shown(sns_spec: Spec, tmp_path: Path)
 @pytest.mark.parametrize(("text", "where", "message"), [
     ('{"event": "OrderPlaced", "expect": "email"}', ":1:26", "expected a list of subscriber names"),
     ('{"event": "OrderPlaced",\n "colour": 1}', ":2:2", "unknown key"),
-    ('{"message_attributes": {"a": {"StringValue": "x"}}}', ":1:1", "expected `event`"),
-    ('{"event": "OrderPlaced", "message_attributes": {"a": "x"}}', ":1:49", "DataType"),
+    ('{"publisher": "external", "message_attributes": {"a": {"StringValue": "x"}}}', ":1:1", "expected `event`"),
+    ('{"event": "OrderPlaced", "publisher": "external", "message_attributes": {"a": "x"}}', ":1:74", "DataType"),
+    ('{"event": "OrderPlaced", "body": {}}', ":1:26", "say `publisher: external`"),
+    ('{"event": "OrderPlaced", "publisher": "me"}', ":1:26", "expected `kit`"),
+    ('{"event": "OrderPlaced", "headers": {"Trace_Id": "x"}}', ":1:26", "CloudEvents extension name"),
     ('{"event": "OrderPlaced",', ":1:", "invalid YAML"),
     ("[1]", ":1:1", "expected an object"),
 ])
@@ -142,9 +147,10 @@ def test_cli_shows_recipients_and_reasons(repo_root: Path) -> None:
 
 def test_cli_exit_1_on_disagreement_and_2_on_bad_input(repo_root: Path, tmp_path: Path) -> None:
     spec = str(repo_root / "configs" / "order-events-sns.yaml")
-    wrong = write_example(tmp_path, "wrong", event="OrderPlaced", expect=["email"])
+    wrong = write_example(tmp_path, "wrong", event="OrderPlaced", payload={"total_amount": 0},
+                          expect=["billing", "email", "audit"])
     code, _, err = cli(spec, "--event", str(wrong))
-    assert code == 1 and "'email' is expected but does not receive it" in err
+    assert code == 1 and "'billing' is expected but does not receive it" in err
     bad = tmp_path / "bad.json"
     bad.write_text('{"event": 3}', encoding="utf-8")
     code, _, err = cli(spec, "--event", str(bad))

@@ -1,29 +1,34 @@
 """Routes in the spec: which subscribers receive each example event, and for the others the key that failed.
 
-Example events live in `examples/events/<spec name>/*.json`, one event per file:
+Example events live in `examples/events/<spec name>/*.json`, one event per file. By default an example is what the
+kit's own publisher sends, and routes derives the broker message from it with the runtime's own encoder (the
+adapter's `encode` with the channel's publish contract, edakit.brokers), so the prediction is what the broker sees:
 
     {
-      "event": "OrderPlaced",                       # an event of the spec; the channels carrying it are routed
+      "event": "OrderPlaced",                       # an event of the spec (the message's type); its channels are routed
       "description": "optional, for people",
-      "message_attributes": {"event_type": {"DataType": "String", "StringValue": "OrderPlaced"}},
-      "body": {"order_id": "o-1", "total_amount": 25.0},
+      "key": "ord-1", "subject": "optional", "headers": {"traceparent": "..."},   # optional Message fields
+      "payload": {"order_id": "o-1", "total_amount": 25.0},                      # the message's JSON payload
       "expect": ["email", "billing", "audit"]       # optional: the subscribers that must receive it, no others
     }
 
-`message_attributes` use the SNS Publish API form; Pub/Sub filters see each attribute's StringValue. `body` is the
-message body (SNS MessageBody policies) and, for Event Grid and EventBridge, the event itself. Kafka has no
-broker-side filters:
-every consumer group of a channel receives all of it.
+An example standing for a foreign publisher says `"publisher": "external"` and gives the raw broker message:
+`message_attributes` in the SNS Publish API form (Pub/Sub filters see each attribute's StringValue) and `body`, the
+message body (SNS MessageBody policies) and, for Event Grid and EventBridge, the event itself. Event Grid and
+EventBridge examples are external (routes has no kit encoder for them yet). Kafka has no broker-side filters: every
+consumer group of a channel receives all of it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from edakit.brokers import AttributeContract, AttributeContractError, contract
 from edakit.redact import shorten  # names from an example file are quoted by their start
 from edakit.routing.errors import InvalidFilterError
 from edakit.routing.eventbridge import explain_event_pattern
@@ -33,9 +38,17 @@ from edakit.routing.sns import explain_sns
 from edakit.spec.errors import KeyPath, Problem, SpecError, format_path
 from edakit.spec.limits import MAX_EXAMPLE_EVENT_BYTES
 from edakit.spec.model import Filter, Spec, Subscriber
+from edakit.runtime.message import Message, MessageError, check_headers
 from edakit.spec.source import Document, read_document
 
-EXAMPLE_KEYS = ("event", "description", "message_attributes", "body", "expect")
+# Brokers whose kit examples are encoded by the runtime's adapter (the others' examples are external).
+ENCODED_BROKERS = ("sqs-sns", "pubsub")
+
+KIT_KEYS = ("event", "description", "publisher", "key", "subject", "headers", "payload", "expect")
+EXTERNAL_KEYS = ("event", "description", "publisher", "message_attributes", "body", "expect")
+EXAMPLE_KEYS = tuple(dict.fromkeys((*KIT_KEYS, *EXTERNAL_KEYS)))
+PUBLISHERS = ("kit", "external")
+EXAMPLE_TIME = datetime(2026, 1, 1, tzinfo=UTC)  # the derived message's time: examples are reproducible
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,22 @@ class ExampleEvent:
     body: Any
     expect: tuple[str, ...] | None
     positions: Mapping[KeyPath, tuple[int, int]]
+    publisher: str = "external"  # kit: what the kit's publisher sends (key, subject, headers, payload)
+    key: str | None = None
+    subject: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    payload: Any = None
+
+    @property
+    def external(self) -> bool:
+        return self.publisher == "external"
+
+    def kit_message(self, source: str) -> Message:
+        """The Message the kit's publisher would send for this example."""
+        payload = self.payload if isinstance(self.payload, str) else json.dumps(self.payload, separators=(",", ":"))
+        return Message(id=f"example-{Path(self.file).stem}", type=self.event, source=source,
+                       payload=payload.encode(), time=EXAMPLE_TIME, key=self.key, subject=self.subject,
+                       headers=dict(self.headers))
 
     def problem(self, path: KeyPath, message: str) -> Problem:
         for end in range(len(path), -1, -1):
@@ -91,15 +120,39 @@ def load_example(path: str | Path) -> ExampleEvent:
         body=data.get("body", {}),
         expect=None if expect is None else tuple(expect),
         positions=document.positions,
+        publisher=data.get("publisher", "kit"),
+        key=data.get("key"),
+        subject=data.get("subject"),
+        headers=data.get("headers", {}),
+        payload=data.get("payload", {}),
     )
 
 
 def _shape_problems(doc: Document) -> list[Problem]:
     data = doc.data
     if not isinstance(data, dict):
-        return [doc.problem((), "expected an object with `event`, `message_attributes`, `body` and `expect`")]
-    problems = [doc.problem((key,), f"unknown key; expected one of {', '.join(EXAMPLE_KEYS)}")
-                for key in data if key not in EXAMPLE_KEYS]
+        return [doc.problem((), "expected an object with `event`, `payload` and `expect` (or `publisher: external` "
+                                "with `message_attributes` and `body`)")]
+    publisher = data.get("publisher", "kit")
+    if publisher not in PUBLISHERS:
+        return [doc.problem(("publisher",), "expected `kit` (the default: the kit's publisher sends it) or "
+                                            "`external` (a foreign publisher; give message_attributes and body)")]
+    allowed = KIT_KEYS if publisher == "kit" else EXTERNAL_KEYS
+    problems = [doc.problem((key,), f"unknown key for publisher {publisher}; expected one of {', '.join(allowed)}"
+                            + (" (raw broker attributes: say `publisher: external`)" if key in EXTERNAL_KEYS
+                               else ""))
+                for key in data if key not in allowed]
+    for key in ("key", "subject"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(doc.problem((key,), f"expected `{key}`: a string (the Message's {key})"))
+    headers = data.get("headers", {})
+    if not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())):
+        problems.append(doc.problem(("headers",), "expected {name: value}: the Message's CloudEvents extensions"))
+    else:
+        try:
+            check_headers(headers)
+        except MessageError as exc:
+            problems.append(doc.problem(("headers",), str(exc)))
     if not isinstance(data.get("event"), str):
         problems.append(doc.problem(("event",), "expected `event`: the name of an event of the spec"))
     attributes = data.get("message_attributes", {})
@@ -130,14 +183,44 @@ def load_examples(directory: str | Path) -> list[ExampleEvent]:
     return examples
 
 
-def filter_reasons(broker: str, subscription_filter: Filter, example: ExampleEvent) -> list[str]:
-    """Why the broker would not deliver `example` through this filter; empty when it would."""
+class PublishRefused(ValueError):
+    """The kit's publisher would refuse the example (contract or budget): it reaches nobody."""
+
+
+def broker_message(broker: str, example: ExampleEvent, contract: AttributeContract | None,
+                   source: str = "urn:edakit:example") -> tuple[str, dict[str, dict[str, str]]]:
+    """The body and message attributes (SNS Publish API form) the broker receives for `example`: as written for
+    an external publisher, else encoded by the runtime's own adapter encoder with the channel's contract."""
+    if example.external or broker not in ENCODED_BROKERS:
+        return example.message, {n: dict(a) for n, a in example.message_attributes.items()}
+    message = example.kit_message(source)
+    try:
+        if broker == "sqs-sns":
+            from edakit.runtime.adapters.sqs_sns import encode as sns_encode
+
+            return sns_encode(message, contract=contract, topic=contract.topic if contract else "SNS")
+        from edakit.runtime.adapters.pubsub import encode as pubsub_encode
+
+        data, attributes = pubsub_encode(message, None, contract, contract.topic if contract else "Pub/Sub")
+    except (AttributeContractError, MessageError) as exc:
+        raise PublishRefused(f"the kit's publisher refuses it: {exc}") from None
+    return data.decode(errors="replace"), {n: {"DataType": "String", "StringValue": v} for n, v in attributes.items()}
+
+
+def filter_reasons(broker: str, subscription_filter: Filter, example: ExampleEvent,
+                   contract: AttributeContract | None = None) -> list[str]:
+    """Why the broker would not deliver `example` through this filter; empty when it would. `contract`: the
+    channel's publish contract (edakit.brokers.contract), which decides what the kit's publisher sends."""
+    if broker in ENCODED_BROKERS:
+        try:
+            body, attributes = broker_message(broker, example, contract)
+        except PublishRefused as exc:
+            return [str(exc)]
     if broker == "sqs-sns":
         return explain_sns(subscription_filter.policy, scope=subscription_filter.scope,  # type: ignore[arg-type]
-                           message_attributes=dict(example.message_attributes), message=example.message)
+                           message_attributes=attributes, message=body)
     if broker == "pubsub":
-        attributes = {name: a["StringValue"] for name, a in example.message_attributes.items()}
-        return explain_pubsub(str(subscription_filter.policy), attributes)
+        return explain_pubsub(str(subscription_filter.policy), {n: a["StringValue"] for n, a in attributes.items()})
     if broker == "event-grid":
         event = example.body if isinstance(example.body, dict) else {}
         return explain_eventgrid(dict(subscription_filter.policy), event)  # type: ignore[arg-type]
@@ -156,9 +239,16 @@ def route(spec: Spec, example: ExampleEvent) -> list[Delivery]:
 def _reasons(spec: Spec, sub: Subscriber, carrying: set[str], example: ExampleEvent) -> list[str]:
     if sub.channel not in carrying:
         return [f"reads channel '{sub.channel}', which does not carry {shorten(example.event)}"]
+    channel = spec.channels[sub.channel]
+    found = contract(spec, sub.channel)
+    if not example.external and channel.broker in ENCODED_BROKERS:
+        try:  # refused by the publisher: nobody receives it, filter or not
+            broker_message(channel.broker, example, found)
+        except PublishRefused as exc:
+            return [str(exc)]
     if sub.filter is None:
         return []
-    return filter_reasons(spec.channels[sub.channel].broker, sub.filter, example)
+    return filter_reasons(channel.broker, sub.filter, example, found)
 
 
 def check_expected(spec: Spec, events_dir: str | Path | None = None) -> list[Problem]:
@@ -176,6 +266,12 @@ def example_problems(spec: Spec, example: ExampleEvent) -> list[Problem]:
                                             f"(events: {', '.join(spec.events) or 'none'})")]
     problems = [example.problem(("expect", i), f"'{shorten(name)}' is not a subscriber of spec '{spec.name}'")
                 for i, name in enumerate(example.expect or ()) if name not in spec.subscribers]
+    filtered = {spec.channels[sub.channel].broker for sub in spec.subscribers.values()
+                if sub.filter is not None and sub.channel in spec.channels
+                and example.event in spec.channels[sub.channel].events}
+    if not example.external and filtered - set(ENCODED_BROKERS) - {"kafka"}:
+        return [example.problem((), f"routes has no kit encoder for {', '.join(sorted(filtered))}: give the event as "
+                                    "it arrives, with `publisher: external` and `body`")]
     if example.expect is None or problems:
         return problems
     try:

@@ -16,6 +16,7 @@ from edakit.routing import (
     validate_pubsub_filter,
     validate_sns_filter_policy,
 )
+from edakit.brokers import contract
 from edakit.routing.routes import examples_dir, filter_reasons
 from edakit.spec.model import Location
 
@@ -108,7 +109,7 @@ def filter_unmatched(target: Target) -> Iterator[tuple[Location, str]]:
             continue
         candidates = [e for e in target.examples if e.event in channel.events]
         try:
-            if any(not filter_reasons(channel.broker, sub.filter, e) for e in candidates):
+            if any(not filter_reasons(channel.broker, sub.filter, e, contract(spec, channel.name)) for e in candidates):
                 continue
         except InvalidFilterError:
             continue  # EDA015 reports the invalid filter

@@ -187,6 +187,23 @@ def _docs(root: Path, echo: Echo) -> int:
     return FINDINGS if problems else OK
 
 
+def _observability(root: Path, echo: Echo) -> int:
+    """alerts/ and dashboards/ match a fresh render of the specs (`edakit alerts`, `edakit dashboards`), and
+    `promtool check rules` and `promtool test rules` pass over alerts/."""
+    from edakit.observability import generate
+    from edakit.spec import SpecError
+
+    try:
+        problems = generate.stale(root, generate.alert_files(root), "alerts", "edakit alerts")
+        problems += generate.stale(root, generate.dashboard_files(root), "dashboards", "edakit dashboards")
+    except SpecError:
+        return OK  # the specs step reports it
+    passed, lines = generate.promtool(root)
+    for line in problems + lines:
+        echo(f"  {line}")
+    return FINDINGS if problems or not passed else OK
+
+
 STEPS: list[Step] = [
     Step("specs: load and render", _specs),
     Step("sagas: definitions", _sagas),
@@ -194,6 +211,8 @@ STEPS: list[Step] = [
     Step("routes: example events reach their expected subscribers", _routes),
     Step("schemas: compatibility and example payloads", _schemas),
     Step("docs: READMEs and pattern roots' module inputs match the code", _docs),
+    Step("observability: generated alert rules and dashboards are current; promtool check and test rules",
+         _observability),
     Step("terraform: fmt, validate, test, checkov", _terraform),
     Step("terraform: plan every rendered tfvars file", _plans),
 ]

@@ -21,6 +21,9 @@ COMMANDS: dict[str, str] = {
     "lint": "edakit.cli.lint:lint",
     "dlq": "edakit.cli.dlq:dlq",
     "outbox": "edakit.cli.outbox:outbox",
+    "lag": "edakit.cli.lag:lag",
+    "alerts": "edakit.cli.observability:alerts",
+    "dashboards": "edakit.cli.observability:dashboards",
 }
 
 

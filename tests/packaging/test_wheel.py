@@ -56,15 +56,24 @@ def _copy_sources(dest: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("wheel")
-    (base / "src").mkdir()
-    _copy_sources(base / "src")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("src")
+    _copy_sources(src)
+    return src
+
+
+def _build_wheel(source: Path, dist: Path) -> Path:
+    """`pip wheel` of a source tree or an sdist, with the project venv's setuptools and nothing downloaded."""
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                  "-q", "-w", base / "dist", base / "src"])
+                  "-q", "-w", dist, source])
     assert built.returncode == 0, built.stderr
-    (found,) = (base / "dist").glob("eda_kit-*.whl")
+    (found,) = dist.glob("eda_kit-*.whl")
     return found
+
+
+@pytest.fixture(scope="module")
+def wheel(sources: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build_wheel(sources, tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +122,18 @@ def test_the_wheel_ships_every_data_file_of_the_package(wheel: Path) -> None:
     assert {*ONE_TRUTH} - {f"tools/{name}" for name in data} == set(), "package data missing in the checkout"
     assert [name for name in data if name not in names] == []
     with zipfile.ZipFile(wheel) as archive:
+        for packaged, canonical in ONE_TRUTH.items():
+            assert archive.read(packaged.removeprefix("tools/")) == (ROOT / canonical).read_bytes(), packaged
+
+
+def test_a_wheel_built_from_the_sdist_carries_the_schemas_too(sources: Path, tmp_path: Path) -> None:
+    """`python -m build` goes source -> sdist -> wheel: the sdist must hold the schemas' contents, not symlinks
+    pointing out of it."""
+    made = _run([sys.executable, "-c", "import sys; from setuptools.build_meta import build_sdist;"
+                 " print(build_sdist(sys.argv[1]))", tmp_path / "sdist"], cwd=sources)
+    assert made.returncode == 0, made.stderr
+    sdist = tmp_path / "sdist" / made.stdout.split()[-1]
+    with zipfile.ZipFile(_build_wheel(sdist, tmp_path / "dist")) as archive:
         for packaged, canonical in ONE_TRUTH.items():
             assert archive.read(packaged.removeprefix("tools/")) == (ROOT / canonical).read_bytes(), packaged
 

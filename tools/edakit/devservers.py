@@ -324,3 +324,31 @@ def tansu_behind_proxy() -> Iterator[TcpProxy]:
     with tcp_proxy() as proxy, tansu_broker(advertised_port=proxy.port) as direct:
         proxy.target = direct
         yield proxy
+
+
+@contextlib.contextmanager
+def prometheus_server(rules_files: list[Path], scrape_targets: list[str], eval_interval: str = "1s") -> Iterator[str]:
+    """Prometheus from Debian's `prometheus` package, scraping `scrape_targets` (host:port on 127.0.0.1) and
+    evaluating `rules_files` every `eval_interval`; yields its base URL. Data lives in a temp dir, removed after."""
+    import json
+
+    exe = shutil.which("prometheus")
+    if exe is None:
+        raise RuntimeError("prometheus not found: run `make setup` (scripts/setup-system.sh installs Debian's prometheus)")
+    scratch = Path(tempfile.mkdtemp(prefix="edakit-prometheus-"))
+    rules = []
+    for index, path in enumerate(rules_files):  # copied: Prometheus resolves rule_files against its config dir
+        rules.append(f"rules-{index}.yml")
+        shutil.copyfile(path, scratch / rules[-1])
+    config = {
+        "global": {"scrape_interval": eval_interval, "evaluation_interval": eval_interval,
+                   "scrape_timeout": eval_interval},
+        "rule_files": rules,
+        "scrape_configs": [{"job_name": "edakit", "static_configs": [{"targets": list(scrape_targets)}]}],
+    }
+    (scratch / "prometheus.yml").write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
+    port = free_port()
+    proc = _quiet([exe, f"--config.file={scratch / 'prometheus.yml'}", f"--storage.tsdb.path={scratch / 'data'}",
+                   f"--web.listen-address=127.0.0.1:{port}"])
+    with _serving(proc, port, f"http://127.0.0.1:{port}", scratch) as url:
+        yield url

@@ -75,15 +75,16 @@ def _environment_row(spec: Spec, dashboard: Dashboard, collapsed: bool) -> Dashb
         "Consumed per subscriber", "msg/s", "OpenTelemetry messaging.client.consumed.messages, per consumer group.",
         [(f"sum by ({CONSUMER_GROUP}) (rate({CONSUMED_MESSAGES}{{{in_groups}}}{RATE}))",
           f"{{{{{CONSUMER_GROUP}}}}}")]))
-    dashboard = dashboard.with_panel(_panel(
-        "Lag per subscriber (messages)", "short", "edakit lag serve: messages not yet consumed.",
-        _per_subscriber(spec, "lag_messages", "sum")))
-    dashboard = dashboard.with_panel(_panel(
-        "Lag per subscriber (age)", "s", "edakit lag serve: age of the oldest message not yet consumed.",
-        _per_subscriber(spec, "lag_seconds", "max")))
-    dashboard = dashboard.with_panel(_panel(
-        "Dead-letter queue depth", "short", "Messages that failed every attempt (Kafka: DLQ topic end offset).",
-        _per_subscriber(spec, "dlq_messages", "sum")))
+    for title, unit, description, pick, op in (
+        ("Lag per subscriber (messages)", "short", "edakit lag serve: messages not yet consumed.", "lag_messages",
+         "sum"),
+        ("Lag per subscriber (age)", "s", "edakit lag serve: age of the oldest message not yet consumed.",
+         "lag_seconds", "max"),
+        ("Dead-letter queue depth", "short", "Messages that failed every attempt (Kafka: DLQ topic end offset).",
+         "dlq_messages", "sum"),
+    ):
+        if targets := _per_subscriber(spec, pick, op):  # a broker without the figure gets no empty panel
+            dashboard = dashboard.with_panel(_panel(title, unit, description, targets))
     dashboard = dashboard.with_panel(_panel(
         "Outbox oldest unpublished row", "s", "edakit lag serve: per outbox relay.",
         [(f"max by ({m.LABEL_RELAY}) ({m.OUTBOX_OLDEST_AGE_SECONDS})", f"{{{{{m.LABEL_RELAY}}}}}")]))

@@ -73,7 +73,7 @@ def test_fan_out_module_plans_the_rendered_sns_sqs_file(
         queue = planned[f'aws_sqs_queue.this["{sub.name}"]']
         assert (queue["name"], queue["message_retention_seconds"]) == (
             f"{topic}-{sub.name}", sub.queue.message_retention_hours * 3600)
-        assert planned[f'aws_sqs_queue.dlq["{sub.name}"]']["name"] == f"{topic}-{sub.name}-dlq"
+        assert planned[f'aws_sqs_queue.dead_letter["{sub.name}"]']["name"] == f"{topic}-{sub.name}-dlq"
         subscription = planned[f'aws_sns_topic_subscription.this["{sub.name}"]']
         policy = subscription["filter_policy"]
         assert (json.loads(policy) if policy else None) == (sub.filter.policy if sub.filter else None)

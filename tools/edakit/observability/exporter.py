@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -39,64 +38,83 @@ class Outcome:
     error: str | None
 
 
-class LagExporter(PromCollector):
-    """A prometheus-client collector: each `collect()` (one scrape) asks every target, with one deadline for all."""
+class _Run:
+    """One collection of one target on a daemon thread (a hung broker must not keep the process from exiting)."""
 
-    def __init__(self, collectors: Sequence[Collector], scrape_timeout: float = DEFAULT_SCRAPE_TIMEOUT) -> None:
+    def __init__(self, collector: Collector, timeout: float) -> None:
+        self.started = time.monotonic()
+        self.done = threading.Event()
+        self.report: Report | None = None
+        self.error: str | None = None
+        self.seconds = 0.0  # check and collection, once done
+        threading.Thread(target=self._run, args=(collector, timeout), daemon=True,
+                         name=f"edakit-lag {collector.target}").start()
+
+    def _run(self, collector: Collector, timeout: float) -> None:
+        try:
+            collector.check(timeout)
+            self.report = collector.collect(timeout)
+        except Exception as exc:  # noqa: BLE001 - any failure is this target's scrape_success 0, with the reason logged
+            self.error = redact(" ".join(str(exc).split())) or type(exc).__name__
+        finally:
+            self.seconds = time.monotonic() - self.started
+            self.done.set()
+
+
+class LagExporter(PromCollector):
+    """A prometheus-client collector: each `collect()` (one scrape) asks every target, with one deadline for all.
+
+    `target_timeout`: how long each broker request inside a collection may wait (default: the scrape timeout). The
+    scrape never waits longer than `scrape_timeout`, whatever the clients do."""
+
+    def __init__(self, collectors: Sequence[Collector], scrape_timeout: float = DEFAULT_SCRAPE_TIMEOUT,
+                 target_timeout: float | None = None) -> None:
         if not scrape_timeout > 0:
             raise ValueError(f"scrape_timeout: expected seconds > 0, got {scrape_timeout}")
         self.collectors = list(collectors)
         self.scrape_timeout = scrape_timeout
-        # one worker per target, and at most one collection in flight per target: a hung one never starves another
-        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.collectors)), thread_name_prefix="edakit-lag")
-        self._running: dict[int, tuple[Future[Report], float]] = {}
+        self.target_timeout = scrape_timeout if target_timeout is None else target_timeout
+        self._running: dict[int, _Run] = {}  # at most one collection in flight per target
         self._lock = threading.Lock()
 
-    def _ask(self, collector: Collector) -> Report:
-        # Each request inside waits at most the scrape timeout; the scrape itself does not wait for stragglers.
-        collector.check(self.scrape_timeout)
-        return collector.collect(self.scrape_timeout)
-
     def scrape(self) -> list[Outcome]:
-        """Ask every target; return within scrape_timeout (plus scheduling) whatever each one did."""
+        """Ask every target; return within scrape_timeout whatever each one did by then."""
         started = time.monotonic()
-        futures: dict[int, tuple[Future[Report], float, bool]] = {}
+        runs: list[tuple[_Run, bool]] = []
         with self._lock:
             for n, collector in enumerate(self.collectors):
                 previous = self._running.get(n)
-                if previous is not None and not previous[0].done():
-                    futures[n] = (previous[0], previous[1], False)  # still hung: do not pile another call on it
+                if previous is not None and not previous.done.is_set():
+                    runs.append((previous, False))  # still hung: do not pile another call on it
                     continue
-                future = self._pool.submit(self._ask, collector)
-                self._running[n] = (future, started)
-                futures[n] = (future, started, True)
-        wait([f for f, _, fresh in futures.values() if fresh], timeout=self.scrape_timeout)
+                self._running[n] = run = _Run(collector, self.target_timeout)
+                runs.append((run, True))
+        deadline = started + self.scrape_timeout
+        for run, fresh in runs:
+            if fresh:
+                run.done.wait(max(0.0, deadline - time.monotonic()))
         outcomes = []
-        for n, collector in enumerate(self.collectors):
-            future, since, fresh = futures[n]
+        for collector, (run, fresh) in zip(self.collectors, runs, strict=True):
             seconds = time.monotonic() - started
             if not fresh:
-                outcomes.append(Outcome(collector.target, None, seconds, f"the collection started "
-                                        f"{time.monotonic() - since:.0f} s ago has not ended (target hangs)"))
-            elif not future.done():
+                hung = time.monotonic() - run.started  # its duration: how long it has hung so far
+                error = f"the collection started {hung:.0f} s ago has not ended (target hangs)"
+                outcomes.append(Outcome(collector.target, None, hung, error))
+            elif not run.done.is_set():
                 outcomes.append(Outcome(collector.target, None, seconds,
                                         f"no answer within the scrape timeout ({self.scrape_timeout:g} s)"))
-            elif future.exception() is not None:
-                outcomes.append(Outcome(collector.target, None, seconds, redact(str(future.exception()))))
             else:
-                report = future.result()
-                outcomes.append(Outcome(collector.target, report, report.seconds or seconds, None))
+                outcomes.append(Outcome(collector.target, run.report, run.seconds, run.error))
         for outcome in outcomes:
             if outcome.error:
                 log.warning("edakit lag serve: %s: %s", outcome.target, outcome.error)
         return outcomes
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        outcomes = self.scrape()
-        yield from families(outcomes)
+        yield from families(self.scrape())
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Nothing to release: collections in flight end with their own timeouts, on daemon threads."""
 
 
 def families(outcomes: Sequence[Outcome]) -> list[GaugeMetricFamily]:

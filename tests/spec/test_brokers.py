@@ -33,8 +33,8 @@ events:
   OrderPlaced: {schema: schemas/shop/v1/order-placed.avsc, version: 1}
 channels:
   orders:
-    events: [OrderPlaced]
-    pubsub: {schema_encoding: JSON}
+    {events: [OrderPlaced], attributes: {native: {event_type: type}},
+     pubsub: {schema_encoding: JSON}}
 subscribers:
   billing:
     channel: orders
@@ -128,13 +128,13 @@ def test_an_event_grid_webhook_must_authenticate_event_grid(write_spec: Write, p
 
 
 def test_pubsub_schema_filter_and_attempts(write_spec: Write, problems: Problems) -> None:
-    text = PUBSUB.replace("events: [OrderPlaced]\n    pubsub", "events: [OrderPlaced, OrderShipped]\n    pubsub")
+    text = PUBSUB.replace("{events: [OrderPlaced],", "{events: [OrderPlaced, OrderShipped],")
     text = text.replace("  OrderPlaced: {", "  OrderShipped: {schema: schemas/shop/v1/order-shipped.avsc, version: 1}\n"
                                              "  OrderPlaced: {")
     text = text.replace("filter: {policy: 'attributes.event_type = \"OrderPlaced\"'}",
                         "filter: {policy: {event_type: [OrderPlaced]}}\n    dlq: {max_receive_count: 4}")
     assert problems(write_spec(text)) == [
-        "configs/shop.yaml:10:14 channels.orders.pubsub.schema_encoding: a Pub/Sub topic schema comes from the "
+        "configs/shop.yaml:10:15 channels.orders.pubsub.schema_encoding: a Pub/Sub topic schema comes from the "
         "channel's event Avro file: the channel needs exactly one event with an .avsc schema",
         "configs/shop.yaml:14:14 subscribers.billing.filter.policy: a Pub/Sub filter is an expression string such "
         "as 'attributes.event_type = \"OrderPlaced\"'",

@@ -93,6 +93,20 @@ class AttributeContract:
                 f"declare for this channel (channels.<channel>.attributes.headers: "
                 f"{', '.join(sorted(self.headers)) or 'none'})")
 
+    def numbers(self, message: Message) -> set[str]:
+        """Native attributes whose value is a JSON number of the payload (SNS sends them as DataType Number)."""
+        fields = {a.name: a.source.removeprefix("payload.") for a in self.native if a.source.startswith("payload.")}
+        if not fields:
+            return set()
+        try:
+            payload = json.loads(message.payload)
+        except ValueError:
+            return set()
+        if not isinstance(payload, dict):
+            return set()
+        return {name for name, field in fields.items()
+                if isinstance(payload.get(field), int | float) and not isinstance(payload.get(field), bool)}
+
     def native_values(self, message: Message) -> dict[str, str]:
         values = {a.name: a.value(message) for a in self.native}
         return {name: value for name, value in values.items() if value is not None}

@@ -7,6 +7,8 @@
   attributes inside the JSON envelope, which has no count limit (only SNS's 256 KiB message size). A channel's
   budget is the smallest of its subscriptions'. SNS docs, "Amazon SNS message attributes".
 - Filters read attributes only with `filter_policy_scope: MessageAttributes` (the policy's keys, `$or` included).
+  A native attribute taken from a numeric payload field travels with DataType Number, so numeric conditions on it
+  match (SNS compares numbers only on Number attributes).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def budget(spec: Spec, channel: str) -> int | None:
 
 
 def filter_attributes(subscription_filter: Filter) -> set[str]:
+    """The attribute names the filter reads; raises InvalidFilterError for an invalid policy."""
+    from edakit.routing.sns import validate_sns_filter_policy
+
+    validate_sns_filter_policy(subscription_filter.policy, scope=subscription_filter.scope)  # type: ignore[arg-type]
     return policy_attributes(subscription_filter.policy, subscription_filter.scope)
 
 

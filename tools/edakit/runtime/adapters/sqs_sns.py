@@ -126,7 +126,9 @@ def encode(message: Message, extra: Mapping[str, str] | None = None, contract: A
     if not binary_ok:
         body = to_structured(message).decode()
         attributes = {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **native, **(extra or {})}
-    return body, {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
+    numbers = contract.numbers(message) if contract is not None else set()
+    return body, {name: {"DataType": "Number" if name in numbers else "String", "StringValue": value}
+                  for name, value in attributes.items()}
 
 
 def decode(body: str, attributes: Mapping[str, str], where: str) -> Message:

@@ -1,6 +1,6 @@
 # Every feature of the module at once: a saga whose steps use all three integrations (a Lambda function, an SQS
 # command with a task token, an SNS command with a task token), a compensation, a KMS-encrypted command queue and
-# topic, opt-in execution data logging and a custom log retention.
+# topic, opt-in execution data logging and a longer log retention.
 # The definition is normally generated: python -c 'from edakit.saga import render_asl; print(render_asl("configs/sagas/order-fulfilment.yaml"))'
 # It is written out here so that the example stands alone.
 # terraform init && terraform apply -var="commands_kms_key_arn=arn:aws:kms:eu-west-1:<account>:key/<id>"
@@ -92,7 +92,7 @@ module "order_fulfilment" {
 
   integration_kms_key_arns     = [var.commands_kms_key_arn]
   allow_execution_data_logging = true # staging only: the logs then hold order lines and addresses
-  log_retention_in_days        = 30
+  log_retention_in_days        = 731  # two years: the orders audit period
   tags                         = { team = "orders" }
 }
 

@@ -132,16 +132,18 @@ def lag(ctx: click.Context, brokers: tuple[str, ...], dbs: tuple[str, ...], tabl
         click.echo(show(reports))
         return
     failure: str | None = None
+    home = "\x1b[H\x1b[2J" if sys.stdout.isatty() else "\n"  # a pipe gets one snapshot after another
     try:
         while True:
             # Home and clear-to-end, then the new figures: the view refreshes in place instead of scrolling. A target
             # that stops answering while watched shows its error in place of the figures until it answers again.
             body = f"error: {failure}" if failure else show(reports)
-            click.echo("\x1b[H\x1b[2J" + time.strftime("%H:%M:%S ") + f"every {watch:g} s, Ctrl-C stops\n" + body)
+            sys.stdout.write(home + time.strftime("%H:%M:%S ") + f"every {watch:g} s, Ctrl-C stops\n" + body + "\n")
+            sys.stdout.flush()
             time.sleep(watch)
             try:
                 reports, failure = collect_all(collectors), None
-            except (*UNREACHABLE, LagError, BrokerError) as exc:
+            except (*UNREACHABLE, LagError, BrokerError, BrokerUrlError) as exc:
                 failure = " ".join(printable(exc, known).split())
     except KeyboardInterrupt:
         pass
@@ -166,7 +168,7 @@ def serve_command(brokers: tuple[str, ...], dbs: tuple[str, ...], table: str, gr
     for collector in collectors:
         try:
             collector.check(reachable_timeout())
-        except (*UNREACHABLE, LagError, BrokerError) as exc:
+        except (*UNREACHABLE, LagError, BrokerError, BrokerUrlError) as exc:
             exit_error(exc, known)
     exporter = LagExporter(collectors, scrape_timeout=scrape_timeout)
     try:

@@ -494,7 +494,9 @@ class EventGridCollector:
         if not container or "/" in container:
             raise BrokerUrlError(f"target 'azblob:{container}': expected azblob:CONTAINER (the dead-letter container)")
         self.container, self.target, self._globs = container, f"azblob:{container}", tuple(subscriptions)
-        self._client: Any = None
+        if not os.environ.get(AZURE_CONNECTION_ENV):
+            raise BrokerUrlError(f"target {self.target!r}: set {AZURE_CONNECTION_ENV} to the storage account's "
+                                 "connection string")
 
     def _container(self, timeout: float) -> Any:  # noqa: ANN401 - ContainerClient
         from azure.storage.blob import ContainerClient

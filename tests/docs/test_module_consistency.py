@@ -157,3 +157,37 @@ def test_rendered_tfvars_set_only_current_inputs_of_their_module() -> None:
         for key in json.loads(golden.read_text(encoding="utf-8")):
             assert key in variables, f"{golden}: {key} is no input of {module.name}"
             assert not DEPRECATED.match(_description(variables[key])), f"{golden}: {key} is deprecated"
+
+
+def _state_resource(kind: str, name: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    return {"mode": "managed", "type": kind, "name": name,
+            "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+            "instances": [{"index_key": "billing", "schema_version": 0, "attributes": attributes}]}
+
+
+def test_state_of_the_old_sns_sqs_dlq_addresses_moves_without_replacement(harness: Harness, tmp_path: Path) -> None:
+    """A user's state from the release that named the DLQ resources `dlq`: the plan moves them, replacing nothing."""
+    for file in (ROOT / "terraform/modules/aws-sns-sqs-fanout").glob("*.tf"):
+        (tmp_path / file.name).write_bytes(file.read_bytes())
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-billing-dlq"
+    state = {"version": 4, "terraform_version": "1.15.0", "serial": 1,
+             "lineage": "6f1c1c52-0000-4000-8000-000000000000", "outputs": {}, "resources": [
+                 _state_resource("aws_sqs_queue", "dlq", {
+                     "id": url, "url": url, "name": "orders-billing-dlq", "fifo_queue": False,
+                     "arn": "arn:aws:sqs:eu-west-1:123456789012:orders-billing-dlq"}),
+                 _state_resource("aws_sqs_queue_policy", "dlq", {"id": url, "queue_url": url}),
+                 _state_resource("aws_cloudwatch_metric_alarm", "dlq_depth", {
+                     "id": "orders-billing-dlq-not-empty", "alarm_name": "orders-billing-dlq-not-empty"}),
+             ]}
+    (tmp_path / "terraform.tfstate").write_text(json.dumps(state), encoding="utf-8")
+    assert harness.init(tmp_path).ok
+    result = harness.plan(tmp_path, vars={"name": "orders", "subscribers": "{ billing = {} }"})
+    assert result.ok, [f"{d.summary}: {d.detail}" for d in result.diagnostics]
+    changes = {change["address"]: change for change in result.data["resource_changes"]}
+    for old, new in [("aws_sqs_queue.dlq", "aws_sqs_queue.dead_letter"),
+                     ("aws_sqs_queue_policy.dlq", "aws_sqs_queue_policy.dead_letter"),
+                     ("aws_cloudwatch_metric_alarm.dlq_depth", "aws_cloudwatch_metric_alarm.dead_letter_depth")]:
+        change = changes[f'{new}["billing"]']
+        assert change.get("previous_address") == f'{old}["billing"]'
+        assert not {"create", "delete"} & set(change["change"]["actions"]), change["change"]["actions"]
+        assert f'{old}["billing"]' not in changes

@@ -31,8 +31,9 @@ EXAMPLE_VARS: dict[str, dict[str, str]] = {
     "claim-check-store-azure-blob": {"subscription_id": "00000000-0000-0000-0000-000000000000",
                                      "writer_principal_ids": '["11111111-1111-1111-1111-111111111111"]',
                                      "reader_principal_ids": '["22222222-2222-2222-2222-222222222222"]'},
-    "claim-check-store-gcs": {"project_id": PROJECT,
-                              "kms_key_name": f"projects/{PROJECT}/locations/europe-west1/keyRings/orders/cryptoKeys/payloads"},
+    "claim-check-store-gcs": {
+        "project_id": PROJECT,
+        "kms_key_name": f"projects/{PROJECT}/locations/europe-west1/keyRings/orders/cryptoKeys/payloads"},
     "gcp-pubsub": {"project_id": PROJECT,
                    "kms_key_name": f"projects/{PROJECT}/locations/europe-west1/keyRings/orders/cryptoKeys/topics",
                    "oncall_notification_channel": f"projects/{PROJECT}/notificationChannels/123"},
@@ -149,11 +150,14 @@ def test_pattern_root_tests_have_one_name() -> None:
 def test_rendered_tfvars_set_only_current_inputs_of_their_module() -> None:
     goldens = sorted((ROOT / "tests" / "render" / "golden").glob("*/*/*.auto.tfvars.json"))
     assert goldens
+    inputs: dict[Path, dict[str, dict[str, Any]]] = {}
     for golden in goldens:
         module = ROOT / "terraform" / "modules" / golden.name.removesuffix(".auto.tfvars.json")
         if not module.is_dir():
             continue  # provider.auto.tfvars.json: the pattern root's own provider settings
-        variables = _blocks(module, "variable")
+        if module not in inputs:
+            inputs[module] = _blocks(module, "variable")
+        variables = inputs[module]
         for key in json.loads(golden.read_text(encoding="utf-8")):
             assert key in variables, f"{golden}: {key} is no input of {module.name}"
             assert not DEPRECATED.match(_description(variables[key])), f"{golden}: {key} is deprecated"

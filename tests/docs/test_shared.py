@@ -30,14 +30,16 @@ def copy(root: Path, module: str) -> Path:
 
 def test_every_copy_in_the_repository_is_the_template_after_its_header(repo_root: Path) -> None:
     template = (repo_root / DEAD_LETTER.template).read_text(encoding="utf-8")
-    header = HEADER.format(template=DEAD_LETTER.template, modules=", ".join(DEAD_LETTER.modules))
+    header = HEADER.format(template=DEAD_LETTER.template,
+                           modules="".join(f"#   {module}\n" for module in DEAD_LETTER.modules))
     for module in DEAD_LETTER.modules:
         assert copy(repo_root, module).read_text(encoding="utf-8") == header + template
     assert check_docs(repo_root, [repo_root / module for module in DEAD_LETTER.modules]) == []
 
 
 def test_the_dead_letter_template_is_shared_by_both_sqs_dlq_modules() -> None:
-    assert set(DEAD_LETTER.modules) == {"terraform/modules/aws-sns-sqs-fanout", "terraform/modules/aws-eventbridge-routing"}
+    assert set(DEAD_LETTER.modules) == {"terraform/modules/aws-sns-sqs-fanout",
+                                        "terraform/modules/aws-eventbridge-routing"}
 
 
 def test_a_drifted_copy_is_stale_at_its_first_differing_line_then_rewritten(tree: Path) -> None:
@@ -85,7 +87,7 @@ def test_paths_limit_the_copies_to_those_modules(tree: Path) -> None:
     for module in DEAD_LETTER.modules:
         copy(tree, module).write_text("# drifted\n", encoding="utf-8")
     only = tree / "terraform/modules/aws-sns-sqs-fanout"
-    assert [problem.file for problem in check_docs(tree, [only])] == [copy(tree, "terraform/modules/aws-sns-sqs-fanout")]
+    assert [problem.file for problem in check_docs(tree, [only])] == [copy(tree, str(only.relative_to(tree)))]
 
 
 def test_a_missing_template_is_bad_input_naming_it(tree: Path) -> None:

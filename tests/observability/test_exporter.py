@@ -44,12 +44,16 @@ def value(samples: dict, name: str, **labels: str) -> float:
 def kafka_group(tansu_bootstrap: str) -> tuple[str, str]:
     topic, group = f"orders-{uuid.uuid4().hex[:6]}", f"billing-{uuid.uuid4().hex[:6]}"
     admin = AdminClient({"bootstrap.servers": tansu_bootstrap})
-    for future in admin.create_topics([NewTopic(topic, 2, 1)], operation_timeout=10).values():
+    dlq = f"{topic}.{group}.dlq"  # read by no group: its end offset must be exported all the same
+    for future in admin.create_topics([NewTopic(topic, 2, 1), NewTopic(dlq, 1, 1)], operation_timeout=10).values():
         future.result()
     producer = Producer({"bootstrap.servers": tansu_bootstrap, "linger.ms": 20})
     for n in range(6):
         producer.produce(topic, b"x", partition=n % 2)
     assert producer.flush(15) == 0
+    for _ in range(2):  # one record per request, as the kit's dead-lettering sends them
+        producer.produce(dlq, b"poison", partition=0)
+        assert producer.flush(15) == 0
     committer = Consumer({"bootstrap.servers": tansu_bootstrap, "group.id": group})
     committer.commit(offsets=[TopicPartition(topic, 0, 1), TopicPartition(topic, 1, 3)], asynchronous=False)
     committer.close()
@@ -98,6 +102,7 @@ def test_a_hung_target_reports_failure_within_the_scrape_timeout(exporter, tansu
         assert value(samples, m.CONSUMER_LAG_SECONDS, group=group, partition="0") >= 0
         assert value(samples, m.CONSUMER_COMMITTED_OFFSET, group=group, partition="0") == 1
         assert value(samples, m.PARTITION_END_OFFSET, topic=topic, partition="0") == 3
+        assert value(samples, m.PARTITION_END_OFFSET, topic=f"{topic}.{group}.dlq", partition="0") == 2
         assert value(samples, m.CONSUMER_GROUP_ADVICE, group=group, advice="add_consumers") == 1  # empty group
         assert value(samples, m.CONSUMER_GROUP_MEMBERS, group=group) == 0
         assert value(samples, m.OUTBOX_ROWS, broker="outbox", target=outbox_url) == 1

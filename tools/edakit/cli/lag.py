@@ -80,6 +80,12 @@ def render(reports: Sequence[Report]) -> str:
                 members = "members unknown" if g.members is None else f"{g.members} member(s)"
                 out.append(f"group {g.group} ({g.state.lower()}, {members}): lag {g.lag_messages} message(s), "
                            f"{_cell(g.lag_seconds)} s; {g.advice_text}")
+        dead = {}
+        for t in report.topics:
+            if t.topic.endswith(".dlq") and t.end_offset > t.start_offset:
+                dead[t.topic] = dead.get(t.topic, 0) + t.end_offset - t.start_offset
+        if dead:
+            out += _table(["DLQ TOPIC", "MESSAGES"], sorted(dead.items()))
         if report.queues:
             out += _table(["QUEUE", "VISIBLE", "IN FLIGHT", "DELAYED", "DLQ", "DLQ DEPTH", "OLDEST SECONDS"],
                           [(q.queue, q.visible, q.in_flight, q.delayed, q.dlq, q.dlq_visible, q.oldest_age_seconds)

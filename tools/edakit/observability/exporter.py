@@ -129,7 +129,8 @@ def families(outcomes: Sequence[Outcome]) -> list[GaugeMetricFamily]:
     lag_seconds = gauge(m.CONSUMER_LAG_SECONDS, "Age of the first record the group has not consumed (0 when caught "
                         "up), from record timestamps.", part)
     committed = gauge(m.CONSUMER_COMMITTED_OFFSET, "Committed offset of the group; -1 when it has none.", part)
-    end = gauge(m.PARTITION_END_OFFSET, "High watermark of the partition.", [m.LABEL_TOPIC, m.LABEL_PARTITION])
+    end = gauge(m.PARTITION_END_OFFSET, "High watermark of the partition (every topic, consumed or not).",
+                [m.LABEL_TOPIC, m.LABEL_PARTITION])
     members = gauge(m.CONSUMER_GROUP_MEMBERS, "Members of the consumer group (DescribeGroups).", [m.LABEL_GROUP])
     group_partitions = gauge(m.CONSUMER_GROUP_PARTITIONS, "Partitions the group reads (of topics it has committed on).",
                              [m.LABEL_GROUP])
@@ -162,7 +163,7 @@ def families(outcomes: Sequence[Outcome]) -> list[GaugeMetricFamily]:
         if report is None:
             continue
         base = [report.kind, report.target]
-        ends: dict[tuple[str, int], int] = {}
+        ends = {(t.topic, t.partition): t.end_offset for t in report.topics}
         for group in report.groups:
             for p in group.partitions:
                 labels = base + [p.topic, group.group, str(p.partition)]
@@ -170,7 +171,7 @@ def families(outcomes: Sequence[Outcome]) -> list[GaugeMetricFamily]:
                 if p.lag_seconds is not None:
                     lag_seconds.add_metric(labels, p.lag_seconds)
                 committed.add_metric(labels, -1 if p.committed_offset is None else p.committed_offset)
-                ends[(p.topic, p.partition)] = p.end_offset
+                ends.setdefault((p.topic, p.partition), p.end_offset)
             if group.members is not None:
                 members.add_metric(base + [group.group], group.members)
             group_partitions.add_metric(base + [group.group], len(group.partitions))

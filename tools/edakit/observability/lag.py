@@ -120,6 +120,16 @@ class OutboxLag:
     dead_letters_blocking: int
 
 
+@dataclass(frozen=True)
+class TopicPartitionOffsets:
+    """A Kafka partition's low and high watermark (every topic, consumed or not: DLQ topics are read by nobody)."""
+
+    topic: str
+    partition: int
+    start_offset: int
+    end_offset: int
+
+
 @dataclass
 class Report:
     """What one target answered: its figures and what it could not tell."""
@@ -127,6 +137,7 @@ class Report:
     kind: str  # kafka | sqs | pubsub | eventgrid | outbox
     target: str  # the address, redacted
     groups: list[GroupLag] = field(default_factory=list)
+    topics: list[TopicPartitionOffsets] = field(default_factory=list)
     queues: list[QueueDepth] = field(default_factory=list)
     subscriptions: list[SubscriptionBacklog] = field(default_factory=list)
     dead_letters: list[DeadLetterBlobs] = field(default_factory=list)
@@ -224,8 +235,7 @@ class KafkaCollector:
             if not names:
                 report.notes.append("no consumer groups" + (f" matching {', '.join(self._globs)}" if self._globs
                                                             else ""))
-                return report
-            described = admin.describe_consumer_groups(names, request_timeout=timeout)
+            described = admin.describe_consumer_groups(names, request_timeout=timeout) if names else {}
             offset_futures = {name: admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(name)],
                                                                       request_timeout=timeout)[name]
                               for name in names}
@@ -238,9 +248,12 @@ class KafkaCollector:
             partitions_of = {topic: sorted(meta.partitions) for topic, meta in metadata.topics.items()}
             wanted = sorted({(topic, p) for offsets in committed.values() for topic, _ in offsets
                              for p in partitions_of.get(topic, ())})
-            low, high = ({}, {}) if not wanted else (
-                self._list_offsets(admin, wanted, OffsetSpec.earliest(), timeout),
-                self._list_offsets(admin, wanted, OffsetSpec.latest(), timeout))
+            # Every topic's offsets, not only the groups': a DLQ topic nobody consumes must still show its growth.
+            every = sorted({(topic, p) for topic, ps in partitions_of.items() if not topic.startswith("__")
+                            for p in ps} | set(wanted))
+            low, high = ({}, {}) if not every else (
+                self._list_offsets(admin, every, OffsetSpec.earliest(), timeout),
+                self._list_offsets(admin, every, OffsetSpec.latest(), timeout))
             topics_of = {name: {topic for topic, _ in offsets} for name, offsets in committed.items()}
             # where each group's next read starts: its commit, else (or below retention) the low watermark
             positions = {(name, tp): max(committed[name].get(tp, low[tp]), low[tp])
@@ -270,6 +283,8 @@ class KafkaCollector:
                 width = max((len(partitions_of[t]) for t in lagging_topics), default=0)
                 advice, text = advise(bool(lagging_topics), members, width)
                 report.groups.append(GroupLag(name, state, members, rows, advice, text))
+            report.topics = [TopicPartitionOffsets(t, p, low[(t, p)], max(high[(t, p)], low[(t, p)]))
+                             for t, p in every]
             unread = sum(1 for g in report.groups for p in g.partitions if p.lag_seconds is None)
             if unread:
                 report.notes.append(f"time lag unknown for {unread} partition(s): their next record was not read "

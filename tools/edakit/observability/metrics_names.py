@@ -31,7 +31,7 @@ CONSUMER_LAG_MESSAGES = "edakit_consumer_lag_messages"  # {topic,group,partition
 # now minus the timestamp of the first record not yet consumed (the record at the committed offset); 0 when caught up
 CONSUMER_LAG_SECONDS = "edakit_consumer_lag_seconds"  # {topic,group,partition}
 CONSUMER_COMMITTED_OFFSET = "edakit_consumer_committed_offset"  # {topic,group,partition}; -1 = no commit
-PARTITION_END_OFFSET = "edakit_partition_end_offset"  # {topic,partition}
+PARTITION_END_OFFSET = "edakit_partition_end_offset"  # {topic,partition}: every topic but __internal ones, DLQs too
 CONSUMER_GROUP_MEMBERS = "edakit_consumer_group_members"  # {group}
 CONSUMER_GROUP_PARTITIONS = "edakit_consumer_group_partitions"  # {group}: partitions the group has offsets on
 # 1 for the advice that applies to a lagging group (add_consumers: fewer members than partitions; add_partitions:

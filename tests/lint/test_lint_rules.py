@@ -34,6 +34,8 @@ POINTS_AT = {
     "EDA009/fail": "min_insync_replicas: 1",
     "EDA010/fail": "max_receive_count: 1",
     "EDA011/fail": "parallelism: 8",
+    "EDA011/fail-staging": "parallelism: 6",  # prod has 6 partitions; staging's 2 cannot keep 6 consumers busy
+    "EDA011/fail-no-environment": "parallelism: 8",
     "EDA012/fail": "kafka:",
     "EDA013/fail": "enable_auto_commit: true",
     "EDA014/fail": '"kms_master_key_id"',  # the spec refuses an AWS managed key itself; a hand-written tfvars may not

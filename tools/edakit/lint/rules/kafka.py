@@ -15,8 +15,12 @@ MIN_INSYNC_REPLICAS = 2
 
 def _prod_topics(target: Target) -> Iterator[tuple[str, dict[str, object], str | None]]:
     """(topic, settings with module defaults applied, spec channel) for every topic, in prod only."""
-    if target.env != PROD:
-        return
+    if target.env == PROD:
+        yield from _topics(target)
+
+
+def _topics(target: Target) -> Iterator[tuple[str, dict[str, object], str | None]]:
+    """(topic, settings with module defaults applied, spec channel) for every topic, in the target's environment."""
     kafka = module_vars(target, KAFKA)
     defaults = {"replication_factor": kafka.get("default_replication_factor", 3),
                 "min_insync_replicas": kafka.get("default_min_insync_replicas", 2),
@@ -74,11 +78,13 @@ def kafka_retry_and_dlq(target: Target) -> Iterator[tuple[Location, str]]:
 
 
 @rule("EDA011", "kafka-partitions-parallelism", Severity.ERROR,
-      "A consumer group cannot run more busy consumers than the topic has partitions; the rest sit idle.")
+      "A consumer group cannot run more busy consumers than the topic has partitions; the rest sit idle (in every "
+      "environment: a staging that cannot use its consumers hides the problem until prod).")
 def kafka_partitions_parallelism(target: Target) -> Iterator[tuple[Location, str]]:
     if target.spec is None:
         return  # parallelism is planned in the spec
-    by_channel = {channel: (topic, settings) for topic, settings, channel in _prod_topics(target)}
+    where = f"in {target.env}" if target.env else "(no environment)"
+    by_channel = {channel: (topic, settings) for topic, settings, channel in _topics(target)}
     for sub in target.spec.subscribers.values():
         if sub.channel not in by_channel:
             continue
@@ -86,7 +92,8 @@ def kafka_partitions_parallelism(target: Target) -> Iterator[tuple[Location, str
         if _below(settings["partitions"], sub.parallelism):
             yield (target.at((), ("subscribers", sub.name, "parallelism")),
                    f"subscriber '{sub.name}' plans parallelism {sub.parallelism} but topic '{topic}' has "
-                   f"{settings['partitions']} partitions in prod")
+                   f"{settings['partitions']} partitions {where}; `edakit lag` tells whether a lagging group "
+                   "needs more consumers or more partitions")
 
 
 @rule("EDA012", "avro-registry", Severity.ERROR,

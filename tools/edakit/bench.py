@@ -15,6 +15,7 @@ from pathlib import Path
 BENCHMARKS: list[str] = [
     "edakit.schemas.bench:run",
     "edakit.runtime.bench:run",
+    "edakit.observability.bench:run",
 ]
 
 

@@ -155,7 +155,7 @@ class TestCase:
     """Input series for a promtool test: `fire` values make the alert fire, `calm` values keep it quiet."""
 
     series: dict[str, str]  # series selector (with all labels) -> promtool values expression, firing case
-    calm: dict[str, str]
+    calm: dict[str, str]  # at the threshold (growing: flat, its boundary)
     eval_seconds: int
     value: str | None  # the firing sample's value as {{ $value }} prints it (None: not in the annotations)
 
@@ -208,7 +208,7 @@ def subscriber_rules(spec: Spec, sub: Subscriber) -> list[Rule]:
             f"{window} minutes: the lag will not recover by itself.",
             lag.result_labels(),
             TestCase({_series_text(lag, {lag.per: "0"} if lag.per else None): "0+10x30"},
-                     {_series_text(lag, {lag.per: "0"} if lag.per else None): "300-10x30"}, 25 * 60, None),
+                     {_series_text(lag, {lag.per: "0"} if lag.per else None): "500x30"}, 25 * 60, None),
         ))
     if what.lag_seconds is not None:
         age = what.lag_seconds

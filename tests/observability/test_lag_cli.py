@@ -99,6 +99,10 @@ def test_watch_redraws_in_place_until_interrupted(tmp_path: Path) -> None:
         while out.count(b"\x1b[H\x1b[2J") < 2 and time.monotonic() < deadline:
             if select.select([leader], [], [], 0.2)[0]:
                 out += os.read(leader, 65536)
+        (tmp_path / "outbox.db").unlink()  # the target goes away while watched: its error shows, the watch goes on
+        while b"does not exist" not in out and time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.2)[0]:
+                out += os.read(leader, 65536)
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=10)
     finally:
@@ -110,3 +114,4 @@ def test_watch_redraws_in_place_until_interrupted(tmp_path: Path) -> None:
     assert code == 0, (code, text, proc.stderr.read().decode())
     assert text.count("\x1b[H\x1b[2J") >= 2, text  # each refresh homes the cursor and clears: in place, not scrolling
     assert text.count("RELAY") >= 2 and "every 0.5 s, Ctrl-C stops" in text
+    assert "does not exist" in text.rsplit("Ctrl-C stops", 1)[1]

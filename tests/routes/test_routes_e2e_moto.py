@@ -1,7 +1,10 @@
-"""End to end: the kit's own SNS/SQS specs, provisioned on moto from the PLAN JSON the offline Terraform harness makes
+"""End to end: the kit's own SNS/SQS specs (and the EventBridge spec), provisioned on moto from the PLAN JSON the offline Terraform harness makes
 for their rendered tfvars, and every example event published through the kit's own SqsSnsBroker publisher, reach
 exactly the subscribers the example's `expect` and `edakit routes` name; plainly, and with headers up to the
 attribute budget. One header more is refused by the publisher (and routes predicts nobody), never re-encoded.
+
+EventBridge: the bus, rules (event patterns) and SQS targets from the plan; the examples are external (the kit has no
+EventBridge publisher), put with PutEvents.
 
 Pub/Sub: Debian's pstest has no subscription filters, so test_pubsub_routes_evaluator_only_pstest_has_no_filters
 checks the kit's encoder and evaluator only (never patched into the emulator)."""
@@ -223,3 +226,47 @@ def _pubsub_receivers(spec: Spec, example: ExampleEvent, settings: PublisherSett
         return set()
     return {sub.name for sub in spec.subscribers.values()
             if sub.filter is None or not filter_reasons("pubsub", sub.filter, example, found)}
+
+
+def test_eventbridge_examples_reach_exactly_the_planned_rules_targets_on_moto(
+        endpoint: str, harness: Harness, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    module = tmp_path_factory.mktemp("tf") / "aws-eventbridge-routing"
+    shutil.copytree(ROOT / "terraform/modules/aws-eventbridge-routing", module,
+                    ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"))
+    spec = load_spec(ROOT / "configs/order-routing-eventbridge.yaml", "staging")
+    [tfvars] = [p for p in render_spec(spec, tmp_path) if p.name == "aws-eventbridge-routing.auto.tfvars.json"]
+    plan = _planned(harness, module, tfvars)
+    created = [c for c in plan["resource_changes"] if c["change"]["actions"] == ["create"]]
+    after = lambda kind: [c["change"]["after"] for c in created if c["type"] == kind]  # noqa: E731
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
+    events, sqs = (session.client(name, endpoint_url=endpoint) for name in ("events", "sqs"))
+    [bus] = after("aws_cloudwatch_event_bus")
+    events.create_event_bus(Name=bus["name"])
+    for rule in after("aws_cloudwatch_event_rule"):
+        events.put_rule(Name=rule["name"], EventBusName=rule["event_bus_name"], EventPattern=rule["event_pattern"])
+    queues: dict[str, str] = {}  # rule (the subscriber) -> its target queue's URL
+    for target in after("aws_cloudwatch_event_target"):
+        # The target queues are the subscribers' own (spec: eventbridge.queue_arn), in moto's default account.
+        queues[target["rule"]] = sqs.create_queue(QueueName=target["arn"].rsplit(":", 1)[1])["QueueUrl"]
+        events.put_targets(Rule=target["rule"], EventBusName=target["event_bus_name"],
+                           Targets=[{"Id": target["target_id"], "Arn": target["arn"]}])
+    assert set(queues) == set(spec.subscribers)
+    examples = load_examples(examples_dir(spec))
+    for example in examples:
+        predicted = {d.subscriber for d in route(spec, example) if d.receives}
+        assert example.external and predicted == set(example.expect or ()), example.file
+        body = example.body
+        [result] = events.put_events(Entries=[{
+            "EventBusName": bus["name"], "Source": body["source"], "DetailType": body["detail-type"],
+            "Detail": json.dumps(body["detail"])}])["Entries"]
+        assert "EventId" in result
+        got = set()
+        for name, url in queues.items():
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            for message in messages:
+                assert json.loads(message["Body"])["detail"] == body["detail"]
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            if messages:
+                got.add(name)
+        assert got == predicted, example.file
+    print(f"orders-routing: {len(examples)} example(s) x {len(queues)} targets checked")

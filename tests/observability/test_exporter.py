@@ -71,7 +71,8 @@ def outbox_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def exporter(tansu_bootstrap: str, kafka_group, outbox_url: str, hung_port: int) -> Iterator[tuple[int, str]]:  # noqa: ANN001
+def exporter(tansu_bootstrap: str, kafka_group: tuple[str, str], outbox_url: str,
+             hung_port: int) -> Iterator[tuple[int, str]]:
     hung = f"kafka://127.0.0.1:{hung_port}"
     collectors = [open_target(f"kafka://{tansu_bootstrap}", groups=[kafka_group[1]]), open_target(outbox_url),
                   open_target(hung)]
@@ -83,7 +84,8 @@ def exporter(tansu_bootstrap: str, kafka_group, outbox_url: str, hung_port: int)
     server.server_close()  # type: ignore[attr-defined]
 
 
-def test_a_hung_target_reports_failure_within_the_scrape_timeout(exporter, tansu_bootstrap: str, kafka_group,  # noqa: ANN001
+def test_a_hung_target_reports_failure_within_the_scrape_timeout(exporter: tuple[int, str], tansu_bootstrap: str,
+                                                                 kafka_group: tuple[str, str],
                                                                  outbox_url: str) -> None:
     port, hung = exporter
     topic, group = kafka_group

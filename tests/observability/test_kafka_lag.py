@@ -5,16 +5,20 @@ does not, which the report says instead of guessing)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from edakit.cli import main
+from edakit.observability import metrics_names as m
 from edakit.observability.lag import GroupLag, KafkaCollector, advise, open_target
 
 AGE = {0: 120.0, 1: 30.0, 2: 5.0}  # seconds before now each partition's records were produced
@@ -66,7 +70,8 @@ def one_group(report, group: str) -> GroupLag:  # noqa: ANN001
     return found
 
 
-def test_lag_per_partition_in_messages_and_seconds_on_tansu(tansu_bootstrap: str, lagging_group) -> None:  # noqa: ANN001
+def test_lag_per_partition_in_messages_and_seconds_on_tansu(tansu_bootstrap: str,
+                                                           lagging_group: tuple[str, str]) -> None:
     topic, group = lagging_group
     collector = open_target(f"kafka://{tansu_bootstrap}", groups=[group])
     collector.check(5)
@@ -128,7 +133,18 @@ def test_advice(lagging: bool, members: int | None, partitions: int, advice: str
     assert advise(lagging, members, partitions)[0] == advice
 
 
-def test_cli_table_and_json(tansu_bootstrap: str, lagging_group) -> None:  # noqa: ANN001
+@settings(max_examples=200, deadline=None)
+@given(members=st.integers(0, 500), partitions=st.integers(1, 500))
+def test_advice_never_suggests_idle_consumers(members: int, partitions: int) -> None:
+    advice, text = advise(True, members, partitions)
+    assert advice in m.ADVICE_VALUES
+    assert (advice == "add_consumers") == (members < partitions)  # "max = partition count"
+    if advice == "add_consumers":
+        suggested = int(re.search(r"(?:add|start) up to (\d+)", text)[1])
+        assert 1 <= suggested and members + suggested == partitions
+
+
+def test_cli_table_and_json(tansu_bootstrap: str, lagging_group: tuple[str, str]) -> None:
     topic, group = lagging_group
     runner = CliRunner()
     result = runner.invoke(main, ["lag", "--broker", f"kafka://{tansu_bootstrap}", "--group", group])

@@ -141,7 +141,8 @@ def families(outcomes: Sequence[Outcome]) -> list[GaugeMetricFamily]:
                   [m.LABEL_QUEUE, m.LABEL_STATE])
     queue_age = gauge(m.QUEUE_OLDEST_MESSAGE_AGE_SECONDS, "CloudWatch ApproximateAgeOfOldestMessage (absent where "
                       "CloudWatch has no datapoint).", [m.LABEL_QUEUE])
-    backlog = gauge(m.SUBSCRIPTION_BACKLOG_MESSAGES, "Cloud Monitoring num_undelivered_messages.", [m.LABEL_SUBSCRIPTION])
+    backlog = gauge(m.SUBSCRIPTION_BACKLOG_MESSAGES, "Cloud Monitoring num_undelivered_messages.",
+                    [m.LABEL_SUBSCRIPTION])
     unacked = gauge(m.SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS, "Cloud Monitoring oldest_unacked_message_age.",
                     [m.LABEL_SUBSCRIPTION])
     dead_events = gauge(m.DEAD_LETTERED_EVENTS, "Events in the Event Grid dead-letter container, per subscription.",

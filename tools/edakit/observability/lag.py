@@ -29,7 +29,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -438,7 +438,7 @@ class SqsCollector:
             return
         finally:
             cloudwatch.close()
-        report.queues[:] = [q if f"q{n}" not in ages else QueueDepth(**{**asdict(q), "oldest_age_seconds": ages[f"q{n}"]})
+        report.queues[:] = [q if f"q{n}" not in ages else replace(q, oldest_age_seconds=ages[f"q{n}"])
                             for n, q in enumerate(report.queues)]
         missing = [q.queue for q in report.queues if q.oldest_age_seconds is None]
         if missing:

@@ -57,17 +57,18 @@ def _repo(tmp_path: Path, alerts_block: str = "", billing_block: str = "") -> Pa
 
 def _rules(root: Path) -> dict[tuple[str, str, str], dict]:
     """(group, subscriber, alert) -> rule, from the rendered rule file."""
-    text = generate.alert_files(root)["alerts/shop.rules.yml"]
-    document = YAML(typ="safe").load(text)
-    return {(g["name"], r["labels"].get("subscriber", ""), r["alert"]): r
-            for g in document["groups"] for r in g["rules"]}
+    files = generate.alert_files(root)
+    groups = [g for env in ("staging", "prod")
+              for g in YAML(typ="safe").load(files[f"alerts/shop.{env}.rules.yml"])["groups"]]
+    return {(g["name"], r["labels"].get("subscriber", ""), r["alert"]): r for g in groups for r in g["rules"]}
 
 
 def _promtool(root: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    return subprocess.run(["promtool", "test", "rules", "shop.test.yml", "edakit.test.yml"],
+    tests = ["shop.staging.test.yml", "shop.prod.test.yml", "edakit.test.yml"]
+    return subprocess.run(["promtool", "test", "rules", *tests],
                           cwd=root / "alerts" / "tests", capture_output=True, text=True, timeout=120)
 
 
@@ -119,7 +120,7 @@ def test_generated_promtool_tests_pass_for_any_thresholds(tmp_path_factory: pyte
                  f"error_ratio: {ratio}, for_seconds: {hold} }}")
     done = _promtool(root, generate.alert_files(root))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("SUCCESS") == 2
+    assert done.stdout.count("SUCCESS") == 3
 
 
 @pytest.mark.slow
@@ -127,7 +128,7 @@ def test_promtool_fails_a_rule_whose_threshold_is_off_by_one(tmp_path: Path) -> 
     """The generated tests are not vacuous: a rule that fires at the threshold instead of above it fails them."""
     root = _repo(tmp_path, "alerts: { lag_messages: 100 }")
     files = generate.alert_files(root)
-    files["alerts/shop.rules.yml"] = files["alerts/shop.rules.yml"].replace(") > 100\n", ") >= 100\n")
+    files["alerts/shop.prod.rules.yml"] = files["alerts/shop.prod.rules.yml"].replace(") > 100\n", ") >= 100\n")
     done = _promtool(root, files)
     assert done.returncode == 1
     assert "ConsumerLagHigh" in done.stdout + done.stderr
@@ -141,7 +142,8 @@ def test_bad_thresholds_are_located_problems(tmp_path: Path) -> None:
     assert shown == [
         "configs/shop.yaml:8:11 alerts.lag_messages: 0 is less than the minimum of 1",
         "configs/shop.yaml:8:28 alerts.error_ratio: 2 is greater than the maximum of 1",
-        "configs/shop.yaml:12:15 subscribers.billing.alerts.lag_msgs: unknown key 'lag_msgs'; did you mean 'lag_messages'?",
+        "configs/shop.yaml:12:15 subscribers.billing.alerts.lag_msgs: unknown key 'lag_msgs'; "
+        "did you mean 'lag_messages'?",
     ]
 
 
@@ -163,19 +165,20 @@ def test_validate_step_fails_on_a_stale_missing_or_orphaned_file_and_passes_when
     assert runner.invoke(main, ["dashboards", "--root", str(root)]).exit_code == 0
     status, lines = _observability_step(root)
     assert status == 0, lines
-    assert "  promtool test rules: 2 files, 2 passed" in lines
+    assert "  promtool test rules: 3 files, 3 passed" in lines
 
     spec = root / "configs" / "shop.yaml"
-    spec.write_text(spec.read_text().replace("prod:\n    alerts: { lag_seconds: 60 }", "prod:\n    alerts: { lag_seconds: 61 }"))
+    spec.write_text(spec.read_text().replace("{ lag_seconds: 60 }", "{ lag_seconds: 61 }"))
     (root / "dashboards" / "shop.json").unlink()
     (root / "alerts" / "old.rules.yml").write_text(generate.GENERATED_MARK + " from configs/old.yaml\ngroups: []\n")
     status, lines = _observability_step(root)
     assert status == 1
-    assert "  alerts/shop.rules.yml: stale, the spec changed since it was generated; run `edakit alerts`" in lines
+    assert "  alerts/shop.prod.rules.yml: stale, the spec changed since it was generated; run `edakit alerts`" in lines
+    assert not any(line.startswith("  alerts/shop.staging") for line in lines)
     assert "  dashboards/shop.json: missing; run `edakit dashboards`" in lines
     assert "  alerts/old.rules.yml: no spec generates it any more; run `edakit alerts` to remove it" in lines
     check = runner.invoke(main, ["alerts", "--check", "--root", str(root)])
-    assert check.exit_code == 1 and "alerts/shop.rules.yml: stale" in check.output
+    assert check.exit_code == 1 and "alerts/shop.prod.rules.yml: stale" in check.output
 
     assert runner.invoke(main, ["alerts", "--root", str(root)]).exit_code == 0
     assert not (root / "alerts" / "old.rules.yml").exists()
@@ -192,14 +195,14 @@ def test_validate_step_reports_promtool_failures(tmp_path: Path) -> None:
     status, lines = _observability_step(root)
     assert status == 1
     assert any("hand-written.rules.yml" in line for line in lines), lines
-    assert any(line.startswith("  promtool check rules: 3 files") and "exit 1" in line for line in lines), lines
+    assert any(line.startswith("  promtool check rules: 4 files") and "exit 1" in line for line in lines), lines
 
 
 def test_a_bad_spec_is_exit_2_with_its_location(tmp_path: Path) -> None:
     root = _repo(tmp_path, "alerts: { for_seconds: -1 }")
     result = CliRunner().invoke(main, ["alerts", "--root", str(root)])
     assert result.exit_code == 2
-    assert "configs/shop.yaml:8:11" in result.output and "alerts.for_seconds: -1 is less than the minimum of 0" in result.output
+    assert "configs/shop.yaml:8:11 alerts.for_seconds: -1 is less than the minimum of 0" in result.output
     assert "Traceback" not in result.output
 
 
@@ -210,3 +213,15 @@ def test_promtool_missing_is_a_finding_that_says_how_to_install_it(tmp_path: Pat
     ok, lines = generate.promtool(ROOT)
     assert not ok
     assert lines == ["promtool not found: run `make setup` (scripts/setup-system.sh installs Debian's prometheus)"]
+
+
+def test_event_grid_dead_letters_are_matched_as_the_exporter_labels_them() -> None:
+    """`edakit lag serve` reads the dead-letter container (target azblob:<container>) and labels blobs by the event
+    subscription, upper case as Event Grid writes the path; the rule must select exactly that series."""
+    (staging, prod) = load_environments(ROOT / "configs" / "order-events-eventgrid.yaml", root=ROOT)
+    rule = next(r for r in alerts.subscriber_rules(prod, prod.subscribers["billing"])
+                if r.alert == "DeadLetterQueueNotEmpty")
+    container = prod.event_grid.dead_letter_container_name
+    assert rule.expr == (f'sum by (target, subscription) (edakit_dead_lettered_events{{broker="eventgrid",'
+                         f'target="azblob:{container}",subscription="BILLING"}}) > 0')
+    assert rule.result_labels == {"target": f"azblob:{container}", "subscription": "BILLING"}

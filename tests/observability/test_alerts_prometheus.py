@@ -76,7 +76,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, lag: tuple[Gauge, int])
     (root / "configs").mkdir()
     (root / "configs" / "shop.yaml").write_text(SPEC)
     rules = root / "shop.rules.yml"
-    rules.write_text(alerts.render_files(alerts.spec_sets(root))["alerts/shop.rules.yml"])
+    rules.write_text(alerts.render_files(alerts.spec_sets(root))["alerts/shop.prod.rules.yml"])
     with prometheus_server([rules], [f"127.0.0.1:{lag[1]}"], eval_interval="1s") as url:
         _wait("Prometheus scraped the exporter", lambda: next(
             (r for r in _get(url, "/api/v1/query", query="up")["data"]["result"] if r["value"][1] == "1"), None), 20)

@@ -43,7 +43,7 @@ def _run(root: Path, check: bool, kind: str, render: Callable[[Path], dict[str, 
 @click.option("--runbook-base", default=generate.alerts.RUNBOOK, show_default=True,
               help="Where runbook_url points (e.g. your repository's URL of alerts/README.md); #<alert> is appended.")
 def alerts(check: bool, root: Path, runbook_base: str) -> None:
-    """Write alerts/<spec>.rules.yml (one group per environment), alerts/edakit.rules.yml (outbox relays, lag
+    """Write alerts/<spec>.<env>.rules.yml (every subscriber's alerts), alerts/edakit.rules.yml (outbox relays, lag
     exporter) and their promtool unit tests in alerts/tests/. Exit 0 ok, 1 stale (--check), 2 bad spec."""
     _run(root, check, "alerts", lambda r: generate.alert_files(r, runbook_base))
 

@@ -1,6 +1,7 @@
-"""Spec -> Prometheus alerting rules (and their `promtool test rules` unit tests), one rule file per spec.
+"""Spec -> Prometheus alerting rules and their `promtool test rules` unit tests, one rule file per spec and environment
+(each environment's Prometheus loads its own).
 
-`alerts/<spec>.rules.yml` holds one group per environment with, per subscriber, the alerts its broker can be
+`alerts/<spec>.<environment>.rules.yml` holds one group with, per subscriber, the alerts its broker can be
 measured for by `edakit lag serve` (metric names from `metrics_names`) and the handler error rate from the
 runtime's OpenTelemetry metrics. `alerts/edakit.rules.yml` holds what belongs to no spec: outbox relays and the
 exporter itself. Each alert carries `severity`, `summary`, `description` and a `runbook_url` pointing at its
@@ -117,9 +118,12 @@ def measured(spec: Spec, sub: Subscriber) -> Measured:
         return Measured(Series(m.SUBSCRIPTION_BACKLOG_MESSAGES, base, by),
                         Series(m.SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS, base, by), None, False, subscription,
                         channel.resource_name)
-    if channel.broker == "event-grid":
-        base = {m.LABEL_BROKER: "eventgrid", m.LABEL_TOPIC: channel.resource_name, m.LABEL_SUBSCRIPTION: sub.name}
-        dlq = Series(m.DEAD_LETTERED_EVENTS, base, (m.LABEL_TOPIC, m.LABEL_SUBSCRIPTION))
+    if channel.broker == "event-grid" and spec.event_grid is not None:
+        # The exporter reads one dead-letter container (target azblob:<container>); Event Grid names the blobs
+        # after the event subscription (the module's key, the subscriber's name) in upper case.
+        base = {m.LABEL_BROKER: "eventgrid", m.LABEL_TARGET: f"azblob:{spec.event_grid.dead_letter_container_name}",
+                m.LABEL_SUBSCRIPTION: sub.name.upper()}
+        dlq = Series(m.DEAD_LETTERED_EVENTS, base, (m.LABEL_TARGET, m.LABEL_SUBSCRIPTION))
         return Measured(None, None, dlq if sub.dlq.enabled else None, False, consumer_name(spec, sub),
                         channel.resource_name)
     # eventbridge: no lag of its own (its rules deliver to queues)
@@ -400,12 +404,14 @@ def render_files(spec_sets: Mapping[str, tuple[str, list[Spec]]], runbook: str =
     files["alerts/tests/edakit.test.yml"] = dump_yaml(
         tests_document("../edakit.rules.yml", kit, runbook), HEADER.format(source="the kit"))
     for name, (source, specs) in sorted(spec_sets.items()):
-        groups = spec_rules(specs)
-        if not any(rules for _, rules in groups):
-            continue
-        files[f"alerts/{name}.rules.yml"] = dump_yaml(rules_document(groups, runbook), HEADER.format(source=source))
-        files[f"alerts/tests/{name}.test.yml"] = dump_yaml(
-            tests_document(f"../{name}.rules.yml", groups, runbook), HEADER.format(source=source))
+        for spec, group in zip(specs, spec_rules(specs), strict=True):
+            if not group[1]:
+                continue
+            stem = f"{name}.{spec.environment}" if spec.environment else name
+            files[f"alerts/{stem}.rules.yml"] = dump_yaml(rules_document([group], runbook),
+                                                          HEADER.format(source=source))
+            files[f"alerts/tests/{stem}.test.yml"] = dump_yaml(
+                tests_document(f"../{stem}.rules.yml", [group], runbook), HEADER.format(source=source))
     return files
 
 

@@ -73,7 +73,8 @@ def promtool(root: Path) -> tuple[bool, list[str]]:
     tests = sorted(p.name for p in (root / "alerts" / "tests").glob("*.test.yml"))
     lines: list[str] = []
     ok = True
-    for cmd, cwd in (([exe, "check", "rules", *rules], root), ([exe, "test", "rules", *tests], root / "alerts" / "tests")):
+    runs = (([exe, "check", "rules", *rules], root), ([exe, "test", "rules", *tests], root / "alerts" / "tests"))
+    for cmd, cwd in runs:
         if len(cmd) == 3:
             continue
         try:

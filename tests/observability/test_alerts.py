@@ -218,10 +218,19 @@ def test_promtool_missing_is_a_finding_that_says_how_to_install_it(tmp_path: Pat
 def test_event_grid_dead_letters_are_matched_as_the_exporter_labels_them() -> None:
     """`edakit lag serve` reads the dead-letter container (target azblob:<container>) and labels blobs by the event
     subscription, upper case as Event Grid writes the path; the rule must select exactly that series."""
-    (staging, prod) = load_environments(ROOT / "configs" / "order-events-eventgrid.yaml", root=ROOT)
+    (_staging, prod) = load_environments(ROOT / "configs" / "order-events-eventgrid.yaml", root=ROOT)
     rule = next(r for r in alerts.subscriber_rules(prod, prod.subscribers["billing"])
                 if r.alert == "DeadLetterQueueNotEmpty")
     container = prod.event_grid.dead_letter_container_name
     assert rule.expr == (f'sum by (target, subscription) (edakit_dead_lettered_events{{broker="eventgrid",'
                          f'target="azblob:{container}",subscription="BILLING"}}) > 0')
     assert rule.result_labels == {"target": f"azblob:{container}", "subscription": "BILLING"}
+
+
+def test_pubsub_dead_letters_are_the_backlog_of_the_modules_dlq_subscription() -> None:
+    (_staging, prod) = load_environments(ROOT / "configs" / "order-events-pubsub.yaml", root=ROOT)
+    rule = next(r for r in alerts.subscriber_rules(prod, prod.subscribers["billing"])
+                if r.alert == "DeadLetterQueueNotEmpty")
+    name = f"{prod.channels['order-placed'].resource_name}-billing"
+    assert rule.expr == (f'sum by (subscription) (edakit_subscription_backlog_messages{{broker="pubsub",'
+                         f'subscription="{name}-dlq"}}) > 0')

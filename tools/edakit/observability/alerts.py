@@ -115,9 +115,11 @@ def measured(spec: Spec, sub: Subscriber) -> Measured:
         subscription = f"{channel.resource_name}-{sub.name}"  # as render/gcp_pubsub.py names it
         base = {m.LABEL_BROKER: "pubsub", m.LABEL_SUBSCRIPTION: subscription}
         by = (m.LABEL_SUBSCRIPTION,)
+        # terraform/modules/gcp-pubsub gives each dead-letter topic an idle subscription `<subscription>-dlq`
+        dlq = Series(m.SUBSCRIPTION_BACKLOG_MESSAGES, base | {m.LABEL_SUBSCRIPTION: f"{subscription}-dlq"}, by)
         return Measured(Series(m.SUBSCRIPTION_BACKLOG_MESSAGES, base, by),
-                        Series(m.SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS, base, by), None, False, subscription,
-                        channel.resource_name)
+                        Series(m.SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS, base, by),
+                        dlq if sub.dlq.enabled else None, False, subscription, channel.resource_name)
     if channel.broker == "event-grid" and spec.event_grid is not None:
         # The exporter reads one dead-letter container (target azblob:<container>); Event Grid names the blobs
         # after the event subscription (the module's key, the subscriber's name) in upper case.

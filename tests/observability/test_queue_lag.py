@@ -63,6 +63,25 @@ def test_sqs_visible_in_flight_and_dlq_without_receiving(moto_url: str) -> None:
     assert "note: age of the oldest message unknown for 1 queue(s)" in result.stdout
 
 
+def test_sqs_age_of_the_oldest_message_comes_from_cloudwatch_where_it_has_a_datapoint(moto_url: str) -> None:
+    topic = f"paid{uuid.uuid4().hex[:6]}"
+    broker = SqsSnsBroker(endpoint_url=moto_url, create_missing=True)
+    broker.subscriber(topic, "billing").close()
+    broker.subscriber(topic, "shipping").close()
+    # moto's CloudWatch stores what it is given: the datapoints AWS would emit for one of the two queues
+    cloudwatch = broker._session.client("cloudwatch", endpoint_url=moto_url)
+    now = dt.datetime.now(dt.timezone.utc)
+    for minutes_ago, age in ((3, 40.0), (1, 95.0)):
+        cloudwatch.put_metric_data(Namespace="AWS/SQS", MetricData=[{
+            "MetricName": "ApproximateAgeOfOldestMessage", "Dimensions": [{"Name": "QueueName",
+                                                                          "Value": f"{topic}-billing"}],
+            "Timestamp": now - dt.timedelta(minutes=minutes_ago), "Value": age, "Unit": "Seconds"}])
+    report = open_target(f"sqs:{moto_url}", groups=[f"{topic}-*"]).collect(5)
+    ages = {q.queue: q.oldest_age_seconds for q in report.queues}
+    assert ages == {f"{topic}-billing": 95.0, f"{topic}-shipping": None}  # the newest datapoint; none: unknown
+    assert [n for n in report.notes if "unknown for 1 queue(s)" in n]
+
+
 def test_pubsub_lists_subscriptions_and_says_the_emulator_has_no_monitoring(pstest_host: str) -> None:
     topic = f"orders{uuid.uuid4().hex[:6]}"
     broker = PubSubBroker("edakit-test", create_missing=True, emulator_host=pstest_host)

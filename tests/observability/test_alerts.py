@@ -234,3 +234,14 @@ def test_pubsub_dead_letters_are_the_backlog_of_the_modules_dlq_subscription() -
     name = f"{prod.channels['order-placed'].resource_name}-billing"
     assert rule.expr == (f'sum by (subscription) (edakit_subscription_backlog_messages{{broker="pubsub",'
                          f'subscription="{name}-dlq"}}) > 0')
+
+
+def test_runbook_base_makes_absolute_links_in_rules_and_their_tests(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    base = "https://git.example.com/platform/eda-kit/-/blob/main/alerts/README.md"
+    result = CliRunner().invoke(main, ["alerts", "--root", str(root), "--runbook-base", base])
+    assert result.exit_code == 0, result.output
+    rules = (root / "alerts" / "shop.prod.rules.yml").read_text()
+    assert f"runbook_url: {base}#consumerlaghigh" in rules and "alerts/README.md#" not in rules.replace(base, "")
+    tests = (root / "alerts" / "tests" / "shop.prod.test.yml").read_text()
+    assert f"runbook_url: {base}#deadletterqueuenotempty" in tests

@@ -6,16 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
 from azure.storage.blob import BlobServiceClient
 from click.testing import CliRunner
+from google.auth.credentials import AnonymousCredentials
 
 from edakit.cli import main
-from edakit.observability.lag import open_target
+from edakit.observability.lag import PubSubCollector, open_target
 from edakit.runtime.adapters.pubsub import PubSubBroker
 from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
 from edakit.runtime.cloudevents import to_structured
@@ -91,6 +95,68 @@ def test_pubsub_lists_subscriptions_and_says_the_emulator_has_no_monitoring(pste
     assert (sub.subscription, sub.topic, sub.dead_letter_topic) == (f"{topic}-billing", topic, f"{topic}-billing-dlq")
     assert sub.backlog_messages is None and sub.oldest_unacked_age_seconds is None
     assert any("emulator (pstest" in n and "no Cloud Monitoring" in n for n in report.notes)
+
+
+class MonitoringStandIn(BaseHTTPRequestHandler):
+    """Cloud Monitoring's timeSeries.list as documented (REST v3): a stand-in for the service, which cannot run here.
+    Backlog comes in two pages; points are newest first."""
+
+    requests: list[dict[str, list[str]]] = []
+    subscription = ""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        type(self).requests.append(query)
+        assert url.path == "/v3/projects/edakit-test/timeSeries"
+        series = lambda sub, *values: {"resource": {"type": "pubsub_subscription", "labels": {  # noqa: E731
+            "project_id": "edakit-test", "subscription_id": sub}}, "points": [
+            {"interval": {"endTime": "2026-01-01T00:0%d:00Z" % (9 - n)}, "value": v} for n, v in enumerate(values)]}
+        if "num_undelivered_messages" in query["filter"][0]:
+            if "pageToken" not in query:
+                body = {"timeSeries": [series("other", {"int64Value": "1"})], "nextPageToken": "p2"}
+            else:
+                body = {"timeSeries": [series(self.subscription, {"int64Value": "42"}, {"int64Value": "7"})]}
+        else:
+            body = {"timeSeries": [series(self.subscription, {"int64Value": "310"})]}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_pubsub_backlog_and_oldest_unacked_age_from_cloud_monitoring_where_configured(pstest_host: str) -> None:
+    topic = f"paid{uuid.uuid4().hex[:6]}"
+    broker = PubSubBroker("edakit-test", create_missing=True, emulator_host=pstest_host)
+    broker.subscriber(topic, "billing").close()
+    broker.subscriber(topic, "shipping").close()
+    MonitoringStandIn.subscription, MonitoringStandIn.requests = f"{topic}-billing", []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), MonitoringStandIn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        collector = PubSubCollector(broker, "pubsub", [f"{topic}-billing", f"{topic}-shipping"],
+                                    monitoring=f"http://127.0.0.1:{server.server_port}",
+                                    credentials=AnonymousCredentials())
+        report = collector.collect(5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    got = {s.subscription: (s.backlog_messages, s.oldest_unacked_age_seconds) for s in report.subscriptions}
+    assert got == {f"{topic}-billing": (42, 310.0), f"{topic}-shipping": (None, None)}
+    assert [n for n in report.notes if "backlog unknown for 1 subscription(s)" in n]
+    filters = [q["filter"][0] for q in MonitoringStandIn.requests]
+    assert filters == ['metric.type = "pubsub.googleapis.com/subscription/num_undelivered_messages" AND '
+                       'resource.type = "pubsub_subscription"'] * 2 + [
+                       'metric.type = "pubsub.googleapis.com/subscription/oldest_unacked_message_age" AND '
+                       'resource.type = "pubsub_subscription"']
+    start, end = (dt.datetime.fromisoformat(MonitoringStandIn.requests[0][k][0]) for k in ("interval.startTime",
+                                                                                             "interval.endTime"))
+    assert end - start == dt.timedelta(minutes=5)
 
 
 def test_eventgrid_dead_letter_blobs_per_subscription(azurite_blob: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,8 @@ import click
 
 from edakit.cli._problems import exit_error, printable
 from edakit.observability.exporter import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SCRAPE_TIMEOUT, LagExporter, serve
-from edakit.observability.lag import TARGETS, UNREACHABLE, Collector, LagError, Report, collect_all, open_target
+from edakit.observability.lag import (MONITORING_API, TARGETS, UNREACHABLE, Collector, LagError, Report, collect_all,
+                                      open_target)
 from edakit.redact import secrets_in
 from edakit.runtime.adapters.base import BrokerError
 from edakit.runtime.adapters.urls import BrokerUrlError, reachable_timeout
@@ -27,6 +28,9 @@ _OPTIONS = [
     click.option("--table", default="outbox", show_default=True, help="outbox table name"),
     click.option("--group", "groups", multiple=True,
                  help="only these consumer groups / queues / subscriptions (glob, repeatable)"),
+    click.option("--gcp-monitoring", is_flag=True,
+                 help="read Pub/Sub backlog and oldest unacked age from Cloud Monitoring (Application Default "
+                      "Credentials, monitoring.read)"),
 ]
 
 
@@ -36,14 +40,16 @@ def _target_options(command):  # noqa: ANN001, ANN202 - click decorators
     return command
 
 
-def _open(brokers: Sequence[str], dbs: Sequence[str], table: str, groups: Sequence[str]) -> list[Collector]:
+def _open(brokers: Sequence[str], dbs: Sequence[str], table: str, groups: Sequence[str],
+          gcp_monitoring: bool) -> list[Collector]:
     urls = [*brokers, *dbs]
     if not urls:
         raise click.UsageError("give at least one --broker or --db")
     collectors = []
     for url in urls:
         try:
-            collectors.append(open_target(url, groups=groups, table=table))
+            collectors.append(open_target(url, groups=groups, table=table,
+                                          gcp_monitoring=MONITORING_API if gcp_monitoring else None))
         except (BrokerUrlError, BrokerError) as exc:
             exit_error(exc, secrets_in(url))
     return collectors
@@ -121,7 +127,7 @@ def _collect(collectors: list[Collector], known: list[str]) -> list[Report]:
               help="refresh in place every SECONDS until Ctrl-C")
 @click.pass_context
 def lag(ctx: click.Context, brokers: tuple[str, ...], dbs: tuple[str, ...], table: str, groups: tuple[str, ...],
-        fmt: str, watch: float | None) -> None:
+        gcp_monitoring: bool, fmt: str, watch: float | None) -> None:
     """Consumer lag per broker: Kafka per group and partition (messages and seconds, and whether to add consumers or
     partitions), SQS queue depths and their DLQs, Pub/Sub subscriptions, Event Grid dead letters, outbox rows.
 
@@ -130,7 +136,7 @@ def lag(ctx: click.Context, brokers: tuple[str, ...], dbs: tuple[str, ...], tabl
     """
     if ctx.invoked_subcommand is not None:
         return
-    collectors = _open(brokers, dbs, table, groups)
+    collectors = _open(brokers, dbs, table, groups, gcp_monitoring)
     known = _known(brokers, dbs)
     reports = _collect(collectors, known)
     show = (lambda r: json.dumps([x.to_json() for x in r], indent=2)) if fmt == "json" else render
@@ -162,14 +168,14 @@ def lag(ctx: click.Context, brokers: tuple[str, ...], dbs: tuple[str, ...], tabl
 @click.option("--scrape-timeout", default=DEFAULT_SCRAPE_TIMEOUT, show_default=True, type=click.FloatRange(min=0.1),
               help="seconds one scrape waits for all targets; a target still busy then reports "
                    "edakit_lag_scrape_success 0")
-def serve_command(brokers: tuple[str, ...], dbs: tuple[str, ...], table: str, groups: tuple[str, ...], host: str,
-                  port: int, scrape_timeout: float) -> None:
+def serve_command(brokers: tuple[str, ...], dbs: tuple[str, ...], table: str, groups: tuple[str, ...],
+                  gcp_monitoring: bool, host: str, port: int, scrape_timeout: float) -> None:
     """Serve the same figures on http://HOST:PORT/metrics for Prometheus, until SIGTERM or Ctrl-C.
 
     Every target is checked once at start (exit 2 if one does not answer); afterwards a target that fails or hangs
     reports edakit_lag_scrape_success{target} 0 and the others still report.
     """
-    collectors = _open(brokers, dbs, table, groups)
+    collectors = _open(brokers, dbs, table, groups, gcp_monitoring)
     known = _known(brokers, dbs)
     for collector in collectors:
         try:

@@ -16,8 +16,9 @@ in the report, never a made-up figure.
 - SQS: visible, in flight and delayed from the queue attributes; the DLQ is the queue its RedrivePolicy names. The
   age of the oldest message is CloudWatch's ApproximateAgeOfOldestMessage (Maximum over the last minutes); messages
   are never received to measure it (a receive counts towards maxReceiveCount and hides the message).
-- Pub/Sub: the subscriptions and their dead-letter topics; backlog and oldest unacked age live in Cloud Monitoring,
-  which an emulator (pstest) does not have: the report says so.
+- Pub/Sub: the subscriptions and their dead-letter topics; backlog and oldest unacked age from Cloud Monitoring
+  where configured (timeSeries.list of subscription/num_undelivered_messages and oldest_unacked_message_age). An
+  emulator (pstest) has no Cloud Monitoring: the report says so.
 - Event Grid: dead-lettered blobs (and the events in them) per event subscription in the dead-letter container.
 - Outbox: rows waiting, the oldest row's age, failing and dead-lettered rows (`OutboxStore.lag()`).
 """
@@ -167,8 +168,10 @@ class Collector(Protocol):
     def close(self) -> None: ...
 
 
-def open_target(url: str, *, groups: Sequence[str] = (), table: str = "outbox") -> Collector:
-    """The collector for `url` (see TARGETS); `groups`: Kafka group / SQS queue / subscription name globs to keep."""
+def open_target(url: str, *, groups: Sequence[str] = (), table: str = "outbox",
+                gcp_monitoring: str | None = None) -> Collector:
+    """The collector for `url` (see TARGETS); `groups`: Kafka group / SQS queue / subscription name globs to keep;
+    `gcp_monitoring`: the Cloud Monitoring API root Pub/Sub backlog is read from (None: not read)."""
     if url.startswith(("postgresql://", "postgres://", "sqlite:")):
         return OutboxCollector(url, table)
     if url.startswith("azblob:"):
@@ -180,7 +183,7 @@ def open_target(url: str, *, groups: Sequence[str] = (), table: str = "outbox") 
     if kind == "sqs":
         return SqsCollector(broker, redact(url), groups)  # type: ignore[arg-type]
     if kind == "pubsub":
-        return PubSubCollector(broker, redact(url), groups)  # type: ignore[arg-type]
+        return PubSubCollector(broker, redact(url), groups, monitoring=gcp_monitoring)  # type: ignore[arg-type]
     raise BrokerUrlError(f"target {redact(url)!r}: the embedded broker has no consumer lag to report; expected "
                          f"{TARGETS}")
 
@@ -454,11 +457,24 @@ class SqsCollector:
 
 # --- Pub/Sub ----------------------------------------------------------------------------------------------------------
 
+MONITORING_API = "https://monitoring.googleapis.com"
+MONITORING_SCOPE = "https://www.googleapis.com/auth/monitoring.read"
+BACKLOG_METRIC = "pubsub.googleapis.com/subscription/num_undelivered_messages"
+OLDEST_UNACKED_METRIC = "pubsub.googleapis.com/subscription/oldest_unacked_message_age"
+MONITORING_WINDOW = timedelta(minutes=5)  # Pub/Sub metrics are sampled every minute and visible a few minutes later
+MONITORING_MAX_PAGES = 100
+
+
 class PubSubCollector:
+    """`monitoring`: the Cloud Monitoring API root to read backlog and oldest unacked age from (None: not configured);
+    `credentials`: google-auth credentials for it (default: Application Default Credentials)."""
+
     kind = "pubsub"
 
-    def __init__(self, broker: Any, target: str, subscriptions: Sequence[str] = ()) -> None:  # noqa: ANN401
+    def __init__(self, broker: Any, target: str, subscriptions: Sequence[str] = (),  # noqa: ANN401
+                 monitoring: str | None = None, credentials: Any = None) -> None:  # noqa: ANN401
         self._broker, self.target, self._globs = broker, target, tuple(subscriptions)
+        self._monitoring, self._credentials = monitoring, credentials
 
     def check(self, timeout: float) -> None:
         self._broker.check_reachable(timeout)
@@ -482,17 +498,62 @@ class PubSubCollector:
             raise LagError(f"Pub/Sub {self.target}: {exc.message}") from None
         finally:
             client.close()
-        if self._broker.emulator_host:
+        if self._monitoring is not None and report.subscriptions:
+            self._from_monitoring(report, timeout)
+        elif self._broker.emulator_host:
             report.notes.append("backlog and oldest unacked age unknown: an emulator (pstest, gcloud's) has no Cloud "
                                 "Monitoring (subscription/num_undelivered_messages, oldest_unacked_message_age)")
         else:
-            report.notes.append("backlog and oldest unacked age are Cloud Monitoring's subscription/"
-                                "num_undelivered_messages and oldest_unacked_message_age; this version does not query "
-                                "Cloud Monitoring")
+            report.notes.append("backlog and oldest unacked age unknown: Cloud Monitoring not configured "
+                                "(--gcp-monitoring reads subscription/num_undelivered_messages and "
+                                "oldest_unacked_message_age)")
         if not report.subscriptions:
             report.notes.append("no subscriptions" + (f" matching {', '.join(self._globs)}" if self._globs else ""))
         report.seconds = time.monotonic() - started
         return report
+
+    def _from_monitoring(self, report: Report, timeout: float) -> None:
+        """The newest point of both metrics per subscription over the last minutes (timeSeries.list, REST)."""
+        import google.auth
+        import requests
+        from google.auth.exceptions import GoogleAuthError
+        from google.auth.transport.requests import AuthorizedSession
+
+        end = datetime.now(timezone.utc)
+        stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731 - RFC 3339, as the API wants it
+        values: dict[str, dict[str, float]] = {BACKLOG_METRIC: {}, OLDEST_UNACKED_METRIC: {}}
+        url = f"{self._monitoring.rstrip('/')}/v3/projects/{self._broker.project}/timeSeries"
+        try:
+            credentials = self._credentials or google.auth.default(scopes=[MONITORING_SCOPE])[0]
+            session = AuthorizedSession(credentials)
+            for metric, found in values.items():
+                params = {"filter": f'metric.type = "{metric}" AND resource.type = "pubsub_subscription"',
+                          "interval.startTime": stamp(end - MONITORING_WINDOW), "interval.endTime": stamp(end)}
+                for _ in range(MONITORING_MAX_PAGES):
+                    answer = session.get(url, params=params, timeout=timeout)
+                    answer.raise_for_status()
+                    page = answer.json()
+                    for series in page.get("timeSeries", []):
+                        points = series.get("points") or []
+                        if points:  # newest first
+                            value = points[0]["value"]
+                            found[series["resource"]["labels"]["subscription_id"]] = float(
+                                value.get("int64Value", value.get("doubleValue", 0)))
+                    if not page.get("nextPageToken"):
+                        break
+                    params["pageToken"] = page["nextPageToken"]
+        except (GoogleAuthError, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            report.notes.append(f"backlog and oldest unacked age unknown: Cloud Monitoring "
+                                f"{redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__}")
+            return
+        report.subscriptions[:] = [
+            replace(s, backlog_messages=None if (b := values[BACKLOG_METRIC].get(s.subscription)) is None else int(b),
+                    oldest_unacked_age_seconds=values[OLDEST_UNACKED_METRIC].get(s.subscription))
+            for s in report.subscriptions]
+        missing = [s.subscription for s in report.subscriptions if s.backlog_messages is None]
+        if missing:
+            report.notes.append(f"backlog unknown for {len(missing)} subscription(s): Cloud Monitoring has no point in "
+                                f"the last {int(MONITORING_WINDOW.total_seconds() // 60)} minutes")
 
     def close(self) -> None:
         pass

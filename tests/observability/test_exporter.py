@@ -118,3 +118,31 @@ def test_every_exported_name_is_a_declared_name() -> None:
     declared = set(m.ALL_METRICS)
     assert {f.name for f in families([])} <= declared
     assert all(name.startswith("edakit_") and name == name.lower() for name in declared)
+
+
+def test_queue_subscription_and_dead_letter_figures_map_to_their_gauges() -> None:
+    from datetime import datetime, timezone
+
+    from edakit.observability.exporter import Outcome, families
+    from edakit.observability.lag import DeadLetterBlobs, QueueDepth, Report, SubscriptionBacklog
+    sqs = Report("sqs", "sqs:http://127.0.0.1:5000", queues=[
+        QueueDepth("orders-billing", 3, 2, 0, "orders-billing-dlq", 4, 61.0), QueueDepth("orders-audit", 1, 0, 0,
+                                                                                        None, None, None)])
+    pubsub = Report("pubsub", "pubsub:shop", subscriptions=[SubscriptionBacklog("orders-billing", "orders", None, 9,
+                                                                                 12.5)])
+    grid = Report("eventgrid", "azblob:dl", dead_letters=[DeadLetterBlobs("ORDERS-BILLING", 2, 3,
+                                                                          datetime.now(timezone.utc))])
+    samples = {(s.name, frozenset(s.labels.items())): s.value
+               for family in families([Outcome(r.target, r, 0.1, None) for r in (sqs, pubsub, grid)])
+               for s in family.samples}
+    assert value(samples, m.QUEUE_MESSAGES, queue="orders-billing", state="visible") == 3
+    assert value(samples, m.QUEUE_MESSAGES, queue="orders-billing", state="in_flight") == 2
+    assert value(samples, m.QUEUE_MESSAGES, queue="orders-billing", state="dlq") == 4
+    assert not [k for k in samples if dict(k[1]).get("queue") == "orders-audit" and dict(k[1]).get("state") == "dlq"]
+    assert value(samples, m.QUEUE_OLDEST_MESSAGE_AGE_SECONDS, queue="orders-billing") == 61
+    assert not [k for k in samples if k[0] == m.QUEUE_OLDEST_MESSAGE_AGE_SECONDS and ("queue", "orders-audit") in k[1]]
+    assert value(samples, m.SUBSCRIPTION_BACKLOG_MESSAGES, broker="pubsub", subscription="orders-billing") == 9
+    assert value(samples, m.SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS, subscription="orders-billing") == 12.5
+    assert value(samples, m.DEAD_LETTERED_EVENTS, broker="eventgrid", target="azblob:dl",
+                 subscription="ORDERS-BILLING") == 3
+    assert value(samples, m.DEAD_LETTER_BLOBS, subscription="ORDERS-BILLING") == 2

@@ -11,6 +11,11 @@ What happens, in order (no servers needed; every database is a SQLite file in --
 5. Billing is fixed and the DLQ replayed (same event id): Billing invoices the order; Email and Audit, which
    see the replay too, skip it as a duplicate.
 
+Tracing: the demo installs the OpenTelemetry SDK (the application's choice; the kit uses the API only). Each order
+is one trace from the request through the outbox write, the relay's send and every group's processing, retries
+and the replay included. `--trace` prints the trace trees; OTEL_EXPORTER_OTLP_ENDPOINT sends them to a collector
+(with `opentelemetry-exporter-otlp-proto-http` installed).
+
 The runtime's guide, tools/edakit/runtime/README.md, quotes this file.
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sqlite3
 import sys
 import tempfile
@@ -27,6 +33,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from edakit.runtime.adapters.base import Delivery, Publisher
 from edakit.runtime.adapters.embedded import EmbeddedBroker
@@ -39,9 +51,8 @@ from edakit.runtime.middleware import (
     RetryPolicy,
     Router,
     compose,
-    current_span,
-    new_trace,
     retry,
+    tracer,
     tracing,
 )
 from edakit.runtime.outbox import OutboxEvent, Relay, SqliteOutbox, append, create_schema
@@ -89,16 +100,18 @@ def order_placed_payload(event_id: str, order_id: str, customer_id: str,
 
 def place_order(orders_db: sqlite3.Connection, order_id: str, customer_id: str,
                 items: Sequence[tuple[str, int, float]], currency: str | None) -> OutboxEvent:
-    request_span = new_trace()  # the root span of this request; its event carries it to every consumer
     event_id = str(uuid.uuid4())
     payload = order_placed_payload(event_id, order_id, customer_id, items, currency)
     event = OutboxEvent(aggregate_type="order", aggregate_id=order_id, event_type="OrderPlaced",
                         payload=json.dumps(payload).encode(), topic=TOPIC, source="/services/order",
-                        event_id=event_id, headers=request_span.headers())
-    with orders_db:  # one transaction: the order row and its event commit together, or neither does
-        orders_db.execute("INSERT INTO orders (order_id, customer_id, total_amount, trace_id) VALUES (?, ?, ?, ?)",
-                          (order_id, customer_id, payload["total_amount"], request_span.trace_id))
-        append(orders_db, [event])
+                        event_id=event_id)
+    # the root span of this request; append stores its context with the event, which carries it to every consumer
+    with tracer().start_as_current_span("place order", kind=trace.SpanKind.SERVER) as request_span:
+        trace_id = f"{request_span.get_span_context().trace_id:032x}"
+        with orders_db:  # one transaction: the order row and its event commit together, or neither does
+            orders_db.execute("INSERT INTO orders (order_id, customer_id, total_amount, trace_id) "
+                              "VALUES (?, ?, ?, ?)", (order_id, customer_id, payload["total_amount"], trace_id))
+            append(orders_db, [event])
     return event
 
 
@@ -171,11 +184,11 @@ def invoice(message: Message, tx: sqlite3.Connection) -> str:
 
 
 def record_audit_entry(message: Message, tx: sqlite3.Connection) -> str:
-    span = current_span.get()
-    assert span is not None  # set by the tracing middleware, the outermost one
+    span = trace.get_current_span()  # the process span the tracing middleware opened, the outermost one
+    trace_id = f"{span.get_span_context().trace_id:032x}"
     tx.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?)",
-               (message.id, message.type, json.loads(message.payload)["order_id"], span.trace_id))
-    return f"audit entry, trace {span.trace_id[:8]}..."
+               (message.id, message.type, json.loads(message.payload)["order_id"], trace_id))
+    return f"audit entry, trace {trace_id[:8]}..."
 
 
 @dataclass
@@ -240,6 +253,62 @@ def consume_until_idle(broker: EmbeddedBroker, consumer: Consumer, policy: Retry
     router.subscriber.close()
 
 
+# Tracing -----------------------------------------------------------------------------------------------------
+
+OTLP_PACKAGE = "opentelemetry-exporter-otlp-proto-http"
+
+
+def configure_tracing(print_trees: bool) -> InMemorySpanExporter | None:
+    """The application's tracing setup: an SDK provider; spans to OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, and kept in memory for `--trace`. Returns that in-memory exporter."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "order-fanout"}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        except ImportError:
+            raise SystemExit(f"OTEL_EXPORTER_OTLP_ENDPOINT is set: install {OTLP_PACKAGE} "
+                             f"(pip install {OTLP_PACKAGE}) to export to it, or unset it") from None
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))  # reads the OTEL_EXPORTER_OTLP_* env
+    exporter = InMemorySpanExporter() if print_trees else None
+    if exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
+
+
+def _label(span: ReadableSpan) -> str:
+    attributes = span.attributes or {}
+    group = attributes.get("messaging.consumer.group.name")
+    kind = span.kind.name.lower()
+    error = f" ERROR {attributes.get('error.type')}" if span.status.status_code == trace.StatusCode.ERROR else ""
+    return f"{span.name} [{kind}]" + (f" group={group}" if group else "") + error
+
+
+def print_trace_trees(spans: Sequence[ReadableSpan]) -> None:
+    """One tree per trace, children in start order; a batch send, which links its messages' creation contexts
+    rather than having one parent, is shown under each message it carried."""
+    children: dict[int | None, list[ReadableSpan]] = {}
+    ids = {s.context.span_id for s in spans}
+    for span in sorted(spans, key=lambda s: s.start_time or 0):
+        parent = span.parent.span_id if span.parent is not None and span.parent.span_id in ids else None
+        if parent is None and span.links:
+            for link in span.links:
+                children.setdefault(link.context.span_id, []).append(span)
+        else:
+            children.setdefault(parent, []).append(span)
+
+    def show(span: ReadableSpan, depth: int, linked: bool) -> None:
+        say(f"  {'  ' * depth}{'~ ' if linked else ''}{_label(span)}")
+        for child in children.get(span.context.span_id, []):
+            show(child, depth + 1, child.parent is None or child.parent.span_id != span.context.span_id)
+
+    for root in children.get(None, []):
+        if root.links:
+            continue  # shown under the messages it links
+        say(f"\n  trace {root.context.trace_id:032x}")
+        show(root, 0, False)
+
+
 # 4./5. DLQ and replay ----------------------------------------------------------------------------------------
 
 
@@ -261,7 +330,8 @@ def summary(consumers: Sequence[Consumer], dlq: DeadLetterQueue) -> None:
     say(f"  DLQ of {TOPIC}/{dlq.group}: {len(dlq.list())} message(s)")
 
 
-def run(db_dir: Path, *, max_attempts: int, replay: bool) -> None:
+def run(db_dir: Path, *, max_attempts: int, replay: bool, print_trees: bool = False) -> None:
+    exporter = configure_tracing(print_trees)
     say(f"databases in {db_dir}")
     orders_db = sqlite3.connect(db_dir / "orders.sqlite3")
     orders_db.execute("CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, "
@@ -309,6 +379,9 @@ def run(db_dir: Path, *, max_attempts: int, replay: bool) -> None:
     for consumer in consumers:
         consumer.db.close()
     orders_db.close()
+    if exporter is not None:
+        say("\nTraces (~ marks a batch send, linked to the messages it carried rather than their child)")
+        print_trace_trees(exporter.get_finished_spans())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -323,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="deliveries of a failing message before it is dead-lettered (default: %(default)s)")
     parser.add_argument("--no-replay", action="store_true",
                         help="leave the poison message in the DLQ, to try `edakit dlq ls|show|replay` on it")
+    parser.add_argument("--trace", action="store_true",
+                        help="print each order's OpenTelemetry trace tree at the end (OTEL_EXPORTER_OTLP_ENDPOINT "
+                             f"also exports them, with {OTLP_PACKAGE} installed)")
     args = parser.parse_args(argv)
     if args.max_attempts < 1:
         parser.error(f"--max-attempts: expected at least 1, got {args.max_attempts}")
@@ -334,7 +410,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                      f"pass a new or empty directory")
     db_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")  # the runtime's own log
-    run(db_dir, max_attempts=args.max_attempts, replay=not args.no_replay)
+    try:
+        run(db_dir, max_attempts=args.max_attempts, replay=not args.no_replay, print_trees=args.trace)
+    except SystemExit as refused:
+        if isinstance(refused.code, str):
+            parser.error(refused.code)  # a setting that cannot work: one line, exit 2
+        raise
     return 0
 
 

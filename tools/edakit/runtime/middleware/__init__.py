@@ -3,8 +3,7 @@
 from edakit.runtime.middleware.chain import Handler, Middleware, compose
 from edakit.runtime.middleware.retry import RetryPolicy, dead_letter_reason, retry
 from edakit.runtime.middleware.router import Router, TrackedDelivery, handle
-from edakit.runtime.middleware.tracing import (SpanContext, child_of, current_span, new_trace, parse_traceparent,
-                                               tracing)
+from edakit.runtime.middleware.tracing import extract, trace_headers, tracer, tracing
 
-__all__ = ["Handler", "Middleware", "RetryPolicy", "Router", "SpanContext", "TrackedDelivery", "child_of", "compose",
-           "current_span", "dead_letter_reason", "handle", "new_trace", "parse_traceparent", "retry", "tracing"]
+__all__ = ["Handler", "Middleware", "RetryPolicy", "Router", "TrackedDelivery", "compose", "dead_letter_reason",
+           "extract", "handle", "retry", "trace_headers", "tracer", "tracing"]

@@ -1,75 +1,199 @@
-"""W3C Trace Context: each handled message runs in a child span of the `traceparent` it carries; `new_trace` and
-`child_of` start spans in your own code."""
+"""OpenTelemetry tracing by the messaging semantic conventions, through `opentelemetry-api` only.
+
+Spans (names "<operation> <destination>", attributes from `opentelemetry-semantic-conventions`):
+- `create <topic>` (PRODUCER, `messaging.operation.type=create`): one per outbox event, when `outbox.append` writes
+  it inside the business transaction. Its context is stored with the row (`traceparent`/`tracestate` headers) and
+  is the message's creation context from then on: retries, redeliveries and DLQ replays carry it unchanged.
+- `send <topic>` (PRODUCER, `send`): one per publish of the relay; parent = the row's stored context for one
+  message, links to every message's creation context for a batch (`messaging.batch.message_count`).
+- `process <destination>` (CONSUMER, `process`): the `tracing()` middleware around the handler; parent = the
+  creation context the message carries, so one trace runs from the business transaction to every consumer group.
+
+Nothing is recorded unless the application installs an SDK TracerProvider (`opentelemetry-sdk`,
+`trace.set_tracer_provider`); with the API alone the spans are non-recording and the context still propagates.
+Contexts cross brokers as W3C Trace Context headers (`TraceContextTextMapPropagator`) in Message.headers.
+"""
 
 from __future__ import annotations
 
-import re
-import secrets
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.propagators.textmap import Getter, Setter
+from opentelemetry.semconv._incubating.attributes import messaging_attributes as msg
+from opentelemetry.semconv.attributes import error_attributes
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from edakit.runtime.adapters.base import Delivery
+from edakit.runtime.message import Message
 from edakit.runtime.middleware.chain import Handler, Middleware
 
-# version 00: trace-id (32 hex, not all zero), parent-id (16 hex, not all zero), flags (2 hex).
-TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+TRACER_NAME = "edakit.runtime"
+TRACE_HEADERS = ("traceparent", "tracestate")  # what the propagator reads and writes; every contract allows them
+PROPAGATOR = TraceContextTextMapPropagator()
+
+# adapter module -> messaging.system (well-known values; the embedded SQLite broker has none, so a name of ours)
+EMBEDDED_SYSTEM = "edakit_embedded"
+_SYSTEMS = {
+    "embedded": EMBEDDED_SYSTEM,
+    "kafka": msg.MessagingSystemValues.KAFKA.value,
+    "sqs_sns": msg.MessagingSystemValues.AWS_SQS.value,
+    "pubsub": msg.MessagingSystemValues.GCP_PUBSUB.value,
+    "eventgrid": msg.MessagingSystemValues.EVENTGRID.value,
+}
+_PUBLISHER_SYSTEMS = {**_SYSTEMS, "sqs_sns": msg.MessagingSystemValues.AWS_SNS.value}
 
 
-@dataclass(frozen=True)
-class SpanContext:
-    trace_id: str
-    span_id: str
-    flags: str = "01"
-    tracestate: str | None = None
+class _HeaderGetter(Getter[Mapping[str, str]]):
+    def get(self, carrier: Mapping[str, str], key: str) -> list[str] | None:
+        value = carrier.get(key)
+        return None if value is None else [value]
 
-    @property
-    def traceparent(self) -> str:
-        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
-
-    def headers(self) -> dict[str, str]:
-        """Headers for messages published while this span is current (propagates the trace)."""
-        out = {"traceparent": self.traceparent}
-        if self.tracestate:
-            out["tracestate"] = self.tracestate
-        return out
+    def keys(self, carrier: Mapping[str, str]) -> list[str]:
+        return list(carrier)
 
 
-current_span: ContextVar[SpanContext | None] = ContextVar("edakit_current_span", default=None)
+class _HeaderSetter(Setter[MutableMapping[str, str]]):
+    def set(self, carrier: MutableMapping[str, str], key: str, value: str) -> None:
+        carrier[key] = value
 
 
-def parse_traceparent(value: str) -> SpanContext | None:
-    """The sender's span, or None when `value` is not a valid version-00 traceparent (then a new trace starts)."""
-    match = TRACEPARENT.fullmatch(value)
-    if match is None or set(match[1]) == {"0"} or set(match[2]) == {"0"}:
-        return None
-    return SpanContext(trace_id=match[1], span_id=match[2], flags=match[3])
+GETTER, SETTER = _HeaderGetter(), _HeaderSetter()
 
 
-def new_trace(tracestate: str | None = None) -> SpanContext:
-    """A root span: start a trace where a request enters your service (pass `span.headers()` on to its events)."""
-    return SpanContext(trace_id=secrets.token_hex(16), span_id=secrets.token_hex(8), tracestate=tracestate)
+def tracer() -> trace.Tracer:
+    """The kit's tracer from the global provider (a no-op one until the application installs an SDK)."""
+    return trace.get_tracer(TRACER_NAME)
 
 
-def child_of(parent: SpanContext, tracestate: str | None = None) -> SpanContext:
-    """A new span in `parent`'s trace (same trace id and flags, a fresh span id; `parent`'s tracestate unless one
-    is given): one unit of work under it."""
-    return SpanContext(trace_id=parent.trace_id, span_id=secrets.token_hex(8), flags=parent.flags,
-                       tracestate=tracestate if tracestate is not None else parent.tracestate)
+def extract(headers: Mapping[str, str]) -> otel_context.Context:
+    """The context a message's `traceparent`/`tracestate` carry (an empty one when it has none or it is invalid)."""
+    return PROPAGATOR.extract(headers, getter=GETTER)
 
 
-def tracing() -> Middleware:
+def trace_headers(ctx: otel_context.Context | None = None) -> dict[str, str]:
+    """`traceparent` (and `tracestate`) of `ctx`'s span, by default the current one; {} when there is no valid span."""
+    out: dict[str, str] = {}
+    PROPAGATOR.inject(out, context=ctx, setter=SETTER)
+    return out
+
+
+def _link(headers: Mapping[str, str]) -> Link | None:
+    span_context = trace.get_current_span(extract(headers)).get_span_context()
+    return Link(span_context) if span_context.is_valid else None
+
+
+def system_of(obj: object, table: Mapping[str, str] = _SYSTEMS) -> str:
+    """`messaging.system` for an adapter object (delivery, publisher): by the adapter module it comes from (a
+    wrapper's `delivery` or `publisher` attribute is looked through)."""
+    for inner in ("delivery", "publisher"):
+        obj = getattr(obj, inner, obj)
+    module = type(obj).__module__.rpartition(".")[2]
+    return table.get(module, module)
+
+
+def created(topic: str, headers: Mapping[str, str], *, message_id: str, system: str | None = None) -> dict[str, str]:
+    """`headers` with the creation context of a new message: a `create <topic>` span under the current context.
+
+    Headers that already carry a `traceparent` are returned as they are (the caller chose the context)."""
+    if "traceparent" in headers:
+        return dict(headers)
+    attributes = {msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.CREATE.value,
+                  msg.MESSAGING_OPERATION_NAME: "create", msg.MESSAGING_DESTINATION_NAME: topic,
+                  msg.MESSAGING_MESSAGE_ID: message_id}
+    if system is not None:
+        attributes[msg.MESSAGING_SYSTEM] = system
+    span = tracer().start_span(f"create {topic}", kind=SpanKind.PRODUCER, attributes=attributes)
+    try:
+        return {**headers, **trace_headers(trace.set_span_in_context(span))}
+    finally:
+        span.end()
+
+
+@contextmanager
+def send_span(topic: str, messages: Sequence[Message], publisher: object) -> Iterator[trace.Span]:
+    """The `send <topic>` PRODUCER span around one publish of `messages` (their headers are not changed: each keeps
+    its creation context). One message: its context is the parent; a batch: a link to each message's context."""
+    attributes: dict[str, str | int] = {
+        msg.MESSAGING_SYSTEM: system_of(publisher, _PUBLISHER_SYSTEMS), msg.MESSAGING_DESTINATION_NAME: topic,
+        msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.SEND.value,
+        msg.MESSAGING_OPERATION_NAME: "send"}
+    parent = None
+    links: list[Link] = []
+    if len(messages) == 1:
+        attributes[msg.MESSAGING_MESSAGE_ID] = messages[0].id
+        if "traceparent" in messages[0].headers:
+            parent = extract(messages[0].headers)
+    else:
+        attributes[msg.MESSAGING_BATCH_MESSAGE_COUNT] = len(messages)
+        links = [link for m in messages if (link := _link(m.headers)) is not None]
+    with tracer().start_as_current_span(f"send {topic}", context=parent, kind=SpanKind.PRODUCER,
+                                        attributes=attributes, links=links) as span:
+        try:
+            yield span
+        except Exception as exc:  # recorded (and the status set) by the span itself; the conventions add error.type
+            span.set_attribute(error_attributes.ERROR_TYPE, type(exc).__qualname__)
+            raise
+
+
+def _process_attributes(delivery: Delivery, system: str | None, group: str | None) -> dict[str, str | int]:
+    metadata = delivery.metadata
+    message = delivery.message
+    system = system or system_of(delivery)
+    attributes: dict[str, str | int] = {
+        msg.MESSAGING_SYSTEM: system, msg.MESSAGING_DESTINATION_NAME: delivery.source,
+        msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.PROCESS.value,
+        msg.MESSAGING_OPERATION_NAME: "process", msg.MESSAGING_MESSAGE_ID: message.id,
+        msg.MESSAGING_MESSAGE_BODY_SIZE: len(message.payload)}
+    group = group or metadata.get("group") or metadata.get("subscription") or delivery.source
+    attributes[msg.MESSAGING_CONSUMER_GROUP_NAME] = group
+    if "partition" in metadata:
+        attributes[msg.MESSAGING_DESTINATION_PARTITION_ID] = metadata["partition"]
+    if metadata.get("offset", "").isdigit():
+        attributes[msg.MESSAGING_KAFKA_OFFSET] = int(metadata["offset"])
+    if system == msg.MessagingSystemValues.KAFKA.value and message.key is not None:
+        attributes[msg.MESSAGING_KAFKA_MESSAGE_KEY] = message.key
+    if system == msg.MessagingSystemValues.GCP_PUBSUB.value:
+        attributes[msg.MESSAGING_GCP_PUBSUB_MESSAGE_DELIVERY_ATTEMPT] = delivery.attempt
+        attributes[msg.MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = delivery.source
+    if system == msg.MessagingSystemValues.EVENTGRID.value:
+        attributes[msg.MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = delivery.source
+    return attributes
+
+
+def tracing(*, system: str | None = None, consumer_group: str | None = None) -> Middleware:
+    """Run each delivery's handler in a `process <destination>` CONSUMER span whose parent is the context the
+    message carries (a message without a valid `traceparent` starts a new trace). Outermost middleware: the span
+    covers retries' bookkeeping and the idempotency check; a handler that raises marks it ERROR with `error.type`.
+
+    `system` and `consumer_group` default to what the delivery tells (its adapter; the group, Pub/Sub or Event Grid
+    subscription, or SQS queue)."""
+
     def middleware(next_handler: Handler) -> Handler:
         def handle(delivery: Delivery) -> None:
-            headers = delivery.message.headers
-            parent = parse_traceparent(headers.get("traceparent", ""))
-            tracestate = headers.get("tracestate")
-            # a message without a valid traceparent starts a new trace rather than failing
-            span = child_of(parent, tracestate) if parent is not None else new_trace(tracestate)
-            token = current_span.set(span)
-            try:
-                next_handler(delivery)
-            finally:
-                current_span.reset(token)
+            tr = tracer()
+            parent = extract(delivery.message.headers)
+            with tr.start_as_current_span(f"process {delivery.source}", context=parent, kind=SpanKind.CONSUMER,
+                                          record_exception=False, set_status_on_exception=False) as span:
+                if span.is_recording():
+                    span.set_attributes(_process_attributes(delivery, system, consumer_group))
+                try:
+                    next_handler(delivery)
+                except Exception as exc:
+                    if span.is_recording():
+                        span.record_exception(exc)
+                        span.set_attribute(error_attributes.ERROR_TYPE, type(exc).__qualname__)
+                        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:200]))
+                    raise
+                if span.is_recording():
+                    # retry() settles failures itself: a nack (redelivery later) or a dead-letter
+                    settled = getattr(delivery, "settled", None)
+                    if settled in ("nacked", "dead-lettered"):
+                        span.set_attribute(error_attributes.ERROR_TYPE, settled.replace("-", "_"))
+                        span.set_status(Status(StatusCode.ERROR, settled))
 
         return handle
 

@@ -30,6 +30,7 @@ from typing import Protocol
 from edakit.redact import redact
 from edakit.runtime.adapters.base import BrokerError, Publisher, PublishError
 from edakit.runtime.message import Message
+from edakit.runtime.middleware.tracing import send_span
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +279,9 @@ class Relay:
                 if not ready:
                     continue
                 try:
-                    self.publisher.publish(topic, [row.message for row in ready])
+                    messages = [row.message for row in ready]
+                    with send_span(topic, messages, self.publisher):  # parent/links: the rows' stored contexts
+                        self.publisher.publish(topic, messages)
                 except (PublishError, BrokerError) as exc:
                     blocked.update(row.aggregate for row in ready)
                     error = redact(f"{type(exc).__name__}: {exc}")[:ERROR_LIMIT]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import psycopg
+
+from edakit.runtime.middleware.tracing import created
 
 from edakit.runtime.outbox.event import OutboxEvent
 from edakit.runtime.outbox.schema import COLUMNS, checked_table, to_row
@@ -15,7 +18,11 @@ def append(tx: Transaction, events: Iterable[OutboxEvent], *, table: str = "outb
     """Insert `events` through `tx`: a sqlite3 or psycopg connection, or a SQLAlchemy Session/Connection.
 
     Concurrent appenders commit in id order (`tx.serialize_inserts`): on PostgreSQL a second writer's append waits
-    until the first writer's transaction ends, so keep the work after `append` short."""
+    until the first writer's transaction ends, so keep the work after `append` short.
+
+    Each event is stored with its creation context: a `create <topic>` span under the current OpenTelemetry context
+    (the business transaction's span), as `traceparent`/`tracestate` headers; an event whose headers already carry a
+    `traceparent` keeps it. With no span current (or no SDK and no incoming context) nothing is added."""
     table = checked_table(table)
     if (isinstance(tx, psycopg.Connection) and tx.autocommit
             and tx.info.transaction_status == psycopg.pq.TransactionStatus.IDLE):
@@ -34,4 +41,9 @@ def insert(tx: Transaction, events: Iterable[OutboxEvent], *, table: str = "outb
     sql = (f"INSERT INTO {checked_table(table)} ({', '.join(COLUMNS)}) "
            f"VALUES ({', '.join(':' + c for c in COLUMNS)})")
     as_text = dialect_of(tx) == "sqlite"  # SQLite has no timestamp type
-    execute(tx, sql, [to_row(e, created_at_as_text=as_text) for e in events])
+    execute(tx, sql, [to_row(_traced(e), created_at_as_text=as_text) for e in events])
+
+
+def _traced(event: OutboxEvent) -> OutboxEvent:
+    headers = created(event.topic, event.headers, message_id=event.event_id)
+    return event if headers == event.headers else dataclasses.replace(event, headers=headers)

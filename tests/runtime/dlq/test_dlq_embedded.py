@@ -81,7 +81,7 @@ def test_a_failed_replay_keeps_the_message(embedded, stocked):
     closed.close()  # a publisher whose connection is gone: every publish fails
     embedded.publisher = lambda: closed
     try:
-        outcome = q.replay(Selection())
+        outcome = q.replay(Selection(), to="orders")  # to a topic: through the publisher
     finally:
         embedded.publisher = publisher
     assert not outcome.done and len(outcome.failed) == 3

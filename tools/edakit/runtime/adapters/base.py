@@ -136,6 +136,53 @@ class Subscriber(Protocol):
         """Release the client; idempotent."""
 
 
+class DeadLetters(Protocol):
+    """One group's dead-letter queue as the DLQ tooling (edakit.runtime.dlq) drives it: read all of it (leases held
+    until the end), replay or keep each message, then settle. `Broker.dead_letters(topic, group)` returns it, so the
+    tooling never needs to know which broker it talks to."""
+
+    join_wait: float  # seconds a fresh reader may need before anything shows (Kafka: the group join), else 0
+
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[Delivery]:
+        """Deliveries from the DLQ, each with metadata[DLQ_REASON_KEY] where a reason was recorded."""
+
+    def replay(self, delivery: Delivery, to: str | None = None) -> None:
+        """Send the message (same id) back to the group that dead-lettered it and to no other group, or, given
+        `to`, publish it to that topic (every group of it). Raise PublishError if the broker did not take it: the
+        message then stays in the DLQ."""
+
+    def settle(self, removed: Sequence[Delivery], kept: Sequence[Delivery]) -> None:
+        """Remove `removed` from the DLQ and leave `kept` in it, readable again by the next operation."""
+
+    def close(self) -> None:
+        """Release the clients; idempotent."""
+
+
+class SubscriberDeadLetters:
+    """DeadLetters over a queue-like DLQ subscriber (single messages removable: ack, kept ones released with
+    nack(0)); adapters subclass it with their `replay`."""
+
+    join_wait = 0.0
+
+    def __init__(self, subscriber: Subscriber) -> None:
+        self.subscriber = subscriber
+
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[Delivery]:
+        return self.subscriber.receive(max_messages, timeout)
+
+    def replay(self, delivery: Delivery, to: str | None = None) -> None:
+        raise NotImplementedError
+
+    def settle(self, removed: Sequence[Delivery], kept: Sequence[Delivery]) -> None:
+        for delivery in removed:
+            delivery.ack()
+        for delivery in kept:
+            delivery.nack(0)
+
+    def close(self) -> None:
+        self.subscriber.close()
+
+
 class Broker(Protocol):
     """Settings for one broker; what the conformance suite and the DLQ tooling are given."""
 
@@ -148,6 +195,10 @@ class Broker(Protocol):
 
     def dead_letter_subscriber(self, topic: str, group: str) -> Subscriber:
         """Reads what `group` dead-lettered from `topic`; each Delivery carries metadata[DLQ_REASON_KEY]."""
+
+    def dead_letters(self, topic: str, group: str, settings: object | None = None) -> DeadLetters:
+        """The DLQ of `group` on `topic` for listing, replay and purge; `settings` (a PublisherSettings from the
+        spec) makes replays carry the channel's declared attributes, so the group's own filter still selects them."""
 
     def check_reachable(self, timeout: float) -> None:
         """Raise BrokerUnreachable unless the broker answers within `timeout` seconds (one request, no retries):

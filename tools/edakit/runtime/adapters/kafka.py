@@ -153,6 +153,10 @@ class KafkaBroker:
             self.create_topics([dlq])
         return KafkaSubscriber(self, dlq, f"{group}.dlq", [dlq], [], None)
 
+    def dead_letters(self, topic: str, group: str, settings: object | None = None) -> KafkaDeadLetters:
+        """The DLQ of `group`; a replay goes to the group's own first retry topic (see KafkaDeadLetters)."""
+        return KafkaDeadLetters(self, topic, group)
+
     def create_topics(self, names: Sequence[str]) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
         futures = admin.create_topics([NewTopic(name, self.partitions, 1) for name in names], operation_timeout=10)
@@ -548,3 +552,82 @@ class KafkaSubscriber:
         if self._republisher is not None:
             self._republisher.close()
         self._consumer.close()
+
+
+class KafkaDeadLetters:
+    """The DLQ topic `<topic>.<group>.dlq`, read as group `<group>.dlq`.
+
+    Replay produces into the group's first retry topic `<topic>.<group>.retry.1`, which only that group reads (the
+    source topic would reach every group of it), with attempt 1 and the source position from the reason. A group
+    without retry topics (retry_topic_count 0, or the topic is missing on the cluster) is refused: a record there
+    would be read by nobody; `to` (the source topic, every group) is then the explicit choice.
+
+    The DLQ is a log whose group offset only moves past a contiguous prefix, so when an operation removes some
+    messages and keeps others, the kept ones are appended again (with their reasons) before the offsets move;
+    when nothing is removed (a listing, a dry run) nothing is committed."""
+
+    join_wait = 15.0  # a consumer sees nothing until its group join and partition assignment are done
+
+    def __init__(self, broker: KafkaBroker, topic: str, group: str) -> None:
+        self.broker, self.topic, self.group = broker, topic, group
+        self.subscriber = broker.dead_letter_subscriber(topic, group)
+        self._publisher: KafkaPublisher | None = None
+        self._retry_topic_checked = False
+
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list[KafkaDelivery]:
+        return self.subscriber.receive(max_messages, timeout)
+
+    def _producer(self) -> KafkaPublisher:
+        if self._publisher is None:
+            self._publisher = self.broker.publisher()
+        return self._publisher
+
+    def _replay_topic(self) -> str:
+        target = retry_topic(self.topic, self.group, 1)
+        if self._retry_topic_checked:
+            return target
+        if self.broker.retry_topic_count < 1:
+            raise PublishError(f"Kafka: group {self.group!r} has no retry topics (retry_topic_count 0), so no topic "
+                               f"reaches it alone; replay with --to {self.topic} (every group of it) instead")
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap_servers, "logger": _SILENT})
+        try:
+            found = admin.list_topics(topic=target, timeout=10).topics.get(target)
+        except KafkaException as exc:
+            raise PublishError(f"Kafka: cannot look up the replay topic {target!r}: {exc}") from exc
+        if found is None or found.error is not None:
+            raise PublishError(f"Kafka: the retry topic {target!r} of group {self.group!r} does not exist, so nobody "
+                               f"would read a replay there; replay with --to {self.topic} (every group) instead")
+        self._retry_topic_checked = True
+        return target
+
+    def replay(self, delivery: KafkaDelivery, to: str | None = None) -> None:  # type: ignore[override]
+        if to is not None:
+            self._producer().publish(to, [delivery.message])
+            return
+        headers = {}
+        text = delivery.metadata.get(DLQ_REASON_KEY)
+        if text:
+            reason = DeadLetterReason.from_json(text)
+            if reason.original_partition is not None and reason.original_offset is not None:
+                headers = dict(zip(ORIGINAL_HEADERS, (reason.original_source, str(reason.original_partition),
+                                                      str(reason.original_offset)), strict=True))
+        self._producer().produce_all(self._replay_topic(), [encode(delivery.message, headers)])
+
+    def settle(self, removed: Sequence[KafkaDelivery], kept: Sequence[KafkaDelivery]) -> None:  # type: ignore[override]
+        if not removed:
+            return  # nothing settled: the group's committed offset stays where it was
+        if kept:
+            records = [encode(d.message, {DLQ_REASON_KEY: d.metadata[DLQ_REASON_KEY]}
+                              if DLQ_REASON_KEY in d.metadata else None) for d in kept]
+            try:
+                self._producer().produce_all(dead_letter_topic(self.topic, self.group), records)
+            except PublishError as exc:
+                raise PublishError(f"Kafka: could not re-append {len(kept)} kept dead letter(s); nothing was "
+                                   f"committed, so every message is still in the DLQ: {exc}") from exc
+        for delivery in (*removed, *kept):
+            delivery.ack()
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+        self.subscriber.close()

@@ -52,7 +52,7 @@ from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage, Subscripti
 from edakit.brokers import pubsub as profile
 from edakit.brokers.attributes import AttributeContract, check_budget
 from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError,
-                                         heartbeat)
+                                         SubscriberDeadLetters, heartbeat)
 from edakit.runtime.cloudevents import (
     CONTENT_TYPE,
     HTTP_PREFIX,
@@ -77,6 +77,9 @@ MAX_ACK_DEADLINE = 600  # seconds
 MAX_ACK_IDS = 1000  # per ModifyAckDeadline request: well inside the API's 512 KB request limit
 # Attributes the service adds when its dead_letter_policy forwards a message (source subscription, delivery count...).
 SERVICE_DEAD_LETTER_PREFIX = "CloudPubSubDeadLetterSource"
+# A replay from a DLQ goes to the source topic, which reaches every subscription: it carries the subscription it is
+# for in this attribute, and the kit's subscribers of the other subscriptions ack it unseen (PubSubDeadLetters).
+REPLAY_FOR = "edakit_replay_for"
 # Error-message suffix marking a reason cut to fit one attribute value.
 CUT_MARK = "…"
 
@@ -244,6 +247,11 @@ class PubSubBroker:
 
     def dead_letter_subscriber(self, topic: str, group: str) -> PubSubSubscriber:
         return PubSubSubscriber(self, dead_letter_topic_name(topic, group), dead_letter_topic=None)
+
+    def dead_letters(self, topic: str, group: str, settings: PublisherSettings | None = None) -> PubSubDeadLetters:
+        """The dead-letter subscription `<topic>-<group>-dlq`; a replay is for the subscription `<topic>-<group>`
+        only (see PubSubDeadLetters)."""
+        return PubSubDeadLetters(self, topic, group, settings)
 
     def _provision(self, topic: str, subscription: str, dlq: str) -> None:
         publisher, subscriber = self.publisher_client(), self.subscriber_client()
@@ -492,6 +500,10 @@ class PubSubSubscriber:
             # Left unacked: its ack deadline passes and the dead_letter_policy takes it after max attempts.
             log.warning("skipping %s", exc)
             return None
+        if attributes.get(REPLAY_FOR, self.subscription) != self.subscription:
+            # Another subscription's replay (the source topic reaches every subscription): not this one's to handle.
+            self.call("acknowledge", {"ack_ids": [received.ack_id]})
+            return None
         metadata = {"ack_id": received.ack_id, "message_id": pubsub_message.message_id,
                     "publish_time": pubsub_message.publish_time.isoformat()}
         if DLQ_REASON_KEY in attributes:
@@ -507,3 +519,34 @@ class PubSubSubscriber:
             self._dead_letter_publisher.close()
         if not self.client.closed:
             self.client.close()
+
+
+
+class PubSubDeadLetters(SubscriberDeadLetters):
+    """The dead-letter subscription `<topic>-<group>-dlq` (on the topic of the same name, as the gcp-pubsub module
+    creates them).
+
+    Pub/Sub cannot publish to one subscription, and a subscription's filter is fixed when it is created. Replay
+    therefore publishes to the source topic with the channel's attributes (so the failing subscription's own filter
+    still selects it) plus `edakit_replay_for = <topic>-<group>`; the kit's subscribers of every other subscription
+    acknowledge such a message without handing it to their handler. A consumer of the topic that does not run the
+    kit sees the replay unless its subscription's filter excludes it (`NOT attributes:edakit_replay_for`)."""
+
+    def __init__(self, broker: PubSubBroker, topic: str, group: str, settings: PublisherSettings | None) -> None:
+        super().__init__(broker.dead_letter_subscriber(topic, group))
+        self.broker, self.topic, self.group, self.settings = broker, topic, group, settings
+        self._publisher: PubSubPublisher | None = None
+
+    def replay(self, delivery: PubSubDelivery, to: str | None = None) -> None:  # type: ignore[override]
+        if self._publisher is None:
+            self._publisher = self.broker.publisher(self.settings)
+        if to is not None:
+            self._publisher.publish(to, [delivery.message])
+        else:
+            self._publisher.publish(self.topic, [delivery.message],
+                                    extra={REPLAY_FOR: subscription_name(self.topic, self.group)})
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+        super().close()

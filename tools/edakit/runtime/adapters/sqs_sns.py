@@ -38,7 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from edakit.brokers import sqs_sns as profile
 from edakit.brokers.attributes import AttributeContract, check_budget
 from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError,
-                                         heartbeat)
+                                         SubscriberDeadLetters, heartbeat)
 from edakit.runtime.cloudevents import (
     CONTENT_TYPE,
     KAFKA_PREFIX,
@@ -223,6 +223,10 @@ class SqsSnsBroker:
             self._provision(topic, queue_name(topic, group), dlq)
         return SqsSubscriber(self, topic, self.queue_url(dlq), dlq_url=None)
 
+    def dead_letters(self, topic: str, group: str, settings: PublisherSettings | None = None) -> SqsDeadLetters:
+        """The DLQ of `group`; a replay is sent straight to the group's own queue (a redrive)."""
+        return SqsDeadLetters(self, topic, group, settings.contracts.get(topic) if settings is not None else None)
+
     def _provision(self, topic: str, queue: str, dlq: str) -> None:
         fifo = {"FifoQueue": "true"} if _fifo(topic) else {}
         dlq_url = self.sqs.create_queue(QueueName=dlq, Attributes=fifo)["QueueUrl"]
@@ -387,3 +391,30 @@ class SqsSubscriber:
 
     def close(self) -> None:
         """Nothing to release: the boto3 clients belong to the broker."""
+
+
+class SqsDeadLetters(SubscriberDeadLetters):
+    """Replay sends to the group's own queue `<topic>-<group>`, as a redrive would (receive -> send -> delete: no
+    StartMessageMoveTask needed, and a failed send leaves the message in the DLQ); no other queue of the topic sees
+    it. With the channel's contract the message carries its declared native attributes, as a publish would."""
+
+    def __init__(self, broker: SqsSnsBroker, topic: str, group: str, contract: AttributeContract | None) -> None:
+        super().__init__(broker.dead_letter_subscriber(topic, group))
+        self.broker, self.topic, self.group, self.contract = broker, topic, group, contract
+        self._queue_urls: dict[str, str] = {}
+
+    def replay(self, delivery: SqsDelivery, to: str | None = None) -> None:  # type: ignore[override]
+        """`to` names a queue here (not a topic): the message is sent to that queue instead of the group's."""
+        name = to or queue_name(self.topic, self.group)
+        if name not in self._queue_urls:
+            self._queue_urls[name] = self.broker.queue_url(name)
+        queue_url = self._queue_urls[name]
+        body, attributes = encode(delivery.message, contract=self.contract, topic=self.topic)
+        params = {"QueueUrl": queue_url, "MessageBody": body, "MessageAttributes": attributes}
+        if _fifo(queue_url):
+            params |= {"MessageGroupId": delivery.message.key or delivery.message.id,
+                       "MessageDeduplicationId": delivery.message.id}
+        try:
+            self.broker.sqs.send_message(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise PublishError(f"SQS: SendMessage to {queue_url} failed: {exc}") from exc

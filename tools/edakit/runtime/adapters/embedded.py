@@ -8,7 +8,11 @@ synchronous=NORMAL) but not power loss of the last commits. Semantics follow a t
 - a received message is invisible for `visibility_timeout` seconds, then redelivered with attempt + 1 unless acked;
 - messages with the same key are delivered in publish order within a group: a later one is held back while an
   earlier one is in flight or delayed (like an SQS FIFO message group);
-- `dead_letter` moves the message to the subscription `<topic>.<group>.dlq` (same group) with the reason recorded.
+- `dead_letter` moves the message to the subscription `<topic>.<group>.dlq` (same group) with the reason recorded;
+- a group may have a filter (`create_group(topic, group, filter=SubscriptionFilter(...))`) in a cloud broker's
+  filter language (SNS filter policy, EventBridge event pattern, Pub/Sub filter, Event Grid filter), evaluated at
+  publish with the kit's own evaluators (edakit.routing) on the message as that broker would see it: a message it
+  does not match is never delivered to the group, as in the cloud and as `edakit routes` predicts.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason,
-                                         PublishError, SubscriberDeadLetters)
+from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError
+from edakit.brokers.attributes import AttributeContract
+from edakit.runtime.cloudevents import to_structured
 from edakit.runtime.message import Message
 
 T = TypeVar("T")
@@ -46,12 +51,117 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (topic, grp, seq)
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_key ON deliveries (topic, grp, key, seq);
+CREATE TABLE IF NOT EXISTS group_filters (
+    topic TEXT NOT NULL, grp TEXT NOT NULL, filter TEXT NOT NULL, PRIMARY KEY (topic, grp)
+);
 """
 
 
 def dead_letter_topic(topic: str, group: str) -> str:
     """Same convention as the Kafka adapter and the kafka-topics Terraform module."""
     return f"{topic}.{group}.dlq"
+
+
+# Filter languages, by the spec's broker names; the embedded broker evaluates each like that broker does.
+FILTER_BROKERS = ("sqs-sns", "eventbridge", "pubsub", "event-grid")
+
+
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    """A group's filter, written in the language of `broker` (one of FILTER_BROKERS) as the spec writes it:
+    `policy` is an SNS filter policy (with `scope` MessageAttributes or MessageBody), an EventBridge event pattern,
+    a Pub/Sub filter string or an Event Grid filter object. `contract` is the channel's publish contract
+    (edakit.brokers.contract): which attributes the kit's SNS/Pub/Sub publisher sets, so filters see what the cloud
+    broker would (None: CloudEvents attributes and headers only)."""
+
+    broker: str
+    policy: Mapping[str, Any] | str
+    scope: str = "MessageAttributes"
+    contract: AttributeContract | None = None
+
+    def __post_init__(self) -> None:
+        """Raise InvalidFilterError (a ValueError, the service's own error text) for a filter the broker refuses."""
+        from edakit.routing import (validate_event_pattern, validate_eventgrid_filter, validate_pubsub_filter,
+                                    validate_sns_filter_policy)
+
+        if self.broker not in FILTER_BROKERS:
+            raise ValueError(f"filter broker {self.broker!r}: expected one of {', '.join(FILTER_BROKERS)}")
+        if self.broker == "sqs-sns":
+            validate_sns_filter_policy(self.policy, scope=self.scope)  # type: ignore[arg-type]
+        elif self.broker == "eventbridge":
+            validate_event_pattern(self.policy)  # type: ignore[arg-type]
+        elif self.broker == "pubsub":
+            validate_pubsub_filter(str(self.policy))
+        else:
+            validate_eventgrid_filter(dict(self.policy))  # type: ignore[arg-type]
+
+    @classmethod
+    def from_spec(cls, spec: Any, subscriber: str) -> SubscriptionFilter | None:
+        """The filter of a subscriber of a loaded spec (edakit.spec), None when it has none."""
+        from edakit.brokers import contract
+
+        sub = spec.subscribers[subscriber]
+        if sub.filter is None:
+            return None
+        return cls(spec.channels[sub.channel].broker, sub.filter.policy, sub.filter.scope,
+                   contract(spec, sub.channel))
+
+    def to_json(self) -> str:
+        found = self.contract
+        return json.dumps({"broker": self.broker, "policy": self.policy, "scope": self.scope, "contract": None
+                           if found is None else {"topic": found.topic, "prefix": found.prefix,
+                                                  "headers": sorted(found.headers), "budget": found.budget,
+                                                  "native": [[a.name, a.source] for a in found.native]}})
+
+    @classmethod
+    def from_json(cls, text: str) -> SubscriptionFilter:
+        from edakit.brokers.attributes import NativeAttribute
+
+        data = json.loads(text)
+        found = data["contract"]
+        return cls(data["broker"], data["policy"], data["scope"], None if found is None else AttributeContract(
+            topic=found["topic"], prefix=found["prefix"], headers=frozenset(found["headers"]),
+            budget=found["budget"], native=tuple(NativeAttribute(n, src) for n, src in found["native"])))
+
+    def reasons(self, message: Message) -> list[str]:
+        """Why the broker would not deliver `message` through this filter; empty when it would. The message is
+        encoded by the broker's own adapter encoder first (SNS, Pub/Sub), or taken as the event that broker
+        delivers (Event Grid: the CloudEvents schema; EventBridge: `event_bridge_event`)."""
+        from edakit.brokers import AttributeContractError
+        from edakit.routing import explain_event_pattern, explain_eventgrid, explain_pubsub, explain_sns
+
+        try:
+            if self.broker == "sqs-sns":
+                from edakit.runtime.adapters.sqs_sns import encode as sns_encode
+
+                body, attributes = sns_encode(message, contract=self.contract,
+                                              topic=self.contract.topic if self.contract else "SNS")
+                return explain_sns(self.policy, scope=self.scope,  # type: ignore[arg-type]
+                                   message_attributes=attributes, message=body)
+            if self.broker == "pubsub":
+                from edakit.runtime.adapters.pubsub import encode as pubsub_encode
+
+                _, pubsub_attributes = pubsub_encode(message, None, self.contract,
+                                                     self.contract.topic if self.contract else "Pub/Sub")
+                return explain_pubsub(str(self.policy), pubsub_attributes)
+        except AttributeContractError as exc:
+            return [f"the kit's publisher refuses it: {exc}"]
+        if self.broker == "event-grid":
+            return explain_eventgrid(dict(self.policy), json.loads(to_structured(message)))  # type: ignore[arg-type]
+        return explain_event_pattern(dict(self.policy), event_bridge_event(message))  # type: ignore[arg-type]
+
+
+def event_bridge_event(message: Message) -> dict[str, Any]:
+    """The event EventBridge delivers for a PutEvents entry with Source = message.source, DetailType =
+    message.type and Detail = the JSON payload (a payload that is not a JSON object is refused by PutEvents and
+    matches nothing here); account and region are the local placeholders."""
+    try:
+        detail = json.loads(message.payload)
+    except ValueError:
+        detail = None
+    return {"version": "0", "id": message.id, "detail-type": message.type, "source": message.source,
+            "account": "000000000000", "time": message.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
+            "resources": [], "detail": detail if isinstance(detail, dict) else {}}
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -109,11 +219,18 @@ class EmbeddedBroker:
         except sqlite3.Error as exc:
             raise BrokerUnreachable(f"embedded broker {self.path}: {exc}") from None
 
-    def create_group(self, topic: str, group: str) -> None:
-        """Start a subscription: the group receives every message published from now on."""
+    def create_group(self, topic: str, group: str, *, filter: SubscriptionFilter | None = None) -> None:
+        """Start a subscription: the group receives every message published from now on (with `filter`: only those
+        it matches; a given filter replaces the group's earlier one, None leaves it as it is)."""
+
+        def create(c: sqlite3.Connection) -> None:
+            c.execute("INSERT OR IGNORE INTO subscriptions VALUES (?, ?)", (topic, group))
+            if filter is not None:
+                c.execute("INSERT OR REPLACE INTO group_filters VALUES (?, ?, ?)", (topic, group, filter.to_json()))
+
         conn = _Connection(self.path)
         try:
-            conn.transaction(lambda c: c.execute("INSERT OR IGNORE INTO subscriptions VALUES (?, ?)", (topic, group)))
+            conn.transaction(create)
         finally:
             conn.close()
 
@@ -127,20 +244,24 @@ class EmbeddedBroker:
     def dead_letter_subscriber(self, topic: str, group: str) -> EmbeddedSubscriber:
         return self.subscriber(dead_letter_topic(topic, group), group)
 
-    def dead_letters(self, topic: str, group: str, settings: object | None = None) -> EmbeddedDeadLetters:
-        """The DLQ of `group`; a replay moves the message back to that group's subscription only."""
-        return EmbeddedDeadLetters(self, topic, group)
-
 
 class EmbeddedPublisher:
     def __init__(self, path: Path) -> None:
         self._conn = _Connection(path)
+        self._filters: dict[str, SubscriptionFilter] = {}  # parsed once per filter text
+
+    def _filter(self, text: str) -> SubscriptionFilter:
+        if text not in self._filters:
+            self._filters[text] = SubscriptionFilter.from_json(text)
+        return self._filters[text]
 
     def publish(self, topic: str, messages: Sequence[Message]) -> None:
         """All messages commit in one transaction, so a batch is delivered whole or not at all."""
 
         def insert(conn: sqlite3.Connection) -> None:
             groups = [g for (g,) in conn.execute("SELECT grp FROM subscriptions WHERE topic = ?", (topic,))]
+            filters = {g: self._filter(text) for g, text in
+                       conn.execute("SELECT grp, filter FROM group_filters WHERE topic = ?", (topic,))}
             now = time.time()
             for m in messages:
                 cur = conn.execute(
@@ -151,7 +272,8 @@ class EmbeddedPublisher:
                 )
                 conn.executemany(
                     "INSERT INTO deliveries (topic, grp, seq, key, visible_at) VALUES (?, ?, ?, ?, ?)",
-                    [(topic, g, cur.lastrowid, m.key, now) for g in groups],
+                    [(topic, g, cur.lastrowid, m.key, now) for g in groups
+                     if g not in filters or not filters[g].reasons(m)],
                 )
 
         try:
@@ -266,45 +388,3 @@ class EmbeddedSubscriber:
     def close(self) -> None:
         self._conn.close()
 
-class EmbeddedDeadLetters(SubscriberDeadLetters):
-    """A replay moves the dead letter's delivery row back to `<topic>`/`<group>` (attempts reset, reason dropped) in
-    one transaction: only the group that dead-lettered it sees it again, and it is never both replayed and kept."""
-
-    def __init__(self, broker: EmbeddedBroker, topic: str, group: str) -> None:
-        super().__init__(broker.dead_letter_subscriber(topic, group))
-        self.broker, self.topic, self.group = broker, topic, group
-        self._moved: set[int] = set()  # seqs replayed by a move: nothing left to settle in the DLQ
-        self._publisher: EmbeddedPublisher | None = None
-
-    def replay(self, delivery: EmbeddedDelivery, to: str | None = None) -> None:  # type: ignore[override]
-        if to is not None:
-            if self._publisher is None:
-                self._publisher = self.broker.publisher()
-            self._publisher.publish(to, [delivery.message])
-            return
-        dlq = dead_letter_topic(self.topic, self.group)
-
-        def move(conn: sqlite3.Connection) -> int:
-            conn.execute("INSERT OR IGNORE INTO subscriptions VALUES (?, ?)", (self.topic, self.group))
-            return conn.execute(
-                "UPDATE deliveries SET topic = ?, attempts = 0, visible_at = ?, lease = NULL, reason = NULL "
-                "WHERE topic = ? AND grp = ? AND seq = ? AND lease = ?",
-                (self.topic, time.time(), dlq, self.group, delivery._seq, delivery._lease)).rowcount
-
-        try:
-            moved = self.subscriber._conn.transaction(move)
-        except sqlite3.Error as exc:
-            raise PublishError(f"embedded broker: replay of {delivery.message.id} to {self.topic!r}/{self.group!r} "
-                               f"failed: {exc}") from exc
-        if not moved:
-            raise PublishError(f"embedded broker: {delivery.message.id} is no longer leased from {dlq!r} (its "
-                               f"visibility timeout expired); not replayed")
-        self._moved.add(delivery._seq)
-
-    def settle(self, removed: Sequence[EmbeddedDelivery], kept: Sequence[EmbeddedDelivery]) -> None:  # type: ignore[override]
-        super().settle([d for d in removed if d._seq not in self._moved], kept)
-
-    def close(self) -> None:
-        if self._publisher is not None:
-            self._publisher.close()
-        super().close()

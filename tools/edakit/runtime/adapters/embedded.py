@@ -28,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError
+from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason,
+                                         PublishError, SubscriberDeadLetters)
 from edakit.brokers.attributes import AttributeContract
 from edakit.runtime.cloudevents import to_structured
 from edakit.runtime.message import Message
@@ -244,6 +245,10 @@ class EmbeddedBroker:
     def dead_letter_subscriber(self, topic: str, group: str) -> EmbeddedSubscriber:
         return self.subscriber(dead_letter_topic(topic, group), group)
 
+    def dead_letters(self, topic: str, group: str, settings: object | None = None) -> EmbeddedDeadLetters:
+        """The DLQ of `group`; a replay moves the message back to that group's subscription only."""
+        return EmbeddedDeadLetters(self, topic, group)
+
 
 class EmbeddedPublisher:
     def __init__(self, path: Path) -> None:
@@ -388,3 +393,46 @@ class EmbeddedSubscriber:
     def close(self) -> None:
         self._conn.close()
 
+
+class EmbeddedDeadLetters(SubscriberDeadLetters):
+    """A replay moves the dead letter's delivery row back to `<topic>`/`<group>` (attempts reset, reason dropped) in
+    one transaction: only the group that dead-lettered it sees it again, and it is never both replayed and kept."""
+
+    def __init__(self, broker: EmbeddedBroker, topic: str, group: str) -> None:
+        super().__init__(broker.dead_letter_subscriber(topic, group))
+        self.broker, self.topic, self.group = broker, topic, group
+        self._moved: set[int] = set()  # seqs replayed by a move: nothing left to settle in the DLQ
+        self._publisher: EmbeddedPublisher | None = None
+
+    def replay(self, delivery: EmbeddedDelivery, to: str | None = None) -> None:  # type: ignore[override]
+        if to is not None:
+            if self._publisher is None:
+                self._publisher = self.broker.publisher()
+            self._publisher.publish(to, [delivery.message])
+            return
+        dlq = dead_letter_topic(self.topic, self.group)
+
+        def move(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT OR IGNORE INTO subscriptions VALUES (?, ?)", (self.topic, self.group))
+            return conn.execute(
+                "UPDATE deliveries SET topic = ?, attempts = 0, visible_at = ?, lease = NULL, reason = NULL "
+                "WHERE topic = ? AND grp = ? AND seq = ? AND lease = ?",
+                (self.topic, time.time(), dlq, self.group, delivery._seq, delivery._lease)).rowcount
+
+        try:
+            moved = self.subscriber._conn.transaction(move)
+        except sqlite3.Error as exc:
+            raise PublishError(f"embedded broker: replay of {delivery.message.id} to {self.topic!r}/{self.group!r} "
+                               f"failed: {exc}") from exc
+        if not moved:
+            raise PublishError(f"embedded broker: {delivery.message.id} is no longer leased from {dlq!r} (its "
+                               f"visibility timeout expired); not replayed")
+        self._moved.add(delivery._seq)
+
+    def settle(self, removed: Sequence[EmbeddedDelivery], kept: Sequence[EmbeddedDelivery]) -> None:  # type: ignore[override]
+        super().settle([d for d in removed if d._seq not in self._moved], kept)
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+        super().close()

@@ -23,6 +23,12 @@ ALWAYS = ("specversion", "id", "type", "source", "time")
 OPTIONAL = ("subject", "partitionkey")
 CONTENT_TYPE = "content-type"
 NATIVE_SOURCES = ("type", "subject", "key", "source")
+# W3C Trace Context headers (edakit.runtime.middleware.tracing): every contract allows them without declaring them.
+# `traceparent` is on every message written while a span is current, so it counts against every budget;
+# `tracestate` only when a vendor sets one (the kit's spans never do), so it counts only when the spec declares it
+# (at publish time a message that carries it counts it like any attribute: over the budget it is refused).
+RESERVED_HEADERS = frozenset({"traceparent", "tracestate"})
+BUDGETED_RESERVED = frozenset({"traceparent"})
 NATIVE_SOURCE = re.compile(r"(type|subject|key|source|header\.[a-z0-9]{1,20}|payload\.[A-Za-z_][A-Za-z0-9_]{0,63})")
 
 
@@ -77,16 +83,17 @@ class AttributeContract:
     budget: int | None  # most attributes one message may carry on this channel; None: no count limit
 
     def names(self) -> frozenset[str]:
-        """Every broker attribute name a message on this channel can carry."""
+        """Every broker attribute name a message on this channel can carry (the reserved trace headers too)."""
         return frozenset({*(self.prefix + n for n in (*ALWAYS, *OPTIONAL)), CONTENT_TYPE,
-                          *(self.prefix + h for h in self.headers), *(a.name for a in self.native)})
+                          *(self.prefix + h for h in self.headers | RESERVED_HEADERS), *(a.name for a in self.native)})
 
     def most_attributes(self) -> int:
-        """The count when every optional attribute is set: what the budget must hold."""
-        return len(ALWAYS) + len(OPTIONAL) + 1 + len(self.headers) + len(self.native)
+        """The count when every optional attribute is set: what the budget must hold (`traceparent` included,
+        declared or not)."""
+        return len(ALWAYS) + len(OPTIONAL) + 1 + len(self.headers | BUDGETED_RESERVED) + len(self.native)
 
     def check_headers(self, message: Message) -> None:
-        undeclared = sorted(set(message.headers) - self.headers)
+        undeclared = sorted(set(message.headers) - self.headers - RESERVED_HEADERS)
         if undeclared:
             raise AttributeContractError(
                 f"{self.topic}: message {message.id} sets header(s) {', '.join(undeclared)}, which the spec does not "

@@ -5,9 +5,11 @@ propagates. (The other adapters: test_tracing_adapters.py.)"""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -149,6 +151,7 @@ from edakit.runtime.adapters.embedded import EmbeddedBroker
 from edakit.runtime.middleware import Router, compose, trace_headers, tracing
 from edakit.runtime.outbox import OutboxEvent, Relay, SqliteOutbox, append, create_schema
 import sys
+from pathlib import Path
 d = sys.argv[1]
 incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 broker = EmbeddedBroker(d + "/b.sqlite3")
@@ -177,3 +180,31 @@ def test_with_the_api_alone_nothing_is_recorded_and_the_incoming_context_still_p
     incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     assert result["provider"] == "ProxyTracerProvider"
     assert result["seen"] == [[{}, {}], [{"traceparent": incoming}, {"traceparent": incoming}]]
+
+
+DEMO = Path(__file__).parents[3] / "examples" / "demos" / "order_fanout.py"
+
+
+def test_the_demo_prints_one_trace_tree_per_order(tmp_path):
+    done = subprocess.run([sys.executable, DEMO, "--trace", "--db-dir", tmp_path / "db"], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": ""})
+    assert done.returncode == 0, done.stderr
+    trees = done.stdout.split("\nTraces ")[1].split("\n  trace ")[1:]
+    assert len(trees) == 4  # one per order
+    for tree in trees:
+        lines = [line.strip() for line in tree.splitlines()[1:] if line.strip()]
+        assert lines[:2] == ["place order [server]", "create order-placed [producer]"]
+        assert any(line.startswith("~ send order-placed [producer]") for line in lines)  # the relay's batch
+        for group in GROUPS:
+            assert f"process order-placed [consumer] group={group}" in lines
+    # the order whose event the crashed relay sent first, then again; and the order Billing failed on
+    assert sum("send order-placed [producer] ERROR RelayCrash" in t for t in trees) == 1
+    [poisoned] = [t for t in trees if "ERROR dead_lettered" in t]
+    assert poisoned.count("group=billing ERROR nacked") == 2 and poisoned.count("group=billing\n") == 1
+
+
+def test_the_demo_says_which_package_an_otlp_endpoint_needs(tmp_path):
+    done = subprocess.run([sys.executable, DEMO, "--db-dir", tmp_path / "db"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    assert done.returncode == 2
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT is set: install opentelemetry-exporter-otlp-proto-http" in done.stderr

@@ -143,12 +143,15 @@ def _process_attributes(delivery: Delivery, system: str | None, group: str | Non
     metadata = delivery.metadata
     message = delivery.message
     system = system or system_of(delivery)
+    destination = delivery.source
+    if "queue_url" in metadata:  # SQS: the queue is what the consumer reads, and its group
+        destination = metadata["queue_url"].rstrip("/").rpartition("/")[2]
     attributes: dict[str, str | int] = {
-        msg.MESSAGING_SYSTEM: system, msg.MESSAGING_DESTINATION_NAME: delivery.source,
+        msg.MESSAGING_SYSTEM: system, msg.MESSAGING_DESTINATION_NAME: destination,
         msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.PROCESS.value,
         msg.MESSAGING_OPERATION_NAME: "process", msg.MESSAGING_MESSAGE_ID: message.id,
         msg.MESSAGING_MESSAGE_BODY_SIZE: len(message.payload)}
-    group = group or metadata.get("group") or metadata.get("subscription") or delivery.source
+    group = group or metadata.get("group") or metadata.get("subscription") or destination
     attributes[msg.MESSAGING_CONSUMER_GROUP_NAME] = group
     if "partition" in metadata:
         attributes[msg.MESSAGING_DESTINATION_PARTITION_ID] = metadata["partition"]
@@ -176,10 +179,12 @@ def tracing(*, system: str | None = None, consumer_group: str | None = None) -> 
         def handle(delivery: Delivery) -> None:
             tr = tracer()
             parent = extract(delivery.message.headers)
-            with tr.start_as_current_span(f"process {delivery.source}", context=parent, kind=SpanKind.CONSUMER,
+            with tr.start_as_current_span("process", context=parent, kind=SpanKind.CONSUMER,
                                           record_exception=False, set_status_on_exception=False) as span:
                 if span.is_recording():
-                    span.set_attributes(_process_attributes(delivery, system, consumer_group))
+                    attributes = _process_attributes(delivery, system, consumer_group)
+                    span.update_name(f"process {attributes[msg.MESSAGING_DESTINATION_NAME]}")
+                    span.set_attributes(attributes)
                 try:
                     next_handler(delivery)
                 except Exception as exc:

@@ -196,3 +196,25 @@ def test_request_headers_and_reply_contract() -> None:
 def test_request_refuses_caller_set_correlation(embedded: EmbeddedBroker) -> None:
     with Requester.for_broker(embedded, "c2") as requester, pytest.raises(ValueError, match="set by request"):
         requester.request("t", "Quote", b"{}", timeout=1, headers={CORRELATION_ID: "mine"})
+
+
+def test_requests_pass_a_spec_channels_publish_contract_without_declaring_the_headers(moto_url: str) -> None:
+    """A publisher built with the spec's settings refuses undeclared headers; correlationid and replyto are allowed on
+    every channel (edakit.brokers.attributes.REQUEST_REPLY_HEADERS), counted at publish like any attribute."""
+    from edakit.brokers.attributes import REQUEST_REPLY_HEADERS
+    from edakit.runtime.settings import publisher_settings
+    from edakit.spec.loader import load_spec
+
+    assert REQUEST_REPLY_HEADERS == {CORRELATION_ID, REPLY_TO}
+    spec = load_spec(Path(__file__).resolve().parents[2] / "configs/order-events-sns.yaml", "staging")
+    channel = spec.channels["order-placed"]
+    assert not {CORRELATION_ID, REPLY_TO} & set(channel.attribute_headers)
+    broker, client = sqs_broker(moto_url), f"client-{uuid.uuid4().hex[:8]}"
+    topic = f"{channel.resource_name}-{uuid.uuid4().hex[:6]}"  # a fresh topic under the channel's contract
+    settings = publisher_settings(spec)
+    settings.contracts[topic] = settings.contracts[channel.resource_name]
+    requester = Requester(broker.publisher(settings), broker.subscriber(f"replies-{client}", client),
+                          f"replies-{client}")
+    with requester, serving(broker, topic, lambda request: b'{"ok":true}'):
+        reply = requester.request(topic, "OrderPlaced", b'{"total_amount":1}', timeout=20)
+    assert reply.payload == b'{"ok":true}'

@@ -29,6 +29,9 @@ NATIVE_SOURCES = ("type", "subject", "key", "source")
 # (at publish time a message that carries it counts it like any attribute: over the budget it is refused).
 RESERVED_HEADERS = frozenset({"traceparent", "tracestate"})
 BUDGETED_RESERVED = frozenset({"traceparent"})
+# Request-reply headers (edakit.runtime.request_reply): allowed on every channel without declaring them, counted only
+# at publish time on the requests that carry them (over the budget a request is refused like any message).
+REQUEST_REPLY_HEADERS = frozenset({"correlationid", "replyto"})
 NATIVE_SOURCE = re.compile(r"(type|subject|key|source|header\.[a-z0-9]{1,20}|payload\.[A-Za-z_][A-Za-z0-9_]{0,63})")
 
 
@@ -85,7 +88,8 @@ class AttributeContract:
     def names(self) -> frozenset[str]:
         """Every broker attribute name a message on this channel can carry (the reserved trace headers too)."""
         return frozenset({*(self.prefix + n for n in (*ALWAYS, *OPTIONAL)), CONTENT_TYPE,
-                          *(self.prefix + h for h in self.headers | RESERVED_HEADERS), *(a.name for a in self.native)})
+                          *(self.prefix + h for h in self.headers | RESERVED_HEADERS | REQUEST_REPLY_HEADERS),
+                          *(a.name for a in self.native)})
 
     def most_attributes(self) -> int:
         """The count when every optional attribute is set: what the budget must hold (`traceparent` included,
@@ -93,7 +97,7 @@ class AttributeContract:
         return len(ALWAYS) + len(OPTIONAL) + 1 + len(self.headers | BUDGETED_RESERVED) + len(self.native)
 
     def check_headers(self, message: Message) -> None:
-        undeclared = sorted(set(message.headers) - self.headers - RESERVED_HEADERS)
+        undeclared = sorted(set(message.headers) - self.headers - RESERVED_HEADERS - REQUEST_REPLY_HEADERS)
         if undeclared:
             raise AttributeContractError(
                 f"{self.topic}: message {message.id} sets header(s) {', '.join(undeclared)}, which the spec does not "

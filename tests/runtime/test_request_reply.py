@@ -218,3 +218,12 @@ def test_requests_pass_a_spec_channels_publish_contract_without_declaring_the_he
     with requester, serving(broker, topic, lambda request: b'{"ok":true}'):
         reply = requester.request(topic, "OrderPlaced", b'{"total_amount":1}', timeout=20)
     assert reply.payload == b'{"ok":true}'
+
+
+def test_a_broker_error_on_the_reply_channel_is_a_timeout_and_the_receiver_keeps_going(moto_url: str) -> None:
+    broker, client = sqs_broker(moto_url), f"client-{uuid.uuid4().hex[:8]}"
+    with Requester.for_broker(broker, client) as requester:
+        broker.sqs.delete_queue(QueueUrl=broker.queue_url(f"replies-{client}-{client}"))  # receive now fails
+        with pytest.raises(RequestTimeout):
+            requester.request(f"nobody-{client}", "Quote", b"{}", timeout=1.5)
+        assert requester._thread.is_alive()

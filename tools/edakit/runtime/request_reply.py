@@ -17,6 +17,7 @@ A responder answers with `Responder.reply(delivery, payload)`, which publishes t
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -25,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from edakit.runtime.adapters.base import DeadLetterReason, Delivery, Publisher, Subscriber
+from edakit.runtime.adapters.base import BrokerError, DeadLetterReason, Delivery, Publisher, Subscriber
 from edakit.runtime.message import Message
 
 CORRELATION_ID = "correlationid"
@@ -33,6 +34,8 @@ REPLY_TO = "replyto"
 HEADERS = (CORRELATION_ID, REPLY_TO)
 # How many timed-out correlation ids a requester remembers to tell a late reply from a stray one.
 REMEMBERED_TIMEOUTS = 10_000
+
+log = logging.getLogger(__name__)
 
 
 class RequestTimeout(TimeoutError):
@@ -118,6 +121,8 @@ class Requester:
                     self._timed_out[message.id] = None
                     while len(self._timed_out) > REMEMBERED_TIMEOUTS:
                         self._timed_out.popitem(last=False)
+        if waiter.reply is not None:  # arrived between the wait's end and the waiter's removal
+            return waiter.reply
         with self._lock:
             self._raise_if_stopped()
         raise RequestTimeout(f"request {message.id} ({type}) to {topic!r}: no reply on {self.reply_topic!r} within "
@@ -132,7 +137,13 @@ class Requester:
     def _receive_loop(self) -> None:
         try:
             while not self._stop.is_set():
-                for delivery in self._subscriber.receive(max_messages=10, timeout=self._poll):
+                try:
+                    deliveries = self._subscriber.receive(max_messages=10, timeout=self._poll)
+                except BrokerError as exc:  # a broker hiccup: waiting requests time out unless it recovers
+                    log.warning("requester %s: receiving replies failed, retrying in 1 s: %s", self.reply_topic, exc)
+                    self._stop.wait(1.0)
+                    continue
+                for delivery in deliveries:
                     self._settle(delivery)
         except BaseException as exc:  # noqa: BLE001 - handed to every waiting and later request()
             with self._lock:
@@ -147,7 +158,8 @@ class Requester:
             now = datetime.now(timezone.utc)
             delivery.dead_letter(DeadLetterReason("NotAReply", f"no {CORRELATION_ID} header", delivery.attempt,
                                                   now, now, delivery.source))
-            self.stats.malformed += 1
+            with self._lock:
+                self.stats.malformed += 1
             return
         with self._lock:
             waiter = self._waiting.get(correlation)

@@ -111,3 +111,14 @@ def test_routes_like_edakit_routes_with_the_specs_contract(embedded: EmbeddedBro
         predicted = not filter_reasons("sqs-sns", Filter(sub.filter.policy, sub.filter.scope), example,
                                        found.contract)
         assert (delivered(embedded, found, [message]) == [message.id]) == predicted
+
+
+@pytest.mark.parametrize(("payload", "content_type"), [
+    (b"\xff\x00", "application/octet-stream"), (b"not json", "application/json"), (b"[1,2]", "application/json"),
+    (b'{"a":' + b"[" * 300 + b"]" * 300 + b"}", "application/json")])
+def test_a_payload_no_filter_can_read_is_published_and_filtered_out(embedded: EmbeddedBroker, payload: bytes,
+                                                                   content_type: str) -> None:
+    message = Message.new("OrderShipped", payload, source="shop.orders", content_type=content_type)
+    for language in ("sns-body", "eventbridge", "event-grid"):
+        assert delivered(embedded, CASES[language], [message]) == []
+        assert CASES[language].reasons(message)

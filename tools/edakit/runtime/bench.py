@@ -14,6 +14,12 @@
   encoding (~0.8 us). The adapter wins back about as much by calling `produce` positionally (confluent-kafka's
   keyword parsing costs ~0.5 us per call); `kafka_publish_ratio_vs_positional_raw` reports the ratio against a
   baseline calling it the same way, i.e. the encoding's cost alone.
+- instrumentation_overhead_ratio: time per message of a Router on the embedded broker whose chain starts with
+  `tracing()`, with the OpenTelemetry SDK installed (BatchSpanProcessor, in-memory exporter), / the same Router
+  and chain without `tracing()` (target <= 1.15); `instrumentation_overhead_ratio_api_only`: the same with the API
+  alone, no SDK provider (target <= 1.02). Metrics are not instrumented yet, so they are not in it. The median of
+  INSTRUMENT_REPEATS interleaved runs of INSTRUMENT_MESSAGES each; `otel_sdk_bare_span_us` is the SDK's own cost
+  of one empty span with the same processor, the floor of the traced Router's extra time.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ CONSUMER_EVENTS = 2_000
 PUBLISH_MESSAGES, PUBLISH_BATCH, PUBLISH_REPEATS = 50_000, 1_000, 7
 OUTBOX_REPEATS = 3
 OUTBOX_WRITERS, APPENDS_PER_WRITER, APPEND_REPEATS = 4, 250, 5
+INSTRUMENT_MESSAGES, INSTRUMENT_REPEATS = 2_000, 5
 
 
 def _timed(work: Callable[[], object]) -> float:
@@ -234,6 +241,56 @@ def bench_kafka_publish(kafka: KafkaBroker) -> dict[str, float]:
             "kafka_publish_ratio_vs_positional_raw": positional_time / adapter_time}
 
 
+def bench_instrumentation(workdir: Path, messages: int = INSTRUMENT_MESSAGES,
+                          repeats: int = INSTRUMENT_REPEATS) -> dict[str, float]:
+    """Router cost per message: off (no tracing middleware), API only (the no-op provider), SDK (in-memory export).
+    Each mode consumes the same messages in a group of its own; modes interleaved per repeat."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import NoOpTracerProvider
+
+    from edakit.runtime.middleware import Router, compose, trace_headers, tracer, tracing
+
+    sdk, exported = TracerProvider(), InMemorySpanExporter()
+    sdk.add_span_processor(BatchSpanProcessor(exported))
+    modes = {"off": lambda h: h, "api": lambda h: compose(h, tracing(tracer_provider=NoOpTracerProvider())),
+             "sdk": lambda h: compose(h, tracing(tracer_provider=sdk))}
+    broker = EmbeddedBroker(workdir / "instrumentation.sqlite3", visibility_timeout=600)
+    topic = "bench.instrumentation"
+    groups = [f"{mode}-{r}" for r in range(repeats) for mode in modes]
+    for group in groups:
+        broker.create_group(topic, group)
+    with tracer(sdk).start_as_current_span("bench request"):  # messages carry a context, as traced ones do
+        headers = trace_headers()
+    broker.publisher().publish(topic, [Message.new("OrderPlaced", b'{"n": 1}', source="/bench", headers=headers)
+                                       for _ in range(messages)])
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    for group in groups:
+        mode = group.split("-")[0]
+        handled: list[int] = []
+        router = Router(broker.subscriber(topic, group), modes[mode](lambda d: handled.append(1)),
+                        max_messages=100, lease_seconds=None)
+        times[mode].append(_timed(lambda: router.run_until_idle(0)) / messages)
+        assert len(handled) == messages, f"{group}: handled {len(handled)} of {messages}"
+        router.subscriber.close()
+        exported.clear()
+    bare_tracer = sdk.get_tracer("bench")
+
+    def bare_spans() -> None:  # what the SDK itself costs per span, without the kit's attributes and propagation
+        for _ in range(messages):
+            with bare_tracer.start_as_current_span("bare"):
+                pass
+
+    bare = min(_timed(bare_spans) for _ in range(3)) / messages
+    sdk.shutdown()
+    off, api, traced = (statistics.median(times[m]) for m in modes)
+    return {"otel_sdk_bare_span_us": bare * 1e6,
+            "router_us_per_msg_untraced": off * 1e6, "router_us_per_msg_traced_sdk": traced * 1e6,
+            "router_us_per_msg_traced_api_only": api * 1e6,
+            "instrumentation_overhead_ratio": traced / off, "instrumentation_overhead_ratio_api_only": api / off}
+
+
 def run_kafka_publish() -> dict[str, float]:
     """The Kafka publish part alone, on its own Tansu (`python -c 'from edakit.runtime.bench import
     run_kafka_publish as r; print(r())'`): for a change to the publish path, without the outbox and consumer parts."""
@@ -247,6 +304,7 @@ def run() -> dict[str, float]:
         kafka = KafkaBroker(stack.enter_context(tansu_broker()))
         workdir = Path(stack.enter_context(TemporaryDirectory(prefix="edakit-bench-")))
         results: dict[str, float] = {}
+        results.update(bench_instrumentation(workdir))
         results.update(bench_kafka_publish(kafka))
         results.update(bench_outbox(pg_url, kafka))
         results.update(bench_outbox_append(pg_url))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -64,9 +65,26 @@ class _HeaderSetter(Setter[MutableMapping[str, str]]):
 GETTER, SETTER = _HeaderGetter(), _HeaderSetter()
 
 
-def tracer() -> trace.Tracer:
-    """The kit's tracer from the global provider (a no-op one until the application installs an SDK)."""
-    return trace.get_tracer(TRACER_NAME)
+# The global provider's tracer, made once: a ProxyTracer while no provider is installed, which follows the provider
+# the application installs later (the SDK's get_tracer is costly per call: it edits the warnings filters).
+_GLOBAL_TRACER = trace.get_tracer(TRACER_NAME)
+
+
+# API only (no SDK provider): no span is made; the trace headers of the message being handled are kept here instead,
+# and `created` stores them with the events the handler appends (pass-through propagation for a fraction of the
+# cost of extracting and attaching a context per message).
+_handled_headers: ContextVar[Mapping[str, str] | None] = ContextVar("edakit_handled_trace_headers", default=None)
+
+
+def recording(provider: trace.TracerProvider | None = None) -> bool:
+    """Whether spans from `provider` (by default the global one) can be recorded: False with the API alone."""
+    provider = trace.get_tracer_provider() if provider is None else provider
+    return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
+def tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:
+    """The kit's tracer from `provider`, by default the global one (a no-op until the application installs an SDK)."""
+    return _GLOBAL_TRACER if provider is None else trace.get_tracer(TRACER_NAME, tracer_provider=provider)
 
 
 def extract(headers: Mapping[str, str]) -> otel_context.Context:
@@ -101,6 +119,11 @@ def created(topic: str, headers: Mapping[str, str], *, message_id: str, system: 
     Headers that already carry a `traceparent` are returned as they are (the caller chose the context)."""
     if "traceparent" in headers:
         return dict(headers)
+    if not recording():
+        handled = _handled_headers.get()
+        if handled is not None:  # inside tracing(): the message being handled is the parent
+            return {**headers, **{name: handled[name] for name in TRACE_HEADERS if name in handled}}
+        return {**headers, **trace_headers()}  # the application's own (incoming) context, if any
     attributes = {msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.CREATE.value,
                   msg.MESSAGING_OPERATION_NAME: "create", msg.MESSAGING_DESTINATION_NAME: topic,
                   msg.MESSAGING_MESSAGE_ID: message_id}
@@ -167,24 +190,30 @@ def _process_attributes(delivery: Delivery, system: str | None, group: str | Non
     return attributes
 
 
-def tracing(*, system: str | None = None, consumer_group: str | None = None) -> Middleware:
+def tracing(*, system: str | None = None, consumer_group: str | None = None,
+            tracer_provider: trace.TracerProvider | None = None) -> Middleware:
     """Run each delivery's handler in a `process <destination>` CONSUMER span whose parent is the context the
     message carries (a message without a valid `traceparent` starts a new trace). Outermost middleware: the span
     covers retries' bookkeeping and the idempotency check; a handler that raises marks it ERROR with `error.type`.
 
     `system` and `consumer_group` default to what the delivery tells (its adapter; the group, Pub/Sub or Event Grid
-    subscription, or SQS queue)."""
+    subscription, or SQS queue); `tracer_provider` to the global provider (also one installed after the chain
+    was built)."""
+    tr = tracer(tracer_provider)
 
     def middleware(next_handler: Handler) -> Handler:
         def handle(delivery: Delivery) -> None:
-            tr = tracer()
+            if not recording(tracer_provider):
+                token = _handled_headers.set(delivery.message.headers)
+                try:
+                    return next_handler(delivery)
+                finally:
+                    _handled_headers.reset(token)
             parent = extract(delivery.message.headers)
-            with tr.start_as_current_span("process", context=parent, kind=SpanKind.CONSUMER,
-                                          record_exception=False, set_status_on_exception=False) as span:
-                if span.is_recording():
-                    attributes = _process_attributes(delivery, system, consumer_group)
-                    span.update_name(f"process {attributes[msg.MESSAGING_DESTINATION_NAME]}")
-                    span.set_attributes(attributes)
+            attributes = _process_attributes(delivery, system, consumer_group)
+            with tr.start_as_current_span(f"process {attributes[msg.MESSAGING_DESTINATION_NAME]}", context=parent,
+                                          kind=SpanKind.CONSUMER, attributes=attributes, record_exception=False,
+                                          set_status_on_exception=False) as span:
                 try:
                     next_handler(delivery)
                 except Exception as exc:

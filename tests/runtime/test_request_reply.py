@@ -227,3 +227,15 @@ def test_a_broker_error_on_the_reply_channel_is_a_timeout_and_the_receiver_keeps
         with pytest.raises(RequestTimeout):
             requester.request(f"nobody-{client}", "Quote", b"{}", timeout=1.5)
         assert requester._thread.is_alive()
+
+
+def test_each_broker_binding_carries_the_request_headers_as_cloudevents_extensions() -> None:
+    from edakit.runtime.adapters import kafka, pubsub, sqs_sns
+
+    request = Message.new("Quote", b"{}", source="urn:t", headers={CORRELATION_ID: "abc", REPLY_TO: "replies-x"})
+    _, _, record_headers = kafka.encode(request)
+    assert {("ce_correlationid", "abc"), ("ce_replyto", "replies-x")} <= set(record_headers)
+    _, sns_attributes = sqs_sns.encode(request)
+    assert sns_attributes["ce_correlationid"] == {"DataType": "String", "StringValue": "abc"}
+    _, pubsub_attributes = pubsub.encode(request)
+    assert pubsub_attributes["ce-replyto"] == "replies-x"

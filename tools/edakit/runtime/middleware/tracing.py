@@ -31,6 +31,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from edakit.runtime.adapters.base import Delivery
 from edakit.runtime.message import Message
 from edakit.runtime.middleware.chain import Handler, Middleware
+from edakit.runtime.middleware.metrics import record_sent
 
 TRACER_NAME = "edakit.runtime"
 TRACE_HEADERS = ("traceparent", "tracestate")  # what the propagator reads and writes; every contract allows them
@@ -139,7 +140,8 @@ def created(topic: str, headers: Mapping[str, str], *, message_id: str, system: 
 @contextmanager
 def send_span(topic: str, messages: Sequence[Message], publisher: object) -> Iterator[trace.Span]:
     """The `send <topic>` PRODUCER span around one publish of `messages` (their headers are not changed: each keeps
-    its creation context). One message: its context is the parent; a batch: a link to each message's context."""
+    its creation context). One message: its context is the parent; a batch: a link to each message's context.
+    Counts them in `messaging.client.sent.messages` (edakit.runtime.middleware.metrics)."""
     attributes: dict[str, str | int] = {
         msg.MESSAGING_SYSTEM: system_of(publisher, _PUBLISHER_SYSTEMS), msg.MESSAGING_DESTINATION_NAME: topic,
         msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.SEND.value,
@@ -155,11 +157,15 @@ def send_span(topic: str, messages: Sequence[Message], publisher: object) -> Ite
         links = [link for m in messages if (link := _link(m.headers)) is not None]
     with tracer().start_as_current_span(f"send {topic}", context=parent, kind=SpanKind.PRODUCER,
                                         attributes=attributes, links=links) as span:
+        counted = {name: attributes[name] for name in
+                   (msg.MESSAGING_SYSTEM, msg.MESSAGING_DESTINATION_NAME, msg.MESSAGING_OPERATION_NAME)}
         try:
             yield span
         except Exception as exc:  # recorded (and the status set) by the span itself; the conventions add error.type
             span.set_attribute(error_attributes.ERROR_TYPE, type(exc).__qualname__)
+            record_sent(counted, len(messages), exc)
             raise
+        record_sent(counted, len(messages), None)
 
 
 def _process_attributes(delivery: Delivery, system: str | None, group: str | None) -> dict[str, str | int]:

@@ -23,7 +23,8 @@ from tracing_fanout import GROUPS, check_fanout, consume, place_order, run_fanou
 from edakit.runtime.bench import bench_instrumentation
 from edakit.runtime.dlq import DeadLetterQueue, Selection
 from edakit.runtime.message import Message
-from edakit.runtime.middleware import RetryPolicy, compose, extract, retry, trace_headers, tracer, tracing
+from edakit.runtime.middleware import (RetryPolicy, batch_span, compose, extract, retry, trace_headers, tracer,
+                                       tracing)
 from edakit.runtime.outbox import OutboxEvent, Relay, SqliteOutbox, append, create_schema
 
 TOPIC = "order-placed"
@@ -225,3 +226,21 @@ def test_the_instrumentation_bench_measures_the_three_modes(tmp_path):
                             "router_us_per_msg_traced_api_only", "instrumentation_overhead_ratio",
                             "instrumentation_overhead_ratio_api_only"}
     assert all(value > 0 for value in results.values())
+
+
+def test_a_batch_handlers_span_links_every_message_it_processes(embedded):
+    install()
+    embedded.create_group("batch", "audit")
+    messages, creates = [], []
+    for n in range(3):
+        with tracer().start_as_current_span(f"request {n}") as request:
+            messages.append(Message.new("A", b"{}", source="/o", headers=trace_headers()))
+        creates.append(request.get_span_context())
+    embedded.publisher().publish("batch", messages)
+    deliveries = embedded.subscriber("batch", "audit").receive(10, timeout=1)
+    with tracer().start_as_current_span("poll") as poll, batch_span(deliveries):
+        pass
+    [span] = [s for s in spans_of(poll.get_span_context().trace_id) if s.name == "process batch"]
+    assert span.kind == SpanKind.CONSUMER and span.parent.span_id == poll.get_span_context().span_id
+    assert [link.context.span_id for link in span.links] == [c.span_id for c in creates]
+    assert span.attributes[msg.MESSAGING_BATCH_MESSAGE_COUNT] == 3 and msg.MESSAGING_MESSAGE_ID not in span.attributes

@@ -17,7 +17,8 @@
 - instrumentation_overhead_ratio: time per message of a Router on the embedded broker whose chain starts with
   `tracing()`, with the OpenTelemetry SDK installed (BatchSpanProcessor, in-memory exporter), / the same Router
   and chain without `tracing()` (target <= 1.15); `instrumentation_overhead_ratio_api_only`: the same with the API
-  alone, no SDK provider (target <= 1.02). Metrics are not instrumented yet, so they are not in it. The median of
+  alone, no SDK provider (target <= 1.02). `metrics()` is not in these figures (its instruments follow the
+  process-wide MeterProvider, which a benchmark run leaves unset). The median of
   INSTRUMENT_REPEATS interleaved runs of INSTRUMENT_MESSAGES each; `otel_sdk_bare_span_us` is the SDK's own cost
   of one empty span with the same processor, the floor of the traced Router's extra time.
 """

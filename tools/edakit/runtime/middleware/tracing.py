@@ -196,6 +196,25 @@ def _process_attributes(delivery: Delivery, system: str | None, group: str | Non
     return attributes
 
 
+@contextmanager
+def batch_span(deliveries: Sequence[Delivery], *, system: str | None = None,
+               consumer_group: str | None = None) -> Iterator[trace.Span]:
+    """For a handler that processes several deliveries at once: one `process <destination>` CONSUMER span under the
+    current context, linked to each message's creation context, with `messaging.batch.message_count` (the
+    conventions' batch shape; `tracing()` covers the one-message handler)."""
+    if not deliveries:
+        raise ValueError("batch_span: expected at least one delivery")
+    attributes = _process_attributes(deliveries[0], system, consumer_group)
+    for single in (msg.MESSAGING_MESSAGE_ID, msg.MESSAGING_MESSAGE_BODY_SIZE, msg.MESSAGING_KAFKA_OFFSET,
+                   msg.MESSAGING_KAFKA_MESSAGE_KEY, msg.MESSAGING_GCP_PUBSUB_MESSAGE_DELIVERY_ATTEMPT):
+        attributes.pop(single, None)
+    attributes[msg.MESSAGING_BATCH_MESSAGE_COUNT] = len(deliveries)
+    links = [link for d in deliveries if (link := _link(d.message.headers)) is not None]
+    with tracer().start_as_current_span(f"process {attributes[msg.MESSAGING_DESTINATION_NAME]}",
+                                        kind=SpanKind.CONSUMER, attributes=attributes, links=links) as span:
+        yield span
+
+
 def tracing(*, system: str | None = None, consumer_group: str | None = None,
             tracer_provider: trace.TracerProvider | None = None) -> Middleware:
     """Run each delivery's handler in a `process <destination>` CONSUMER span whose parent is the context the

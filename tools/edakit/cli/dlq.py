@@ -2,20 +2,70 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
 
-from edakit.cli._problems import exit_error, printable
+from edakit.cli._problems import exit_bad_input, exit_error, printable
 from edakit.redact import redact, secrets_in
-from edakit.runtime.adapters.base import BrokerError
+from edakit.runtime.adapters.base import Broker, BrokerError, Publisher
 from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, connect_broker
 from edakit.runtime.dlq import DeadLetter, DeadLetterQueue, Outcome, Selection
+from edakit.runtime.settings import PublisherSettings, publisher_settings
+from edakit.spec import SpecError, load_spec
+
+NO_SPEC_WARNING = ("warning: no --spec: {broker} publishes the CloudEvents attributes only, none of the channel's "
+                   "declared native attributes (e.g. event_type), so subscriptions filtering on those miss what is "
+                   "sent; pass --spec SPEC [--env ENV]")
+
+
+def spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--spec, --env: passes `settings`, the spec's publisher settings (None without --spec); a bad spec is exit 2."""
+
+    @click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False),
+                  help="system spec whose channels' attribute contracts the publisher follows (native attributes "
+                       "such as event_type, header list, attribute budget)")
+    @click.option("--env", "env", default=None, help="environment of --spec whose overrides apply (topic names)")
+    @wraps(command)
+    def wrapper(spec_path: Path | None, env: str | None, **kwargs: Any) -> Any:
+        if spec_path is None:
+            if env is not None:
+                exit_error("--env needs --spec: it names an environment of the spec")
+            return command(settings=None, **kwargs)
+        try:
+            settings = publisher_settings(load_spec(spec_path, env))
+        except SpecError as exc:
+            exit_bad_input(exc.problems)
+        return command(settings=settings, **kwargs)
+
+    return wrapper
+
+
+def takes_settings(broker: Broker) -> bool:
+    """Whether the broker's publisher follows attribute contracts (`publisher(settings)`: SNS, Pub/Sub)."""
+    return "settings" in inspect.signature(broker.publisher).parameters
+
+
+def contract_publisher(broker: Broker, settings: PublisherSettings | None, broker_url: str) -> Publisher:
+    """The broker's publisher with the spec's contracts. Without settings, on a broker whose publisher takes them, a
+    warning names what is missing; settings with contracts for a broker whose publisher takes none is exit 2."""
+    shown = redact(broker_url)
+    if not takes_settings(broker):
+        if settings is not None and settings.contracts:
+            exit_error(f"--spec declares attribute contracts for topic(s) {', '.join(sorted(settings.contracts))}, "
+                       f"but broker {shown} sets no broker attributes: is --spec the spec of this broker?")
+        return broker.publisher()
+    if settings is None:
+        click.echo(NO_SPEC_WARNING.format(broker=shown), err=True)
+        return broker.publisher()  # type: ignore[call-arg]
+    return broker.publisher(settings)  # type: ignore[call-arg]
 
 
 def _queue_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -133,10 +183,16 @@ def show(dlq: DeadLetterQueue, event_id: str) -> None:
 @dlq.command()
 @_queue_options
 @_filter_options
-@click.option("--to", "target", help="publish here instead of each message's original source")
+@spec_options
+@click.option("--to", "target", help="publish to this topic (SQS: this queue) instead, reaching every group of it")
 @click.option("--dry-run", is_flag=True, help="show what would be replayed; change nothing")
-def replay(dlq: DeadLetterQueue, selection: Selection, target: str | None, dry_run: bool) -> None:
-    """Publish the selected dead letters back (same event id), then remove them from the DLQ."""
+def replay(dlq: DeadLetterQueue, selection: Selection, settings: PublisherSettings | None, target: str | None,
+           dry_run: bool) -> None:
+    """Send the selected dead letters (same event id) back to the group that failed them, and to no other group
+    (embedded: its subscription; Kafka: its first retry topic; SQS: its queue; Pub/Sub: the topic, marked for its
+    subscription alone), then remove them from the DLQ. With --spec the replay carries the channel's declared
+    attributes, so the group's own subscription filter still selects it (SNS, Pub/Sub)."""
+    dlq.settings = settings
     _report("replayed", dlq.replay(selection, dry_run=dry_run, to=target), dry_run)
 
 

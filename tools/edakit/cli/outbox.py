@@ -16,11 +16,13 @@ import click
 import psycopg
 
 from edakit.cli._problems import RedactingFormatter, exit_error, printable
+from edakit.cli.dlq import contract_publisher, spec_options
 from edakit.redact import redact, secrets_in
 from edakit.runtime.adapters.base import BrokerError, PublishError
 from edakit.runtime.adapters.urls import (SCHEMES, BrokerUrlError, DatabaseUnreachable, check_database,
                                           connect_broker)
 from edakit.runtime.outbox import DB_SCHEMES, OutboxStore, OutboxUrlError, Relay, RetryPolicy, open_outbox
+from edakit.runtime.settings import PublisherSettings
 
 
 def _store_options(create: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -102,15 +104,20 @@ def lag(store: OutboxStore, output: str) -> None:
 @click.option("--until-empty", is_flag=True, help="drain the outbox once and exit instead of running until stopped")
 @click.option("--max-attempts", default=10, show_default=True, type=click.IntRange(min=1),
               help="failed publishes (while the broker accepts others) before a row moves to the dead-letter table")
+@spec_options
 def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: float, until_empty: bool,
-          max_attempts: int) -> None:
+          max_attempts: int, settings: PublisherSettings | None) -> None:
     """Publish committed outbox rows to --broker, deleting each batch only after the broker acknowledged it.
 
     Runs until SIGTERM or Ctrl-C: it finishes the batch in hand and exits within --poll-interval seconds. Run
     several for throughput; they share the table.
+
+    Give --spec (and --env) on SNS/SQS and Pub/Sub: the publisher then sets each channel's declared native
+    attributes (e.g. event_type) that subscription filters read. Without it the relay still runs (it cannot know the
+    spec) but warns: such filters then miss what it sends.
     """
     try:
-        publisher = connect_broker(broker_url).publisher()
+        publisher = contract_publisher(connect_broker(broker_url), settings, broker_url)
     except (BrokerUrlError, BrokerError) as exc:  # BrokerError: BrokerUnreachable, or a client that cannot start
         exit_error(exc, secrets_in(broker_url))
     runner = Relay(store, publisher, batch_size=batch_size, poll_interval=poll_interval,

@@ -536,10 +536,32 @@ class PubSubDeadLetters(SubscriberDeadLetters):
         super().__init__(broker.dead_letter_subscriber(topic, group))
         self.broker, self.topic, self.group, self.settings = broker, topic, group, settings
         self._publisher: PubSubPublisher | None = None
+        self._filter_checked = False
+
+    def _check_filter(self) -> None:
+        """A filtered subscription drops a replay that lacks the attributes its filter reads, and the dead letter
+        would be deleted: without the channel's contract (settings from the spec) such a replay is refused."""
+        if self._filter_checked or (self.settings is not None and self.topic in self.settings.contracts):
+            return
+        name = subscription_name(self.topic, self.group)
+        client = self.broker.subscriber_client()
+        try:
+            found = client.get_subscription(request={"subscription": self.broker.subscription_path(name)}).filter
+        except GoogleAPICallError as exc:
+            raise PublishError(f"Pub/Sub: cannot read subscription {name!r} to replay into it: {exc.message}") from exc
+        finally:
+            client.close()
+        if found:
+            raise PublishError(f"Pub/Sub: subscription {name!r} filters on {found!r}, and without the spec's "
+                               f"attribute contract for {self.topic!r} the replay may not carry what it reads; "
+                               f"replay with --spec SPEC [--env ENV]")
+        self._filter_checked = True
 
     def replay(self, delivery: PubSubDelivery, to: str | None = None) -> None:  # type: ignore[override]
         if self._publisher is None:
             self._publisher = self.broker.publisher(self.settings)
+        if to is None:
+            self._check_filter()
         if to is not None:
             self._publisher.publish(to, [delivery.message])
         else:

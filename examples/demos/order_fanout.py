@@ -8,8 +8,8 @@ What happens, in order (no servers needed; every database is a SQLite file in --
    same SQLite transaction as the group's business write, so the duplicate is skipped.
 4. Billing has a bug (it requires `currency`, which the schema lets producers omit, default USD): that order
    exhausts its retries and lands in the billing DLQ with the reason.
-5. Billing is fixed and the DLQ replayed (same event id): Billing invoices the order; Email and Audit, which
-   see the replay too, skip it as a duplicate.
+5. Billing is fixed and the DLQ replayed (same event id): Billing invoices the order; Email and Audit never see
+   the replay (it goes to the group that dead-lettered it only).
 
 Tracing: the demo installs the OpenTelemetry SDK (the application's choice; the kit uses the API only). Each order
 is one trace from the request through the outbox write, the relay's send and every group's processing, retries
@@ -368,7 +368,7 @@ def run(db_dir: Path, *, max_attempts: int, replay: bool, print_trees: bool = Fa
         say(f"  replayed {len(outcome.done)}, failed {len(outcome.failed)}, not selected {outcome.kept}"
             f" (same as: edakit dlq replay --broker embedded:{broker.path} --topic {TOPIC} --group billing"
             f" --error KeyError)")
-        for consumer in consumers:  # the replay goes to the topic: every group sees it again
+        for consumer in consumers:  # the replay reaches billing alone; the others find nothing new
             consume_until_idle(broker, consumer, policy)
     else:
         say(f"\n5. Not replayed (--no-replay). Inspect it: edakit dlq ls --broker embedded:{broker.path}"

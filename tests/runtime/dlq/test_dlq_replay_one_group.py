@@ -102,6 +102,11 @@ def test_kafka_group_without_retry_topics_refuses_and_keeps_the_message(tansu_bo
     outcome = DeadLetterQueue(broker, topic, "billing", wait=1).replay(Selection())
     assert not outcome.done and len(outcome.failed) == 2
     assert all("no retry topics" in why and f"--to {topic}" in why for _, why in outcome.failed)
+    # Settings that name retry topics the cluster does not have: refused as well, never produced into the void.
+    unprovisioned = KafkaBroker(tansu_bootstrap, consumer_config=KAFKA_TOOL_CONSUMER, retry_topic_count=3)
+    outcome = DeadLetterQueue(unprovisioned, topic, "billing", wait=1).replay(Selection())
+    assert not outcome.done and len(outcome.failed) == 2
+    assert all(f"{topic}.billing.retry.1' of group 'billing' does not exist" in why for _, why in outcome.failed)
     assert sorted(x.message.id for x in DeadLetterQueue(broker, topic, "billing", wait=1).list()) == sorted(
         m.id for m in messages)
     billing.close()

@@ -591,7 +591,9 @@ class KafkaDeadLetters:
                                f"reaches it alone; replay with --to {self.topic} (every group of it) instead")
         admin = AdminClient({"bootstrap.servers": self.broker.bootstrap_servers, "logger": _SILENT})
         try:
-            found = admin.list_topics(topic=target, timeout=10).topics.get(target)
+            # The whole listing: a metadata request naming the topic may create it (auto.create.topics.enable, and
+            # Tansu does), and a replay would then go where no consumer reads.
+            found = admin.list_topics(timeout=10).topics.get(target)
         except KafkaException as exc:
             raise PublishError(f"Kafka: cannot look up the replay topic {target!r}: {exc}") from exc
         if found is None or found.error is not None:

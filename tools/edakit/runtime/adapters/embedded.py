@@ -429,7 +429,8 @@ class EmbeddedDeadLetters(SubscriberDeadLetters):
                                f"visibility timeout expired); not replayed")
         self._moved.add(delivery._seq)
 
-    def settle(self, removed: Sequence[EmbeddedDelivery], kept: Sequence[EmbeddedDelivery]) -> None:  # type: ignore[override]
+    def settle(self, removed: Sequence[EmbeddedDelivery],  # type: ignore[override]
+               kept: Sequence[EmbeddedDelivery]) -> None:
         super().settle([d for d in removed if d._seq not in self._moved], kept)
 
     def close(self) -> None:

@@ -165,8 +165,17 @@ def test_pubsub_cli_ls_show_purge_and_the_replay_attribute(dlq_pstest_host):
         subscription_name(topic, "billing")]
     client.close()
 
+    # A replay that fails again and that the service's dead_letter_policy forwards keeps its attributes, the routing
+    # one included (pstest applies no policy: published here as the service would): the DLQ tooling still reads it.
+    publisher = broker.publisher()
+    publisher.publish(dead_letter_topic_name(topic, "billing"), [messages[0]],
+                      extra={REPLAY_FOR: subscription_name(topic, "billing")})
+    publisher.close()
+    listed = runner.invoke(dlq_cli, ["ls", *base, "--format", "json"])
+    assert sorted(x["id"] for x in json.loads(listed.output)) == sorted(m.id for m in messages)
+
     purged = runner.invoke(dlq_cli, ["purge", *base])
-    assert purged.exit_code == 0 and "1 purged, 0 failed" in purged.output
+    assert purged.exit_code == 0 and "2 purged, 0 failed" in purged.output
     assert json.loads(runner.invoke(dlq_cli, ["ls", *base, "--format", "json"]).output) == []
     assert dead_letter_topic_name(topic, "billing") == f"{topic}-billing-dlq"  # the gcp-pubsub module's naming
     billing.close()

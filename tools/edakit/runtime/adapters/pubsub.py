@@ -500,8 +500,9 @@ class PubSubSubscriber:
             # Left unacked: its ack deadline passes and the dead_letter_policy takes it after max attempts.
             log.warning("skipping %s", exc)
             return None
-        if attributes.get(REPLAY_FOR, self.subscription) != self.subscription:
+        if self.dead_letter_topic is not None and attributes.get(REPLAY_FOR, self.subscription) != self.subscription:
             # Another subscription's replay (the source topic reaches every subscription): not this one's to handle.
+            # A dead-letter subscription reads every message: the service forwards a failed replay with the attribute.
             self.call("acknowledge", {"ack_ids": [received.ack_id]})
             return None
         metadata = {"ack_id": received.ack_id, "message_id": pubsub_message.message_id,

@@ -19,6 +19,8 @@ dead-letter topic and the subscription reading it are both `t-g-dlq`.
 - `dead_letter` publishes to the `-dlq` topic with the reason in a `dlq_reason` attribute, then acks, so it works
   whether or not the server applies the subscription's dead_letter_policy itself (pstest does not). Messages the
   service dead-lettered after max_delivery_attempts carry its `CloudPubSubDeadLetterSource*` attributes in metadata.
+- A replay from the DLQ (`dead_letters(...)`, `edakit dlq replay`) is published to the source topic marked
+  `edakit_replay_for: <topic>-<group>`; a subscriber of any other (non-dead-letter) subscription acks it unseen.
 - `exactly_once=True` creates subscriptions with exactly-once delivery; an ack (or nack) the service refuses, e.g.
   of an expired or superseded ack id, then raises BrokerError naming the ErrorInfo reason (without exactly-once,
   such acks pass silently).

@@ -1,11 +1,14 @@
-"""Repository-wide fixtures; each test layer keeps the servers it starts in its own conftest.py."""
+"""Repository-wide fixtures. Each test layer keeps the servers only it uses in its own conftest.py; pstest and
+Azurite, which several layers use, start here once per session."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from edakit import devservers
 from edakit.devservers import pubsub_emulator_launcher
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +34,17 @@ def conformance_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"conformance cases not found at {path} (expected ../shared/conformance beside the project root)")
     return path
+
+
+@pytest.fixture(scope="session")
+def pstest_host() -> Iterator[str]:
+    """Google's pstest Pub/Sub fake on 127.0.0.1; `host:port` for PubSubBroker's `emulator_host`."""
+    with devservers.pstest_server() as host:
+        yield host
+
+
+@pytest.fixture(scope="session")
+def azurite_blob() -> Iterator[str]:
+    """Azurite's Blob service on 127.0.0.1; its connection string."""
+    with devservers.azurite_blob() as connection:
+        yield connection

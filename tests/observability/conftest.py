@@ -4,22 +4,16 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from edakit.devservers import free_port, moto_server, noida_kafka, postgres_server, tansu_broker, wait_for_port
+from edakit.devservers import moto_server, noida_kafka, postgres_server, tansu_broker
 
-# Azurite's documented development account (public, fixed; not a secret).
-DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
 @pytest.fixture(scope="session")
@@ -65,43 +59,6 @@ def pg_url(postgres_url: str) -> Iterator[str]:
         admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
-@pytest.fixture(scope="session")
-def pstest_host(repo_root: Path) -> Iterator[str]:
-    """tools/pstest-server (built by scripts/build-pstest.sh if needed) on 127.0.0.1."""
-    subprocess.run(["bash", str(repo_root / "scripts" / "build-pstest.sh")], check=True)
-    port = free_port()
-    proc = subprocess.Popen([str(repo_root / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def azurite_blob(repo_root: Path) -> Iterator[str]:
-    """azurite-blob on 127.0.0.1 (scripts/install-azurite.sh); yields a connection string."""
-    subprocess.run(["bash", str(repo_root / "scripts" / "install-azurite.sh")], check=True)
-    port = free_port()
-    with tempfile.TemporaryDirectory() as location:
-        proc = subprocess.Popen(
-            [str(repo_root / ".edakit-cache" / "node" / "node_modules" / ".bin" / "azurite-blob"),
-             "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", location,
-             "--skipApiVersionCheck", "--loose", "--silent"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for_port(port, proc)
-            yield (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-                   f"BlobEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};")
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:  # Azurite waits for idle keep-alive connections to close
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture

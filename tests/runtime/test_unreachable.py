@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +19,7 @@ from click.testing import CliRunner
 
 from edakit.cli import main
 from edakit.cli.dlq import dlq as dlq_cli
-from edakit.devservers import free_port, wait_for_port
+from edakit.devservers import free_port
 from edakit.runtime.adapters.base import BrokerUnreachable, DeadLetterReason
 from edakit.runtime.adapters.embedded import EmbeddedBroker
 from edakit.runtime.adapters.kafka import KafkaBroker
@@ -181,20 +180,6 @@ def test_check_database(pg_url: str, tmp_path: Path) -> None:
         check_database(f"sqlite:{tmp_path / 'x.db'}", 5)
     check_database(f"sqlite:{tmp_path / 'x.db'}", 5, must_exist=False)  # `outbox init` creates it
 
-
-@pytest.fixture(scope="module")
-def pstest_host() -> Iterator[str]:
-    root = Path(__file__).resolve().parents[2]
-    subprocess.run(["bash", str(root / "scripts" / "build-pstest.sh")], check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([str(root / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_dlq_ls_on_pubsub_lists_what_was_dead_lettered(pstest_host: str) -> None:

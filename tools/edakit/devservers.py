@@ -34,24 +34,25 @@ def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: floa
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
 
 
 @contextlib.contextmanager
-def _serving(proc: subprocess.Popen, port: int, address: str, scratch: Path | None = None) -> Iterator[str]:
+def _serving(proc: subprocess.Popen, port: int, address: str, scratch: Path | None = None,
+             grace: float = 10.0) -> Iterator[str]:
     """Wait until `proc` listens on `port`, yield `address`; stop it (and remove its scratch dir) afterwards."""
     try:
         wait_for_port(port, proc)
         yield address
     finally:
-        _stop(proc)
+        _stop(proc, grace)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -142,6 +143,41 @@ def noida_kafka(port: int | None = None, data_dir: Path | None = None) -> Iterat
 
 
 PUBSUB_EMULATOR_RELATIVE = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+# pstest and Azurite are what `make setup` built or installed in the checkout (tests and benchmarks only)
+CHECKOUT = Path(__file__).resolve().parents[2]
+# Azurite's documented development account (public and fixed; not a secret)
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@contextlib.contextmanager
+def pstest_server() -> Iterator[str]:
+    """Google's pstest Pub/Sub fake (tools/pstest-server, built by scripts/build-pstest.sh when missing); yields
+    the `host:port` a PubSubBroker takes as `emulator_host`."""
+    subprocess.run(["bash", str(CHECKOUT / "scripts" / "build-pstest.sh")], check=True, capture_output=True)
+    port = free_port()
+    proc = _quiet([str(CHECKOUT / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)])
+    with _serving(proc, port, f"127.0.0.1:{port}") as host:
+        yield host
+
+
+@contextlib.contextmanager
+def azurite_blob() -> Iterator[str]:
+    """Azurite's Blob service (scripts/install-azurite.sh installs it when missing) on a scratch directory; yields
+    its connection string."""
+    subprocess.run(["bash", str(CHECKOUT / "scripts" / "install-azurite.sh")], check=True, capture_output=True)
+    port = free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="edakit-azurite-"))
+    proc = _quiet([str(CHECKOUT / ".edakit-cache" / "node" / "node_modules" / ".bin" / "azurite-blob"),
+                   "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(scratch),
+                   "--skipApiVersionCheck", "--loose", "--silent"])
+    connection = (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+                  f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};")
+    # a second of grace: Azurite otherwise waits for idle keep-alive connections to close
+    with _serving(proc, port, connection, scratch=scratch, grace=1.0) as address:
+        yield address
+
+
 GCLOUD_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
 
 

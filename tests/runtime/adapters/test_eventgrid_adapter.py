@@ -15,7 +15,6 @@ import datetime as dt
 import ipaddress
 import json
 import ssl
-import subprocess
 import tempfile
 import threading
 import time
@@ -38,7 +37,6 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edakit.devservers import free_port, wait_for_port
 from edakit.runtime.adapters.base import DeadLetterReason, PublishError
 from edakit.runtime.adapters.eventgrid import (
     EVENT_GRID_SCOPE,
@@ -477,33 +475,7 @@ def test_any_batch_of_messages_is_delivered_intact(messages: list[Message]) -> N
 
 # --- dead letters in Azurite ----------------------------------------------------------------------------------------
 
-# Azurite's documented development account (public, fixed; not a secret).
-DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
-
-@pytest.fixture(scope="module")
-def azurite_blob(repo_root: Path) -> Iterator[str]:
-    """azurite-blob on 127.0.0.1 (installed by scripts/install-azurite.sh); yields a connection string."""
-    subprocess.run(["bash", str(repo_root / "scripts" / "install-azurite.sh")], check=True)
-    port = free_port()
-    with tempfile.TemporaryDirectory() as location:
-        proc = subprocess.Popen(
-            [str(repo_root / ".edakit-cache" / "node" / "node_modules" / ".bin" / "azurite-blob"),
-             "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", location,
-             "--skipApiVersionCheck", "--loose", "--silent"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for_port(port, proc)
-            yield (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-                   f"BlobEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};")
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:  # Azurite waits for idle keep-alive connections to close
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture

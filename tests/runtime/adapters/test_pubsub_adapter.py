@@ -12,12 +12,9 @@ process-wide PUBSUB_EMULATOR_HOST, so both modules' session servers can run in o
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from adapter_conformance import AdapterConformance, drain, event
@@ -25,7 +22,7 @@ from google.cloud import pubsub_v1
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edakit.devservers import free_port, wait_for_port
+from edakit.devservers import free_port
 from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, DeadLetterReason, PublishError
 from edakit.runtime.adapters.pubsub import (
     MAX_ATTRIBUTE_VALUE_BYTES,
@@ -40,20 +37,6 @@ from edakit.runtime.message import Message
 
 PROJECT = "edakit-test"
 
-
-@pytest.fixture(scope="session")
-def pstest_host(repo_root: Path) -> Iterator[str]:
-    """Builds tools/pstest-server if needed and serves it on 127.0.0.1; yields the host for `emulator_host`."""
-    subprocess.run(["bash", str(repo_root / "scripts" / "build-pstest.sh")], check=True)
-    port = free_port()
-    proc = subprocess.Popen([str(repo_root / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture

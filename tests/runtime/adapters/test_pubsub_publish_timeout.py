@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from edakit.devservers import TcpProxy, free_port, tcp_proxy, wait_for_port
+from edakit.devservers import TcpProxy, free_port, tcp_proxy
 from edakit.runtime.adapters.base import PublishError
 from edakit.runtime.adapters.pubsub import PubSubBroker
 from edakit.runtime.message import Message
@@ -71,20 +68,6 @@ def test_the_publish_timeout_must_be_positive() -> None:
         PubSubBroker(PROJECT, publish_timeout=0)
 
 
-@pytest.fixture(scope="module")
-def pstest() -> Iterator[str]:
-    root = Path(__file__).resolve().parents[3]
-    subprocess.run(["bash", str(root / "scripts" / "build-pstest.sh")], check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([str(root / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
 
 def pull_all(broker: PubSubBroker, topic: str, group: str) -> Counter[str]:
     subscriber, seen = broker.subscriber(topic, group), Counter()
@@ -99,15 +82,15 @@ def pull_all(broker: PubSubBroker, topic: str, group: str) -> Counter[str]:
 
 
 @pytest.mark.parametrize("mode", ["drop", "lose_replies"])
-def test_nothing_of_a_publish_that_gave_up_is_sent_after_the_server_is_back(pstest: str, mode: str) -> None:
+def test_nothing_of_a_publish_that_gave_up_is_sent_after_the_server_is_back(pstest_host: str, mode: str) -> None:
     """"drop": nothing reached the server, and nothing arrives later. "lose_replies": the server stored the batch
     but its acknowledgement was lost: exactly one copy each (the duplicate risk is the caller's retry, one per lost
     acknowledgement), none added by a retry inside the client after the call gave up."""
     topic, group = f"t{uuid.uuid4().hex[:10]}", "check"
-    direct = PubSubBroker(PROJECT, create_missing=True, emulator_host=pstest)
+    direct = PubSubBroker(PROJECT, create_missing=True, emulator_host=pstest_host)
     direct.subscriber(topic, group).close()  # provision: topic and subscription
     proxy: TcpProxy
-    with tcp_proxy(pstest) as proxy:
+    with tcp_proxy(pstest_host) as proxy:
         broker = PubSubBroker(PROJECT, emulator_host=proxy.address, publish_timeout=TIMEOUT)
         publisher = broker.publisher()
         try:
@@ -132,13 +115,13 @@ def test_nothing_of_a_publish_that_gave_up_is_sent_after_the_server_is_back(pste
         assert gave_up == {f"gave-up{n}": 1 for n in range(20)}
 
 
-def test_a_publish_rides_out_a_cut_shorter_than_its_timeout(pstest: str) -> None:
+def test_a_publish_rides_out_a_cut_shorter_than_its_timeout(pstest_host: str) -> None:
     """UNAVAILABLE is sent again within the call's deadline: a server away for half a second costs a relay no
     failed attempt (and so no step towards its dead-letter table)."""
     topic, group = f"t{uuid.uuid4().hex[:10]}", "check"
-    direct = PubSubBroker(PROJECT, create_missing=True, emulator_host=pstest)
+    direct = PubSubBroker(PROJECT, create_missing=True, emulator_host=pstest_host)
     direct.subscriber(topic, group).close()
-    with tcp_proxy(pstest) as proxy:
+    with tcp_proxy(pstest_host) as proxy:
         publisher = PubSubBroker(PROJECT, emulator_host=proxy.address, publish_timeout=8.0).publisher()
         try:
             publisher.publish(topic, messages(2, "first"))

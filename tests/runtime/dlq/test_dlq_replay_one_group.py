@@ -134,19 +134,19 @@ def test_sqs(sqs, moto_url):
 PROJECT = "edakit-dlq"
 
 
-def test_pubsub(dlq_pstest_host):
-    broker = PubSubBroker(PROJECT, create_missing=True, emulator_host=dlq_pstest_host)
+def test_pubsub(pstest_host):
+    broker = PubSubBroker(PROJECT, create_missing=True, emulator_host=pstest_host)
     topic = f"orders-{uuid.uuid4().hex[:8]}"
     check_replay_reaches_only_the_failing_group(broker, topic, rounds=5, wait=1,
-                                                cli=["--broker", f"pubsub://{dlq_pstest_host}/{PROJECT}", "--topic",
+                                                cli=["--broker", f"pubsub://{pstest_host}/{PROJECT}", "--topic",
                                                      topic, "--group", "billing", "--wait", "1"])
 
 
-def test_pubsub_cli_ls_show_purge_and_the_replay_attribute(dlq_pstest_host):
-    broker = PubSubBroker(PROJECT, create_missing=True, emulator_host=dlq_pstest_host)
+def test_pubsub_cli_ls_show_purge_and_the_replay_attribute(pstest_host):
+    broker = PubSubBroker(PROJECT, create_missing=True, emulator_host=pstest_host)
     topic = f"orders-{uuid.uuid4().hex[:8]}"
     billing, audit, messages = fan_out_and_fail(broker, topic, 5)
-    base = ["--broker", f"pubsub://{dlq_pstest_host}/{PROJECT}", "--topic", topic, "--group", "billing",
+    base = ["--broker", f"pubsub://{pstest_host}/{PROJECT}", "--topic", topic, "--group", "billing",
             "--wait", "1"]
     runner = CliRunner()
     listed = runner.invoke(dlq_cli, ["ls", *base, "--format", "json"])

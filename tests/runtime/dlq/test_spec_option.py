@@ -105,7 +105,7 @@ def test_bad_spec_input_is_exit_2_one_line(aws, tmp_path):
 PROJECT = "edakit-dlq-spec"
 
 
-def test_pubsub_replay_into_a_filtered_subscription_needs_the_contract(dlq_pstest_host):
+def test_pubsub_replay_into_a_filtered_subscription_needs_the_contract(pstest_host):
     """Without the spec's contract the replay could lack what the subscription's filter reads and be dropped while
     its dead letter is deleted: refused, and kept. With it the replay carries event_type and arrives."""
     spec = load_spec(PUBSUB_SPEC)
@@ -113,7 +113,7 @@ def test_pubsub_replay_into_a_filtered_subscription_needs_the_contract(dlq_pstes
     found = contract(spec, name)
     assert any(a.name == "event_type" for a in found.native)
     topic = f"orders-{uuid.uuid4().hex[:8]}"
-    broker = PubSubBroker(PROJECT, create_missing=True, emulator_host=dlq_pstest_host)
+    broker = PubSubBroker(PROJECT, create_missing=True, emulator_host=pstest_host)
     publisher_client, subscriber_client = broker.publisher_client(), broker.subscriber_client()
     publisher_client.create_topic(request={"name": broker.topic_path(topic)})
     # billing's subscription with a filter (pstest stores it, applies none): created before the adapter's own.

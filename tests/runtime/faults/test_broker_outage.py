@@ -11,9 +11,7 @@ tools/edakit/runtime/README.md.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import boto3
 import pytest
 from outage import BATCH, Figures, read_kafka_topic, run_outage
 
-from edakit.devservers import free_port, noida_kafka, tansu_behind_proxy, tcp_proxy, wait_for_port
+from edakit.devservers import free_port, noida_kafka, tansu_behind_proxy, tcp_proxy
 from edakit.runtime.adapters.kafka import KafkaBroker
 from edakit.runtime.adapters.pubsub import PubSubBroker
 from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
@@ -96,21 +94,6 @@ def test_sns_sqs_on_moto_cut_off_mid_stream(pg_url: str, moto_url: str, capsys: 
     queue.close()
     report(figures, capsys)
 
-
-@pytest.fixture(scope="module")
-def pstest_host() -> Iterator[str]:
-    """tools/pstest-server (built if needed) on 127.0.0.1: Google's in-memory Pub/Sub fake."""
-    root = Path(__file__).resolve().parents[3]
-    subprocess.run(["bash", str(root / "scripts" / "build-pstest.sh")], check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([str(root / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_pubsub_on_pstest_cut_off_mid_stream(pg_url: str, pstest_host: str,

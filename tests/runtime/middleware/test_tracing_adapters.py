@@ -5,19 +5,14 @@ and attributes as the OpenTelemetry messaging conventions say (checked by tracin
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
-import pytest
 from opentelemetry.semconv._incubating.attributes import messaging_attributes as msg
 from opentelemetry.trace import SpanKind
 from otel_spans import install, spans_of
 from tracing_fanout import GROUPS, check_fanout, place_order, run_fanout
 
-from edakit.devservers import free_port, wait_for_port
 from edakit.runtime.adapters.eventgrid import BATCH as BATCH_CONTENT_TYPE
 from edakit.runtime.adapters.eventgrid import EventGridWebhook
 from edakit.runtime.adapters.kafka import KafkaBroker
@@ -60,19 +55,6 @@ def test_sns_sqs_on_moto(moto_url, tmp_path):
     out = run_fanout(tmp_path, topic, broker.publisher(), subscribers)
     check_fanout(out, topic, "aws_sqs", "aws.sns", queues, queues)
 
-
-@pytest.fixture(scope="module")
-def pstest_host(repo_root: Path) -> Iterator[str]:
-    subprocess.run(["bash", str(repo_root / "scripts" / "build-pstest.sh")], check=True)
-    port = free_port()
-    proc = subprocess.Popen([str(repo_root / ".edakit-cache" / "bin" / "pstest-server"), "-port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_pubsub_on_pstest(pstest_host, tmp_path):

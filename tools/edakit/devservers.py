@@ -387,4 +387,25 @@ def prometheus_server(rules_files: list[Path], scrape_targets: list[str], eval_i
     proc = _quiet([exe, f"--config.file={scratch / 'prometheus.yml'}", f"--storage.tsdb.path={scratch / 'data'}",
                    f"--web.listen-address=127.0.0.1:{port}"])
     with _serving(proc, port, f"http://127.0.0.1:{port}", scratch) as url:
+        _wait_ready(f"{url}/-/ready", proc)  # it listens before its storage is up, answering 503 meanwhile
         yield url
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll `url` until it answers 200 (a server that listens before it can serve)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before {url} was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass  # 503 while starting, or the connection refused for a moment
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} not ready after {timeout}s")
+        time.sleep(0.1)

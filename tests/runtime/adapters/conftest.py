@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from edakit.devservers import moto_server, noida_kafka
+from edakit.devservers import moto_server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,12 +22,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-
-@pytest.fixture(scope="session")
-def noida_bootstrap() -> Iterator[str]:
-    with noida_kafka() as bootstrap:
-        yield bootstrap
 
 
 @pytest.fixture(scope="session")

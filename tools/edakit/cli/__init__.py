@@ -24,6 +24,12 @@ COMMANDS: dict[str, str] = {
     "lag": "edakit.cli.lag:lag",
     "alerts": "edakit.cli.observability:alerts",
     "dashboards": "edakit.cli.observability:dashboards",
+    "saga": "edakit.cli.saga:saga",
+    "es": "edakit.cli.es:es",
+    "asyncapi": "edakit.cli.asyncapi:asyncapi",
+    "diagram": "edakit.cli.diagram:diagram",
+    "worker": "edakit.cli.worker:worker",
+    "claim-check": "edakit.cli.claimcheck:claim_check",
 }
 
 

@@ -34,6 +34,7 @@ class ConsumerSettings:
     max_messages: int  # consumer.max_poll_records per receive (adapters cap it at their broker's batch limit)
     lease_seconds: int  # consumer.processing_timeout_seconds: how far ahead the Router keeps broker and store leases
     retry_topic_count: int | None  # Kafka: the retry topics the kafka-topics module creates for the group
+    shutdown_grace_seconds: int = 25  # consumer.shutdown_grace_seconds: the worker's drain deadline after SIGTERM
 
 
 def consumer_settings(spec: Spec, subscriber: str) -> ConsumerSettings:
@@ -60,6 +61,7 @@ def consumer_settings(spec: Spec, subscriber: str) -> ConsumerSettings:
         max_messages=spec.consumer.max_poll_records,
         lease_seconds=spec.consumer.processing_timeout_seconds,
         retry_topic_count=sub.dlq.max_receive_count - 1 if kafka else None,
+        shutdown_grace_seconds=spec.consumer.shutdown_grace_seconds,
     )
 
 

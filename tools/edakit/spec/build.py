@@ -93,6 +93,7 @@ def _consumer(values: dict[str, Any]) -> ConsumerSettings:
         enable_auto_commit=values["enable_auto_commit"],
         idempotency_window_hours=int(values["idempotency_window_hours"]),
         processing_timeout_seconds=int(values["processing_timeout_seconds"]),
+        shutdown_grace_seconds=int(values["shutdown_grace_seconds"]),
     )
 
 

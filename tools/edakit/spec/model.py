@@ -116,6 +116,7 @@ class ConsumerSettings:
     enable_auto_commit: bool
     idempotency_window_hours: int
     processing_timeout_seconds: int
+    shutdown_grace_seconds: int = 25  # the worker's drain deadline after SIGTERM (edakit.runtime.worker)
 
 
 @dataclass(frozen=True)

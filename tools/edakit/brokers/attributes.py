@@ -32,6 +32,11 @@ BUDGETED_RESERVED = frozenset({"traceparent"})
 # Request-reply headers (edakit.runtime.request_reply): allowed on every channel without declaring them, counted only
 # at publish time on the requests that carry them (over the budget a request is refused like any message).
 REQUEST_REPLY_HEADERS = frozenset({"correlationid", "replyto"})
+# Claim-check header (edakit.runtime.claimcheck): on an offloaded message, the stored payload's size in bytes; the
+# payload is then a pointer to the object. Allowed on every channel without declaring it, counted at publish time on
+# the messages that carry it. SNS/SQS carry it as AWS's ExtendedPayloadSize attribute (profile sqs_sns).
+CLAIM_CHECK_SIZE_HEADER = "extendedpayloadsize"
+CLAIM_CHECK_HEADERS = frozenset({CLAIM_CHECK_SIZE_HEADER})
 NATIVE_SOURCE = re.compile(r"(type|subject|key|source|header\.[a-z0-9]{1,20}|payload\.[A-Za-z_][A-Za-z0-9_]{0,63})")
 
 
@@ -88,7 +93,8 @@ class AttributeContract:
     def names(self) -> frozenset[str]:
         """Every broker attribute name a message on this channel can carry (the reserved trace headers too)."""
         return frozenset({*(self.prefix + n for n in (*ALWAYS, *OPTIONAL)), CONTENT_TYPE,
-                          *(self.prefix + h for h in self.headers | RESERVED_HEADERS | REQUEST_REPLY_HEADERS),
+                          *(self.prefix + h for h in self.headers | RESERVED_HEADERS | REQUEST_REPLY_HEADERS
+                            | CLAIM_CHECK_HEADERS),
                           *(a.name for a in self.native)})
 
     def most_attributes(self) -> int:
@@ -97,7 +103,8 @@ class AttributeContract:
         return len(ALWAYS) + len(OPTIONAL) + 1 + len(self.headers | BUDGETED_RESERVED) + len(self.native)
 
     def check_headers(self, message: Message) -> None:
-        undeclared = sorted(set(message.headers) - self.headers - RESERVED_HEADERS - REQUEST_REPLY_HEADERS)
+        undeclared = sorted(set(message.headers) - self.headers - RESERVED_HEADERS - REQUEST_REPLY_HEADERS
+                            - CLAIM_CHECK_HEADERS)
         if undeclared:
             raise AttributeContractError(
                 f"{self.topic}: message {message.id} sets header(s) {', '.join(undeclared)}, which the spec does not "

@@ -36,7 +36,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from edakit.brokers import sqs_sns as profile
-from edakit.brokers.attributes import AttributeContract, check_budget
+from edakit.brokers.attributes import CLAIM_CHECK_SIZE_HEADER, AttributeContract, check_budget
 from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError,
                                          SubscriberDeadLetters, heartbeat)
 from edakit.runtime.cloudevents import (
@@ -65,6 +65,7 @@ SETTLED_MEANWHILE = frozenset({"ReceiptHandleIsInvalid", "AWS.SimpleQueueService
 _SQS_TEXT = re.compile("[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 ATTRIBUTE_PREFIX = profile.PREFIX  # `ce_`: SNS/SQS attribute names allow `_`, and no official binding exists
 assert ATTRIBUTE_PREFIX == KAFKA_PREFIX
+CLAIM_CHECK_SIZE = ATTRIBUTE_PREFIX + CLAIM_CHECK_SIZE_HEADER
 
 
 # Publish timeout (see client_configs): attempts per API call (standard retry mode: throttling, 5xx and connection
@@ -111,6 +112,8 @@ def encode(message: Message, extra: Mapping[str, str] | None = None, contract: A
         contract.check_headers(message)
         native = contract.native_values(message)
     attributes = {**to_binary(message, ATTRIBUTE_PREFIX), **native, **(extra or {})}
+    if (size := attributes.pop(CLAIM_CHECK_SIZE, None)) is not None:  # AWS's name, read by its Extended Client
+        attributes[profile.CLAIM_CHECK_SIZE_ATTRIBUTE] = size
     budget = contract.budget if contract is not None else profile.UNKNOWN_SUBSCRIPTIONS_BUDGET
     if dead_letter:
         budget = MAX_ATTRIBUTES  # SQS SendMessage
@@ -127,11 +130,15 @@ def encode(message: Message, extra: Mapping[str, str] | None = None, contract: A
         body = to_structured(message).decode()
         attributes = {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **native, **(extra or {})}
     numbers = contract.numbers(message) if contract is not None else set()
+    numbers.add(profile.CLAIM_CHECK_SIZE_ATTRIBUTE)  # DataType Number, as the Extended Client sends it
     return body, {name: {"DataType": "Number" if name in numbers else "String", "StringValue": value}
                   for name, value in attributes.items()}
 
 
 def decode(body: str, attributes: Mapping[str, str], where: str) -> Message:
+    size = attributes.get(profile.CLAIM_CHECK_SIZE_ATTRIBUTE, attributes.get(profile.LEGACY_CLAIM_CHECK_SIZE_ATTRIBUTE))
+    if size is not None:  # offloaded (by the kit or AWS's Extended Client): the claim-check header of the Message
+        attributes = {**attributes, CLAIM_CHECK_SIZE: size}
     if attributes.get(CONTENT_TYPE) == STRUCTURED_CONTENT_TYPE:
         return from_structured(body, where)
     return from_binary(attributes, body.encode(), ATTRIBUTE_PREFIX, where)

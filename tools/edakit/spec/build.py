@@ -175,6 +175,10 @@ def _claim_check(raw: dict[str, Any], spec_name: str, environment: str | None) -
         payload_expiration_days=int(values["payload_expiration_days"]),
         readers=tuple(values["readers"]),
         writers=tuple(values["writers"]),
+        channels=tuple(values["channels"]) if "channels" in values else None,
+        threshold_bytes=values.get("threshold_bytes"),
+        always_offload=bool(values["always_offload"]),
+        delete_after_processing=bool(values["delete_after_processing"]),
     )
 
 

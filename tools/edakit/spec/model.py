@@ -87,6 +87,11 @@ class ClaimCheck:
     payload_expiration_days: int
     readers: tuple[str, ...]
     writers: tuple[str, ...]
+    # Runtime settings (edakit.runtime.claimcheck.settings): which channels offload, above what size, and deletes.
+    channels: tuple[str, ...] | None = None  # None: every channel of the spec
+    threshold_bytes: int | None = None  # None: the channel's broker default (edakit.runtime.claimcheck.limits)
+    always_offload: bool = False
+    delete_after_processing: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ locals {
       message_retention_seconds = 1209600
       kms_master_key_id         = var.dead_letter_kms_key_id
       sqs_managed_sse_enabled   = var.dead_letter_kms_key_id == null ? true : null
-      alarm_description         = "Events matched rule ${route} but its targets could not take them; inspect and redrive ${var.name}-${route}-dlq."
+      alarm_description         = "Events matched rule ${route} but its targets could not take them (more than ${var.routes[route].alarm_thresholds.dlq_messages} in the DLQ); inspect and redrive ${var.name}-${route}-dlq. ${local.runbook.deadletterqueuenotempty}"
+      alarm_threshold           = var.routes[route].alarm_thresholds.dlq_messages
     }
   }
   # EventBridge sends the events a rule's targets could not take, on behalf of that rule only.

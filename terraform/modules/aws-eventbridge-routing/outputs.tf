@@ -37,3 +37,13 @@ output "archive_arn" {
   description = "ARN of the replay archive, or null."
   value       = one(aws_cloudwatch_event_archive.this[*].arn)
 }
+
+output "dead_letter_failed_alarm_names" {
+  description = "Names of the alarms on events lost because they reached neither a target nor the dead-letter queue, by route."
+  value       = { for route, alarm in aws_cloudwatch_metric_alarm.dead_letter_failed : route => alarm.alarm_name }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the bus's routes (null when create_dashboard = false)."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}

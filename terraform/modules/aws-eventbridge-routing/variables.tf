@@ -51,7 +51,7 @@ variable "archive" {
 }
 
 variable "routes" {
-  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. Each route gets a dead-letter queue for events its targets could not take. The module does not write SQS target queues' policies: merge output target_queue_policies into them (sqs_queue_url, which used to hand a queue's policy to this module, is refused)."
+  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. alarm_thresholds.dlq_messages (the spec's `alerts.dlq_messages`, rendered by `edakit render`): the events the route's dead-letter queue may hold before its alarm fires (0: the first). Each route gets a dead-letter queue for events its targets could not take. The module does not write SQS target queues' policies: merge output target_queue_policies into them (sqs_queue_url, which used to hand a queue's policy to this module, is refused)."
   type = map(object({
     description   = optional(string)
     event_pattern = string
@@ -67,11 +67,19 @@ variable "routes" {
         maximum_retry_attempts       = optional(number, 185)
       }), {})
     }))
+    alarm_thresholds = optional(object({
+      dlq_messages = optional(number, 0)
+    }), {})
   }))
 
   validation {
     condition     = length(var.routes) > 0 && alltrue([for name, _ in var.routes : can(regex("^[A-Za-z0-9._-]{1,64}$", name))])
     error_message = "routes needs at least one route; each route name (map key) is the rule name: 1-64 letters, digits, . _ -."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : r.alarm_thresholds.dlq_messages >= 0 && floor(r.alarm_thresholds.dlq_messages) == r.alarm_thresholds.dlq_messages])
+    error_message = "A route's alarm_thresholds.dlq_messages must be a whole number >= 0; invalid for: ${join(", ", [for k, r in var.routes : k if !(r.alarm_thresholds.dlq_messages >= 0 && floor(r.alarm_thresholds.dlq_messages) == r.alarm_thresholds.dlq_messages)])}."
   }
 
   validation {
@@ -120,7 +128,7 @@ variable "routes" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (usually SNS topics) notified when a route's dead-letter queue holds messages, and when it is empty again; an empty list still creates the alarms."
+  description = "ARNs (usually SNS topics) notified when a route's dead-letter queue holds more than its alarm threshold or events could not even be dead-lettered, and again when each recovers; an empty list still creates the alarms."
   type        = list(string)
   default     = []
   nullable    = false
@@ -140,4 +148,23 @@ variable "dead_letter_alarm_actions" {
     condition     = var.dead_letter_alarm_actions == null ? true : alltrue([for arn in var.dead_letter_alarm_actions : startswith(arn, "arn:")])
     error_message = "dead_letter_alarm_actions (deprecated: use alarm_actions) must be ARNs (\"arn:aws:sns:...\")."
   }
+}
+
+variable "runbook_url" {
+  description = "Where the kit's alert runbooks (alerts/README.md) are published for the people paged; every alarm's description ends with `Runbook: <runbook_url>#<section>` (deadletterqueuenotempty, deliveryfailing). The default is the file's path in the kit repository."
+  type        = string
+  default     = "alerts/README.md"
+  nullable    = false
+
+  validation {
+    condition     = length(var.runbook_url) > 0 && length(var.runbook_url) <= 512 && !strcontains(var.runbook_url, "#") && !can(regex("\\s", var.runbook_url))
+    error_message = "runbook_url must be a URL or path of at most 512 characters without spaces and without a #fragment (each alarm adds its section's anchor)."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard named after the bus: per route its matched events, invocations, failures and dead letters, and its dead-letter queue's depth with the alarm threshold drawn in."
+  type        = bool
+  default     = true
+  nullable    = false
 }

@@ -6,7 +6,8 @@
 # The SQS dead-letter queues of a module, with their policies and their not-empty alarms: one source for every
 # module that keeps SQS DLQs. The module supplies, in its own files:
 #   local.dead_letter_queues        = { KEY = { name, fifo_queue, message_retention_seconds, kms_master_key_id,
-#                                               sqs_managed_sse_enabled, alarm_description } }
+#                                               sqs_managed_sse_enabled, alarm_description, alarm_threshold } }
+#                                     alarm_threshold: messages the DLQ may hold before its alarm fires (0: any)
 #   local.dead_letter_senders       = { KEY = [{ sid, service, source_arn }] }  services that may send to the DLQ
 #                                     ([] when SQS itself moves messages there through a redrive policy)
 #   local.dead_letter_alarm_actions = ARNs notified when a DLQ holds messages, and when it is empty again
@@ -52,8 +53,9 @@ resource "aws_sqs_queue_policy" "dead_letter" {
   })
 }
 
-# Any message in a DLQ needs a person. SQS sends its metrics to CloudWatch once a minute, so a 60 s period with one
-# evaluation period alarms on the first datapoint that sees a message; a longer period only delays the page.
+# A message in a DLQ needs a person (unless the spec allows a few: alarm_threshold). SQS sends its metrics to CloudWatch
+# once a minute, so a 60 s period with one evaluation period alarms on the first datapoint over the threshold; a
+# longer period only delays the page.
 resource "aws_cloudwatch_metric_alarm" "dead_letter_depth" {
   for_each = local.dead_letter_queues
 
@@ -65,7 +67,7 @@ resource "aws_cloudwatch_metric_alarm" "dead_letter_depth" {
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 1
-  threshold           = 0
+  threshold           = each.value.alarm_threshold
   comparison_operator = "GreaterThanThreshold"
   # SQS stops reporting metrics for idle queues; an idle DLQ is a healthy one.
   treat_missing_data = "notBreaching"

@@ -11,6 +11,9 @@ locals {
 
   # Subscribers that keep a DLQ (the default): they get the DLQ, both redrive policies and the DLQ alarm.
   dlq_subscribers = { for key, s in var.subscribers : key => s if s.create_dlq }
+
+  # Each alarm's description ends with the runbook section that says what to do (alerts/README.md's anchors).
+  runbook = { for section in ["consumerlaghigh", "consumerlagagehigh", "deadletterqueuenotempty", "deliveryfailing"] : section => "Runbook: ${var.runbook_url}#${section}" }
 }
 
 # Every policy the module writes refuses plain-HTTP requests, whoever makes them: TLS only, as on the S3 store.
@@ -102,7 +105,8 @@ locals {
       message_retention_seconds = s.dlq_message_retention_seconds
       kms_master_key_id         = local.kms_key_id
       sqs_managed_sse_enabled   = null
-      alarm_description         = "Messages for subscriber ${key} of ${local.topic_name} failed ${s.max_receive_count} times and were moved to the DLQ."
+      alarm_description         = "Messages for subscriber ${key} of ${local.topic_name} failed ${s.max_receive_count} times and were moved to the DLQ (more than ${s.alarm_thresholds.dlq_messages} there). ${local.runbook.deadletterqueuenotempty}"
+      alarm_threshold           = s.alarm_thresholds.dlq_messages
     }
   }
   # Nobody sends to these DLQs: SQS moves messages there itself (the redrive policies below).
@@ -196,18 +200,58 @@ resource "aws_sns_topic_subscription" "this" {
 
 # --- Alarms (the DLQ alarms are in main.dead_letter.tf) ----------------------
 
+# SQS sends queue metrics once a minute: a condition that must hold for_seconds is for_seconds / 60 periods of 60 s.
 resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
   for_each = var.subscribers
 
   alarm_name          = "${local.queue_names[each.key]}-oldest-message-age"
-  alarm_description   = "Subscriber ${each.key} of ${local.topic_name} has a message older than ${each.value.age_of_oldest_message_threshold_seconds}s: its consumer is down or too slow."
+  alarm_description   = "Subscriber ${each.key} of ${local.topic_name} has had a message older than ${each.value.age_of_oldest_message_threshold_seconds}s for ${each.value.alarm_thresholds.for_seconds}s: its consumer is down or too slow. ${local.runbook.consumerlagagehigh}"
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateAgeOfOldestMessage"
   dimensions          = { QueueName = aws_sqs_queue.this[each.key].name }
   statistic           = "Maximum"
   period              = 60
-  evaluation_periods  = 5
+  evaluation_periods  = each.value.alarm_thresholds.for_seconds / 60
   threshold           = each.value.age_of_oldest_message_threshold_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# The spec's lag_messages: more visible messages than the consumer keeps up with (the Prometheus ConsumerLagHigh).
+resource "aws_cloudwatch_metric_alarm" "backlog" {
+  for_each = var.subscribers
+
+  alarm_name          = "${local.queue_names[each.key]}-backlog"
+  alarm_description   = "Subscriber ${each.key} of ${local.topic_name} has had more than ${each.value.alarm_thresholds.lag_messages} messages waiting for ${each.value.alarm_thresholds.for_seconds}s. ${local.runbook.consumerlaghigh}"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.this[each.key].name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = each.value.alarm_thresholds.for_seconds / 60
+  threshold           = each.value.alarm_thresholds.lag_messages
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# SNS gives up on a queue it cannot write to (a queue or key policy that refuses it) after its retries, and the message
+# is lost for that subscriber: any failed notification needs a person.
+resource "aws_cloudwatch_metric_alarm" "delivery_failed" {
+  alarm_name          = "${local.topic_name}-delivery-failed"
+  alarm_description   = "SNS topic ${local.topic_name} failed to deliver messages to a subscriber queue. ${local.runbook.deliveryfailing}"
+  namespace           = "AWS/SNS"
+  metric_name         = "NumberOfNotificationsFailed"
+  dimensions          = { TopicName = aws_sns_topic.this.name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions

@@ -54,12 +54,23 @@ output "subscription_arns" {
 }
 
 output "alarm_names" {
-  description = "CloudWatch alarm names by subscriber: `dead_letter_depth` (null without a DLQ), `oldest_message_age`, and `dlq_depth` (deprecated: use `dead_letter_depth`)."
+  description = "CloudWatch alarm names by subscriber: `dead_letter_depth` (null without a DLQ), `oldest_message_age`, `backlog`, and `dlq_depth` (deprecated: use `dead_letter_depth`). The topic's own alarm is delivery_failed_alarm_name."
   value = {
     for key in keys(var.subscribers) : key => {
       dead_letter_depth  = lookup({ for k, alarm in aws_cloudwatch_metric_alarm.dead_letter_depth : k => alarm.alarm_name }, key, null)
       oldest_message_age = aws_cloudwatch_metric_alarm.oldest_message_age[key].alarm_name
+      backlog            = aws_cloudwatch_metric_alarm.backlog[key].alarm_name
       dlq_depth          = lookup({ for k, alarm in aws_cloudwatch_metric_alarm.dead_letter_depth : k => alarm.alarm_name }, key, null)
     }
   }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the topic and its subscribers (null when create_dashboard = false)."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}
+
+output "delivery_failed_alarm_name" {
+  description = "Name of the alarm on the topic's failed deliveries to subscriber queues (NumberOfNotificationsFailed)."
+  value       = aws_cloudwatch_metric_alarm.delivery_failed.alarm_name
 }

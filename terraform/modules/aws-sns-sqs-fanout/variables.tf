@@ -69,6 +69,9 @@ variable "subscribers" {
     filter_policy: SNS filter policy JSON, applied to message attributes or, with filter_policy_scope = "MessageBody", to the body.
     create_dlq = false drops the subscriber's DLQ, redrive policies and DLQ alarm: failed messages are then retried until retention expires.
     max_receive_count: receives before SQS moves a message to the DLQ. age_of_oldest_message_threshold_seconds: alarm threshold.
+    alarm_thresholds (the spec's `alerts`, rendered by `edakit render`): lag_messages, the visible messages the queue may hold
+    (backlog alarm); dlq_messages, the messages its DLQ may hold (0: alarm on the first); for_seconds, how long the
+    backlog and age conditions must hold before their alarms fire (whole minutes, 60-86400).
   EOT
   type = map(object({
     filter_policy                           = optional(string)
@@ -81,6 +84,11 @@ variable "subscribers" {
     max_receive_count                       = optional(number, 5)
     dlq_message_retention_seconds           = optional(number, 1209600)
     age_of_oldest_message_threshold_seconds = optional(number, 600)
+    alarm_thresholds = optional(object({
+      lag_messages = optional(number, 1000)
+      dlq_messages = optional(number, 0)
+      for_seconds  = optional(number, 300)
+    }), {})
   }))
   nullable = false
 
@@ -141,6 +149,17 @@ variable "subscribers" {
   }
 
   validation {
+    condition     = alltrue([for s in values(var.subscribers) : s.alarm_thresholds.lag_messages >= 0 && s.alarm_thresholds.dlq_messages >= 0 && floor(s.alarm_thresholds.lag_messages) == s.alarm_thresholds.lag_messages && floor(s.alarm_thresholds.dlq_messages) == s.alarm_thresholds.dlq_messages])
+    error_message = "alarm_thresholds.lag_messages and alarm_thresholds.dlq_messages must be whole numbers >= 0; invalid for: ${join(", ", [for k, s in var.subscribers : k if !(s.alarm_thresholds.lag_messages >= 0 && s.alarm_thresholds.dlq_messages >= 0 && floor(s.alarm_thresholds.lag_messages) == s.alarm_thresholds.lag_messages && floor(s.alarm_thresholds.dlq_messages) == s.alarm_thresholds.dlq_messages)])}."
+  }
+
+  validation {
+    # CloudWatch evaluates 60 s periods, and at most a day of them for periods under an hour.
+    condition     = alltrue([for s in values(var.subscribers) : s.alarm_thresholds.for_seconds >= 60 && s.alarm_thresholds.for_seconds <= 86400 && s.alarm_thresholds.for_seconds % 60 == 0])
+    error_message = "alarm_thresholds.for_seconds must be whole minutes from 60 to 86400 (CloudWatch evaluates 60 s periods, at most a day of them); invalid for: ${join(", ", [for k, s in var.subscribers : k if !(s.alarm_thresholds.for_seconds >= 60 && s.alarm_thresholds.for_seconds <= 86400 && s.alarm_thresholds.for_seconds % 60 == 0)])}."
+  }
+
+  validation {
     # A threshold beyond retention never fires: SQS deletes the message first.
     condition     = alltrue([for s in values(var.subscribers) : s.age_of_oldest_message_threshold_seconds >= 60 && s.age_of_oldest_message_threshold_seconds < s.message_retention_seconds])
     error_message = "age_of_oldest_message_threshold_seconds must be at least 60 and below message_retention_seconds (an older message is already deleted); invalid for: ${join(", ", [for k, s in var.subscribers : k if !(s.age_of_oldest_message_threshold_seconds >= 60 && s.age_of_oldest_message_threshold_seconds < s.message_retention_seconds)])}."
@@ -165,7 +184,7 @@ variable "source_topic_policy_documents" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (usually SNS topics) notified when a DLQ receives messages or the oldest message grows too old."
+  description = "ARNs (usually SNS topics) notified when a queue's backlog, its oldest message's age or its DLQ's depth passes the subscriber's alarm threshold, when the topic fails to deliver, and again when each recovers."
   type        = list(string)
   default     = []
   nullable    = false
@@ -174,6 +193,25 @@ variable "alarm_actions" {
     condition     = alltrue([for arn in var.alarm_actions : startswith(arn, "arn:")])
     error_message = "alarm_actions must be ARNs (\"arn:aws:sns:...\"); invalid: ${join(", ", [for arn in var.alarm_actions : arn if !startswith(arn, "arn:")])}."
   }
+}
+
+variable "runbook_url" {
+  description = "Where the kit's alert runbooks (alerts/README.md) are published for the people paged; every alarm's description ends with `Runbook: <runbook_url>#<section>` (consumerlaghigh, consumerlagagehigh, deadletterqueuenotempty, deliveryfailing). The default is the file's path in the kit repository."
+  type        = string
+  default     = "alerts/README.md"
+  nullable    = false
+
+  validation {
+    condition     = length(var.runbook_url) > 0 && length(var.runbook_url) <= 512 && !strcontains(var.runbook_url, "#") && !can(regex("\\s", var.runbook_url))
+    error_message = "runbook_url must be a URL or path of at most 512 characters without spaces and without a #fragment (each alarm adds its section's anchor)."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard named after the topic: the topic's publishes and failed deliveries, and per subscriber its backlog, oldest message age and DLQ depth with the alarm thresholds drawn in."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 variable "tags" {

@@ -220,8 +220,8 @@ run "alarms_watch_dlq_depth_and_oldest_message" {
     error_message = "every alarm notifies alarm_actions and treats an idle queue as healthy"
   }
   assert {
-    condition     = output.alarm_names["billing"] == { dead_letter_depth = "orders-order-placed-billing-dlq-not-empty", oldest_message_age = "orders-order-placed-billing-oldest-message-age", dlq_depth = "orders-order-placed-billing-dlq-not-empty" }
-    error_message = "alarm_names lists both alarms per subscriber"
+    condition     = output.alarm_names["billing"] == { dead_letter_depth = "orders-order-placed-billing-dlq-not-empty", oldest_message_age = "orders-order-placed-billing-oldest-message-age", backlog = "orders-order-placed-billing-backlog", dlq_depth = "orders-order-placed-billing-dlq-not-empty" }
+    error_message = "alarm_names lists the three alarms per subscriber (and the deprecated dlq_depth alias)"
   }
 }
 

@@ -30,7 +30,7 @@ variable "archive" {
 }
 
 variable "routes" {
-  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. Each route gets a dead-letter queue for events its targets could not take. The module does not write SQS target queues' policies: merge output target_queue_policies into them (sqs_queue_url, which used to hand a queue's policy to this module, is refused)."
+  description = "One rule per route, keyed by rule name: its event pattern (JSON, as jsonencode() or from the spec) and up to 5 targets keyed by target id. alarm_thresholds.dlq_messages (the spec's `alerts.dlq_messages`, rendered by `edakit render`): the events the route's dead-letter queue may hold before its alarm fires (0: the first). Each route gets a dead-letter queue for events its targets could not take. The module does not write SQS target queues' policies: merge output target_queue_policies into them (sqs_queue_url, which used to hand a queue's policy to this module, is refused)."
   type = map(object({
     description   = optional(string)
     event_pattern = string
@@ -46,11 +46,14 @@ variable "routes" {
         maximum_retry_attempts       = optional(number, 185)
       }), {})
     }))
+    alarm_thresholds = optional(object({
+      dlq_messages = optional(number, 0)
+    }), {})
   }))
 }
 
 variable "alarm_actions" {
-  description = "ARNs (usually SNS topics) notified when a route's dead-letter queue holds messages, and when it is empty again; an empty list still creates the alarms."
+  description = "ARNs (usually SNS topics) notified when a route's dead-letter queue holds more than its alarm threshold or events could not even be dead-lettered, and again when each recovers; an empty list still creates the alarms."
   type        = list(string)
   default     = []
   nullable    = false

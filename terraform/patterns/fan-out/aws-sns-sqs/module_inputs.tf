@@ -43,6 +43,9 @@ variable "subscribers" {
     filter_policy: SNS filter policy JSON, applied to message attributes or, with filter_policy_scope = "MessageBody", to the body.
     create_dlq = false drops the subscriber's DLQ, redrive policies and DLQ alarm: failed messages are then retried until retention expires.
     max_receive_count: receives before SQS moves a message to the DLQ. age_of_oldest_message_threshold_seconds: alarm threshold.
+    alarm_thresholds (the spec's `alerts`, rendered by `edakit render`): lag_messages, the visible messages the queue may hold
+    (backlog alarm); dlq_messages, the messages its DLQ may hold (0: alarm on the first); for_seconds, how long the
+    backlog and age conditions must hold before their alarms fire (whole minutes, 60-86400).
   EOT
   type = map(object({
     filter_policy                           = optional(string)
@@ -55,12 +58,17 @@ variable "subscribers" {
     max_receive_count                       = optional(number, 5)
     dlq_message_retention_seconds           = optional(number, 1209600)
     age_of_oldest_message_threshold_seconds = optional(number, 600)
+    alarm_thresholds = optional(object({
+      lag_messages = optional(number, 1000)
+      dlq_messages = optional(number, 0)
+      for_seconds  = optional(number, 300)
+    }), {})
   }))
   nullable = false
 }
 
 variable "alarm_actions" {
-  description = "ARNs (usually SNS topics) notified when a DLQ receives messages or the oldest message grows too old."
+  description = "ARNs (usually SNS topics) notified when a queue's backlog, its oldest message's age or its DLQ's depth passes the subscriber's alarm threshold, when the topic fails to deliver, and again when each recovers."
   type        = list(string)
   default     = []
   nullable    = false

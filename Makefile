@@ -1,6 +1,7 @@
 # make validate : what users run in CI (render every spec, every static check)
 # make test     : the whole pytest suite (starts the servers it needs on 127.0.0.1)
 # make bench    : benchmarks, ratios against baselines measured in the same run -> build/bench.json
+# make demo     : every pattern's demo on the embedded broker (no servers), one verdict line per pattern
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.edakit-installed
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup validate test bench lock clean
+.PHONY: setup validate test bench demo lock clean
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
@@ -40,6 +41,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m edakit.bench
+
+demo: setup
+	$(BIN)/python -m edakit.demos
 
 # after changing a pin in pyproject.toml or requirements/checkov.in (needs PyPI)
 lock:

@@ -6,6 +6,7 @@ YAML positions, problems and suggestions are the spec loader's (edakit.spec): a 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -37,6 +38,7 @@ BUILTIN_RETRY = {"max_attempts": 2, "interval_seconds": 1, "backoff_rate": 2.0}
 # State names the generator adds next to the steps' own.
 RESERVED_STATE_NAMES = ("SagaSucceeded", "SagaFailed", "CompensationFailed")
 COMPENSATION_PREFIX = "Compensate"
+DEFAULT_COMPENSATE_ON = ["timeout"]
 EXPECTED_DOCUMENT = "expected a mapping with keys saga and steps"
 
 
@@ -105,9 +107,20 @@ def _cross_check_problems(document: Document) -> list[Problem]:
     steps = data["steps"]
     generated = {*RESERVED_STATE_NAMES, *(COMPENSATION_PREFIX + step["name"] for step in steps if "compensation" in step)}
     last = len(steps) - 1
-    if "compensation" in steps[last]:
+    if "compensation" in steps[last] and not steps[last].get("compensate_on", DEFAULT_COMPENSATE_ON):
         report(("steps", last, "compensation"), "the last step's compensation never runs: once the last step succeeds "
-               "the saga is complete, and a failed step is not compensated; remove it")
+               "the saga is complete, and its compensate_on is empty; remove it or set compensate_on")
+    with_channel = [index for index, step in enumerate(steps) if "channel" in step]
+    if with_channel:
+        for index, step in enumerate(steps):
+            if "channel" not in step:
+                report(("steps", index), "missing required key 'channel': the Python orchestrator sends every "
+                       "step's commands to a kit channel, and another step names one")
+        reply = data.get("reply_channel", default_reply_channel(data["saga"]))
+        for index in with_channel:
+            if steps[index]["channel"] == reply:
+                report(("steps", index, "channel"), f"channel {reply!r} is the saga's reply channel; "
+                       "commands and replies need channels of their own")
     seen: set[str] = set()
     for index, step in enumerate(steps):
         if step["name"] in seen:
@@ -149,6 +162,11 @@ def _invocation_problems(invocation: dict[str, Any], defaults: dict[str, Any]) -
     return problems
 
 
+def default_reply_channel(saga: str) -> str:
+    """OrderFulfilment -> order-fulfilment-replies: a kit channel name derived from the saga's PascalCase name."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", saga).lower() + "-replies"
+
+
 def _callback(invocation: dict[str, Any]) -> bool:
     return bool(invocation.get("callback", invocation["service"] != "lambda"))
 
@@ -177,7 +195,10 @@ def _build(document: dict[str, Any]) -> Saga:
             description=step.get("description"),
             action=invocation(step["action"]),
             compensation=invocation(step["compensation"]) if "compensation" in step else None,
+            channel=step.get("channel"),
+            compensate_on=tuple(step.get("compensate_on", DEFAULT_COMPENSATE_ON)),
         )
         for step in document["steps"]
     )
-    return Saga(document["saga"], document.get("description"), document.get("timeout_seconds"), steps)
+    reply_channel = document.get("reply_channel", default_reply_channel(document["saga"]))
+    return Saga(document["saga"], document.get("description"), document.get("timeout_seconds"), steps, reply_channel)

@@ -29,6 +29,14 @@ class Step:
     description: str | None
     action: Invocation
     compensation: Invocation | None
+    channel: str | None = None  # the kit channel of this step's commands (Python engine)
+    # When the action itself, failed after its retries, is compensated: "timeout" (it may have had its effect),
+    # "failure" (it reported failure). Default ("timeout",): the safe one.
+    compensate_on: tuple[str, ...] = ("timeout",)
+
+    def compensates_own(self, kind: str) -> bool:
+        """Whether an action that ended in `kind` ("timeout" or "failure") is itself compensated."""
+        return self.compensation is not None and kind in self.compensate_on
 
 
 @dataclass(frozen=True)
@@ -37,3 +45,4 @@ class Saga:
     description: str | None
     timeout_seconds: int | None
     steps: tuple[Step, ...]
+    reply_channel: str = ""  # the kit channel participants answer on (Python engine)

@@ -34,7 +34,7 @@ BUDGETED_RESERVED = frozenset({"traceparent"})
 REQUEST_REPLY_HEADERS = frozenset({"correlationid", "replyto"})
 # Claim-check header (edakit.runtime.claimcheck): on an offloaded message, the stored payload's size in bytes; the
 # payload is then a pointer to the object. Allowed on every channel without declaring it, counted at publish time on
-# the messages that carry it. SNS/SQS carry it as AWS's ExtendedPayloadSize attribute (profile sqs_sns).
+# the messages that carry it. SNS/SQS carry it as AWS's ExtendedPayloadSize attribute (adapters/sqs_sns.py).
 CLAIM_CHECK_SIZE_HEADER = "extendedpayloadsize"
 CLAIM_CHECK_HEADERS = frozenset({CLAIM_CHECK_SIZE_HEADER})
 NATIVE_SOURCE = re.compile(r"(type|subject|key|source|header\.[a-z0-9]{1,20}|payload\.[A-Za-z_][A-Za-z0-9_]{0,63})")

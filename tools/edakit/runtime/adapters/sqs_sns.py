@@ -66,6 +66,10 @@ _SQS_TEXT = re.compile("[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 ATTRIBUTE_PREFIX = profile.PREFIX  # `ce_`: SNS/SQS attribute names allow `_`, and no official binding exists
 assert ATTRIBUTE_PREFIX == KAFKA_PREFIX
 CLAIM_CHECK_SIZE = ATTRIBUTE_PREFIX + CLAIM_CHECK_SIZE_HEADER
+# The claim-check size header travels as the attribute AWS's SQS Extended Client Library sets and reads (DataType
+# Number), so either side reads the other's offloaded messages; the legacy name is read too. One attribute of the budget.
+CLAIM_CHECK_SIZE_ATTRIBUTE = "ExtendedPayloadSize"
+LEGACY_CLAIM_CHECK_SIZE_ATTRIBUTE = "SQSLargePayloadSize"
 
 
 # Publish timeout (see client_configs): attempts per API call (standard retry mode: throttling, 5xx and connection
@@ -113,7 +117,7 @@ def encode(message: Message, extra: Mapping[str, str] | None = None, contract: A
         native = contract.native_values(message)
     attributes = {**to_binary(message, ATTRIBUTE_PREFIX), **native, **(extra or {})}
     if (size := attributes.pop(CLAIM_CHECK_SIZE, None)) is not None:  # AWS's name, read by its Extended Client
-        attributes[profile.CLAIM_CHECK_SIZE_ATTRIBUTE] = size
+        attributes[CLAIM_CHECK_SIZE_ATTRIBUTE] = size
     budget = contract.budget if contract is not None else profile.UNKNOWN_SUBSCRIPTIONS_BUDGET
     if dead_letter:
         budget = MAX_ATTRIBUTES  # SQS SendMessage
@@ -130,13 +134,13 @@ def encode(message: Message, extra: Mapping[str, str] | None = None, contract: A
         body = to_structured(message).decode()
         attributes = {CONTENT_TYPE: STRUCTURED_CONTENT_TYPE, **native, **(extra or {})}
     numbers = contract.numbers(message) if contract is not None else set()
-    numbers.add(profile.CLAIM_CHECK_SIZE_ATTRIBUTE)  # DataType Number, as the Extended Client sends it
+    numbers.add(CLAIM_CHECK_SIZE_ATTRIBUTE)  # DataType Number, as the Extended Client sends it
     return body, {name: {"DataType": "Number" if name in numbers else "String", "StringValue": value}
                   for name, value in attributes.items()}
 
 
 def decode(body: str, attributes: Mapping[str, str], where: str) -> Message:
-    size = attributes.get(profile.CLAIM_CHECK_SIZE_ATTRIBUTE, attributes.get(profile.LEGACY_CLAIM_CHECK_SIZE_ATTRIBUTE))
+    size = attributes.get(CLAIM_CHECK_SIZE_ATTRIBUTE, attributes.get(LEGACY_CLAIM_CHECK_SIZE_ATTRIBUTE))
     if size is not None:  # offloaded (by the kit or AWS's Extended Client): the claim-check header of the Message
         attributes = {**attributes, CLAIM_CHECK_SIZE: size}
     if attributes.get(CONTENT_TYPE) == STRUCTURED_CONTENT_TYPE:

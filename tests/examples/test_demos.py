@@ -158,8 +158,8 @@ def test_content_based_routing_delivers_what_edakit_routes_prints(tmp_path, spec
     assert set(predicted) == set(got) | skipped
 
 
-def test_competing_consumers_handle_each_message_once_and_redeliver_the_crashed_workers(tmp_path):
-    out = demo("competing_consumers.py", tmp_path)
+def test_competing_consumers_handle_each_message_once_and_redeliver_the_crashed_workers(demo_output):
+    out = demo_output("competing_consumers.py")  # from make demo's run (tests/examples/conftest.py)
     handled = re.findall(r"^   (worker-\d) handled (ord-\d+) \(attempt (\d)\)", out, re.MULTILINE)
     assert sorted(order for _, order, _ in handled) == [f"ord-{i:02d}" for i in range(1, 25)]
     [crashed] = re.findall(r"worker-1 CRASHES while handling (ord-\d+)", out)
@@ -168,8 +168,8 @@ def test_competing_consumers_handle_each_message_once_and_redeliver_the_crashed_
     assert "competing consumers: PASS" in out
 
 
-def test_request_reply_demo_correlates_drops_the_late_reply_and_times_out(tmp_path):
-    out = demo("request_reply.py", tmp_path)
+def test_request_reply_demo_correlates_drops_the_late_reply_and_times_out(demo_output):
+    out = demo_output("request_reply.py")
     for sku, price in {"sku-123": 19.99, "sku-777": 5.0, "sku-555": 42.0, "sku-999": 7.5}.items():
         assert f"got {{'sku': '{sku}', 'price': {price}}} for {sku}" in out
     assert "late replies dropped 1" in out

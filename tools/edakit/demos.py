@@ -163,6 +163,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.demos_dir.is_dir():
         parser.error(f"--demos-dir {args.demos_dir}: not a directory")
+    args.demos_dir = args.demos_dir.resolve()  # each demo runs in a directory of its own
     if args.jobs < 1:
         parser.error(f"--jobs: expected at least 1, got {args.jobs}")
     if args.timeout <= 0:

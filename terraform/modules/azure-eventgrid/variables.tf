@@ -110,7 +110,7 @@ variable "dead_letter_storage" {
 }
 
 variable "event_subscriptions" {
-  description = "Event subscriptions on the topic, keyed by name. destination.type is webhook (webhook_url), storage_queue (resource_id = storage account id, queue_name), service_bus_queue, service_bus_topic or event_hub (resource_id). A webhook authenticates Event Grid with a Microsoft Entra ID token (active_directory_tenant_id and active_directory_app_id_or_uri of the webhook's application) and/or a secret header (secret_header_name; the value in webhook_delivery_secrets); allow_unauthenticated_webhook = true is the opt-out. advanced_filters use Event Grid operators in snake_case (string_in, number_greater_than, bool_equals, is_not_null, number_in_range ...)."
+  description = "Event subscriptions on the topic, keyed by name. destination.type is webhook (webhook_url), storage_queue (resource_id = storage account id, queue_name), service_bus_queue, service_bus_topic or event_hub (resource_id). A webhook authenticates Event Grid with a Microsoft Entra ID token (active_directory_tenant_id and active_directory_app_id_or_uri of the webhook's application) and/or a secret header (secret_header_name; the value in webhook_delivery_secrets); allow_unauthenticated_webhook = true is the opt-out. advanced_filters use Event Grid operators in snake_case (string_in, number_greater_than, bool_equals, is_not_null, number_in_range ...). alarm_thresholds.dlq_messages (the spec's `alerts.dlq_messages`, rendered by `edakit render`): events the subscription may dead-letter in 5 minutes before its alert fires (0: the first)."
   type = map(object({
     destination = object({
       type                              = string
@@ -138,6 +138,9 @@ variable "event_subscriptions" {
       ranges   = optional(list(list(number)))
     })), [])
     advanced_filtering_on_arrays_enabled = optional(bool, false)
+    alarm_thresholds = optional(object({
+      dlq_messages = optional(number, 0)
+    }), {})
     retry_policy = optional(object({
       max_delivery_attempts = optional(number, 30)
       event_time_to_live    = optional(number, 1440)
@@ -188,6 +191,11 @@ variable "event_subscriptions" {
   validation {
     condition     = alltrue([for name in nonsensitive(keys(var.webhook_delivery_secrets)) : try(var.event_subscriptions[name].destination.secret_header_name != null, false)])
     error_message = "Each webhook_delivery_secrets key must name an event subscription that sets destination.secret_header_name."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.event_subscriptions) : s.alarm_thresholds.dlq_messages >= 0 && floor(s.alarm_thresholds.dlq_messages) == s.alarm_thresholds.dlq_messages])
+    error_message = "alarm_thresholds.dlq_messages must be a whole number >= 0; invalid for: ${join(", ", [for k, s in var.event_subscriptions : k if !(s.alarm_thresholds.dlq_messages >= 0 && floor(s.alarm_thresholds.dlq_messages) == s.alarm_thresholds.dlq_messages)])}."
   }
 
   validation {
@@ -242,7 +250,7 @@ variable "webhook_delivery_secrets" {
 }
 
 variable "alerts" {
-  description = "Azure Monitor metric alerts on the topic, split per event subscription: any dead-lettered event, and dropped or failed deliveries above delivery_failure_threshold in 5 minutes. null creates none."
+  description = "Azure Monitor metric alerts: per event subscription any dead-lettered event (above its alarm_thresholds.dlq_messages in 5 minutes), and on the topic, split per event subscription, dropped or failed deliveries above delivery_failure_threshold in 5 minutes. action_group_ids is deprecated: use alarm_actions (both are notified). null creates none."
   type = object({
     action_group_ids           = optional(list(string), [])
     severity                   = optional(number, 2)
@@ -253,5 +261,29 @@ variable "alerts" {
   validation {
     condition     = var.alerts == null || try(var.alerts.severity >= 0 && var.alerts.severity <= 4 && var.alerts.delivery_failure_threshold >= 0, false)
     error_message = "alerts.severity must be 0-4 and alerts.delivery_failure_threshold >= 0."
+  }
+}
+
+variable "alarm_actions" {
+  description = "Azure Monitor action group ids notified by every alert of the module (the same input as the AWS modules' alarm_actions)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.alarm_actions : can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Insights/actionGroups/[^/]+$", id))])
+    error_message = "alarm_actions must be action group resource ids (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Insights/actionGroups/<name>); invalid: ${join(", ", [for id in var.alarm_actions : id if !can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Insights/actionGroups/[^/]+$", id))])}."
+  }
+}
+
+variable "runbook_url" {
+  description = "Where the kit's alert runbooks (alerts/README.md) are published for the people paged; every alert's description ends with `Runbook: <runbook_url>#<section>` (deadletterqueuenotempty, deliveryfailing). The default is the file's path in the kit repository."
+  type        = string
+  default     = "alerts/README.md"
+  nullable    = false
+
+  validation {
+    condition     = length(var.runbook_url) > 0 && length(var.runbook_url) <= 512 && !strcontains(var.runbook_url, "#") && !can(regex("\\s", var.runbook_url))
+    error_message = "runbook_url must be a URL or path of at most 512 characters without spaces and without a #fragment (each alert adds its section's anchor)."
   }
 }

@@ -27,3 +27,8 @@ output "pubsub_service_agent" {
   description = "IAM member of the Pub/Sub service agent granted publish/subscribe for dead-lettering and encrypt/decrypt on the CMEK, or null with neither DLQs nor CMEK."
   value       = local.pubsub_service_agent
 }
+
+output "dashboard_id" {
+  description = "Id of the Cloud Monitoring dashboard of the topic and its subscriptions (null when create_dashboard = false)."
+  value       = one(google_monitoring_dashboard.this[*].id)
+}

@@ -70,7 +70,7 @@ variable "schema" {
 }
 
 variable "subscriptions" {
-  description = "Subscriptions on the topic, keyed by subscription name. A subscription with push set is a push subscription, otherwise pull. Each gets a dead-letter topic and a subscription on it unless dead_letter_policy.enabled is false."
+  description = "Subscriptions on the topic, keyed by subscription name. A subscription with push set is a push subscription, otherwise pull. Each gets a dead-letter topic and a subscription on it unless dead_letter_policy.enabled is false. alarm_thresholds (the spec's `alerts`, rendered by `edakit render`): lag_messages, the undelivered messages (backlog) and lag_seconds, the oldest unacked message's age, each over for_seconds (whole minutes); dlq_messages, messages dead-lettered in 5 minutes (0: the first). Unset lag_seconds and dlq_messages take alerts.oldest_unacked_age_seconds and alerts.dead_letter_threshold."
   type = map(object({
     ack_deadline_seconds         = optional(number, 20)
     message_retention_duration   = optional(string, "604800s")
@@ -90,8 +90,22 @@ variable "subscriptions" {
       oidc_service_account_email = optional(string)
       audience                   = optional(string)
     }))
+    alarm_thresholds = optional(object({
+      lag_messages = optional(number, 1000)
+      lag_seconds  = optional(number)
+      dlq_messages = optional(number)
+      for_seconds  = optional(number, 300)
+    }), {})
   }))
   default = {}
+
+  validation {
+    condition = alltrue([for t in [for s in values(var.subscriptions) : s.alarm_thresholds] : (
+      t.lag_messages >= 0 && floor(t.lag_messages) == t.lag_messages && (t.lag_seconds == null ? true : t.lag_seconds > 0)
+      && (t.dlq_messages == null ? true : t.dlq_messages >= 0) && t.for_seconds >= 0 && t.for_seconds <= 86400 && t.for_seconds % 60 == 0
+    )])
+    error_message = "alarm_thresholds: lag_messages must be a whole number >= 0, lag_seconds > 0, dlq_messages >= 0, and for_seconds whole minutes from 0 to 86400."
+  }
 
   validation {
     condition     = alltrue([for name, _ in var.subscriptions : can(regex("^[A-Za-z][A-Za-z0-9._~+%-]{2,250}$", name)) && !startswith(lower(name), "goog")])
@@ -159,7 +173,7 @@ variable "allow_push_without_oidc_token" {
 }
 
 variable "alerts" {
-  description = "Cloud Monitoring alert policies per subscription: dead-lettered messages above dead_letter_threshold (per 5 minutes), and oldest unacked message older than oldest_unacked_age_seconds. null creates none."
+  description = "Cloud Monitoring alert policies per subscription: backlog above its alarm_thresholds.lag_messages, oldest unacked message older than lag_seconds (default oldest_unacked_age_seconds), dead-lettered messages above dlq_messages (default dead_letter_threshold) per 5 minutes. notification_channels is deprecated: use alarm_actions (both are notified). null creates none."
   type = object({
     notification_channels      = optional(list(string), [])
     dead_letter_threshold      = optional(number, 0)
@@ -171,4 +185,35 @@ variable "alerts" {
     condition     = var.alerts == null || try(var.alerts.dead_letter_threshold >= 0 && var.alerts.oldest_unacked_age_seconds > 0, false)
     error_message = "alerts.dead_letter_threshold must be >= 0 and alerts.oldest_unacked_age_seconds > 0."
   }
+}
+
+variable "alarm_actions" {
+  description = "Cloud Monitoring notification channels (projects/PROJECT/notificationChannels/ID) notified by every alert policy of the module (the same input as the AWS modules' alarm_actions)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for channel in var.alarm_actions : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", channel))])
+    error_message = "alarm_actions must be notification channel names (projects/<project>/notificationChannels/<id>); invalid: ${join(", ", [for channel in var.alarm_actions : channel if !can(regex("^projects/[^/]+/notificationChannels/[^/]+$", channel))])}."
+  }
+}
+
+variable "runbook_url" {
+  description = "Where the kit's alert runbooks (alerts/README.md) are published for the people paged; every alert policy's documentation links `<runbook_url>#<section>` (consumerlaghigh, consumerlagagehigh, deadletterqueuenotempty). The default is the file's path in the kit repository."
+  type        = string
+  default     = "alerts/README.md"
+  nullable    = false
+
+  validation {
+    condition     = length(var.runbook_url) > 0 && length(var.runbook_url) <= 512 && !strcontains(var.runbook_url, "#") && !can(regex("\\s", var.runbook_url))
+    error_message = "runbook_url must be a URL or path of at most 512 characters without spaces and without a #fragment (each policy adds its section's anchor)."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a Cloud Monitoring dashboard of the topic: its publish rate, and per subscription its backlog, oldest unacked age and dead-lettered messages with the alert thresholds drawn in."
+  type        = bool
+  default     = true
+  nullable    = false
 }

@@ -135,8 +135,8 @@ run "destinations_filters_retry_and_delivery_roles" {
     error_message = "The storage queue sender role is scoped to the queue."
   }
   assert {
-    condition     = toset(keys(azurerm_monitor_metric_alert.this)) == toset(["dead-lettered", "dropped", "delivery-attempt-failed"]) && azurerm_monitor_metric_alert.this["dead-lettered"].criteria[0].metric_name == "DeadLetteredCount"
-    error_message = "Alerts watch DeadLetteredCount, DroppedEventCount and DeliveryAttemptFailCount."
+    condition     = toset(keys(azurerm_monitor_metric_alert.this)) == toset(["dropped", "delivery-attempt-failed"]) && azurerm_monitor_metric_alert.dead_lettered["billing"].criteria[0].metric_name == "DeadLetteredCount" && length(azurerm_monitor_metric_alert.dead_lettered) == length(var.event_subscriptions)
+    error_message = "Alerts watch DroppedEventCount and DeliveryAttemptFailCount on the topic and DeadLetteredCount per event subscription."
   }
 }
 
@@ -165,7 +165,7 @@ run "existing_storage_user_assigned_identity_no_alerts" {
     error_message = "Dead-letter and delivery use the user-assigned identity."
   }
   assert {
-    condition     = length(azurerm_monitor_metric_alert.this) == 0
+    condition     = length(azurerm_monitor_metric_alert.this) == 0 && length(azurerm_monitor_metric_alert.dead_lettered) == 0
     error_message = "alerts = null creates no alerts."
   }
 }

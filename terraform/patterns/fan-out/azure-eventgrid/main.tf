@@ -20,6 +20,7 @@ module "eventgrid" {
 
   allow_public_network_access_without_ip_rules = var.allow_public_network_access_without_ip_rules
   alerts                                       = var.alerts
+  alarm_actions                                = var.alarm_actions
   tags                                         = merge(var.tags, { environment = var.environment, pattern = "fan-out", managed-by = "eda-kit" })
 }
 

@@ -64,7 +64,7 @@ variable "dead_letter_storage" {
 }
 
 variable "event_subscriptions" {
-  description = "Event subscriptions on the topic, keyed by name. destination.type is webhook (webhook_url), storage_queue (resource_id = storage account id, queue_name), service_bus_queue, service_bus_topic or event_hub (resource_id). A webhook authenticates Event Grid with a Microsoft Entra ID token (active_directory_tenant_id and active_directory_app_id_or_uri of the webhook's application) and/or a secret header (secret_header_name; the value in webhook_delivery_secrets); allow_unauthenticated_webhook = true is the opt-out. advanced_filters use Event Grid operators in snake_case (string_in, number_greater_than, bool_equals, is_not_null, number_in_range ...)."
+  description = "Event subscriptions on the topic, keyed by name. destination.type is webhook (webhook_url), storage_queue (resource_id = storage account id, queue_name), service_bus_queue, service_bus_topic or event_hub (resource_id). A webhook authenticates Event Grid with a Microsoft Entra ID token (active_directory_tenant_id and active_directory_app_id_or_uri of the webhook's application) and/or a secret header (secret_header_name; the value in webhook_delivery_secrets); allow_unauthenticated_webhook = true is the opt-out. advanced_filters use Event Grid operators in snake_case (string_in, number_greater_than, bool_equals, is_not_null, number_in_range ...). alarm_thresholds.dlq_messages (the spec's `alerts.dlq_messages`, rendered by `edakit render`): events the subscription may dead-letter in 5 minutes before its alert fires (0: the first)."
   type = map(object({
     destination = object({
       type                              = string
@@ -92,6 +92,9 @@ variable "event_subscriptions" {
       ranges   = optional(list(list(number)))
     })), [])
     advanced_filtering_on_arrays_enabled = optional(bool, false)
+    alarm_thresholds = optional(object({
+      dlq_messages = optional(number, 0)
+    }), {})
     retry_policy = optional(object({
       max_delivery_attempts = optional(number, 30)
       event_time_to_live    = optional(number, 1440)
@@ -115,13 +118,20 @@ variable "allow_public_network_access_without_ip_rules" {
 }
 
 variable "alerts" {
-  description = "Azure Monitor metric alerts on the topic, split per event subscription: any dead-lettered event, and dropped or failed deliveries above delivery_failure_threshold in 5 minutes. null creates none."
+  description = "Azure Monitor metric alerts: per event subscription any dead-lettered event (above its alarm_thresholds.dlq_messages in 5 minutes), and on the topic, split per event subscription, dropped or failed deliveries above delivery_failure_threshold in 5 minutes. action_group_ids is deprecated: use alarm_actions (both are notified). null creates none."
   type = object({
     action_group_ids           = optional(list(string), [])
     severity                   = optional(number, 2)
     delivery_failure_threshold = optional(number, 0)
   })
   default = {}
+}
+
+variable "alarm_actions" {
+  description = "Azure Monitor action group ids notified by every alert of the module (the same input as the AWS modules' alarm_actions)."
+  type        = list(string)
+  default     = []
+  nullable    = false
 }
 
 variable "tags" {

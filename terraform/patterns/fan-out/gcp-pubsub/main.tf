@@ -15,6 +15,7 @@ module "pubsub" {
   subscriptions                 = var.subscriptions
   allow_push_without_oidc_token = var.allow_push_without_oidc_token
   alerts                        = var.alerts
+  alarm_actions                 = var.alarm_actions
 }
 
 # Rendered var files carry environment-specific names; applying staging's file with environment=prod is a mistake.

@@ -43,7 +43,7 @@ variable "schema" {
 }
 
 variable "subscriptions" {
-  description = "Subscriptions on the topic, keyed by subscription name. A subscription with push set is a push subscription, otherwise pull. Each gets a dead-letter topic and a subscription on it unless dead_letter_policy.enabled is false."
+  description = "Subscriptions on the topic, keyed by subscription name. A subscription with push set is a push subscription, otherwise pull. Each gets a dead-letter topic and a subscription on it unless dead_letter_policy.enabled is false. alarm_thresholds (the spec's `alerts`, rendered by `edakit render`): lag_messages, the undelivered messages (backlog) and lag_seconds, the oldest unacked message's age, each over for_seconds (whole minutes); dlq_messages, messages dead-lettered in 5 minutes (0: the first). Unset lag_seconds and dlq_messages take alerts.oldest_unacked_age_seconds and alerts.dead_letter_threshold."
   type = map(object({
     ack_deadline_seconds         = optional(number, 20)
     message_retention_duration   = optional(string, "604800s")
@@ -63,6 +63,12 @@ variable "subscriptions" {
       oidc_service_account_email = optional(string)
       audience                   = optional(string)
     }))
+    alarm_thresholds = optional(object({
+      lag_messages = optional(number, 1000)
+      lag_seconds  = optional(number)
+      dlq_messages = optional(number)
+      for_seconds  = optional(number, 300)
+    }), {})
   }))
   default = {}
 }
@@ -75,11 +81,18 @@ variable "allow_push_without_oidc_token" {
 }
 
 variable "alerts" {
-  description = "Cloud Monitoring alert policies per subscription: dead-lettered messages above dead_letter_threshold (per 5 minutes), and oldest unacked message older than oldest_unacked_age_seconds. null creates none."
+  description = "Cloud Monitoring alert policies per subscription: backlog above its alarm_thresholds.lag_messages, oldest unacked message older than lag_seconds (default oldest_unacked_age_seconds), dead-lettered messages above dlq_messages (default dead_letter_threshold) per 5 minutes. notification_channels is deprecated: use alarm_actions (both are notified). null creates none."
   type = object({
     notification_channels      = optional(list(string), [])
     dead_letter_threshold      = optional(number, 0)
     oldest_unacked_age_seconds = optional(number, 600)
   })
   default = {}
+}
+
+variable "alarm_actions" {
+  description = "Cloud Monitoring notification channels (projects/PROJECT/notificationChannels/ID) notified by every alert policy of the module (the same input as the AWS modules' alarm_actions)."
+  type        = list(string)
+  default     = []
+  nullable    = false
 }

@@ -110,8 +110,8 @@ module "order_placed" {
   }
   webhook_delivery_secrets = var.webhook_delivery_secrets
 
+  alarm_actions = [azurerm_monitor_action_group.oncall.id]
   alerts = {
-    action_group_ids           = [azurerm_monitor_action_group.oncall.id]
     severity                   = 1
     delivery_failure_threshold = 5
   }

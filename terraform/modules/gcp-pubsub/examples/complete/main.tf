@@ -84,8 +84,8 @@ module "order_placed" {
     }
   }
 
+  alarm_actions = [var.oncall_notification_channel]
   alerts = {
-    notification_channels      = [var.oncall_notification_channel]
     dead_letter_threshold      = 0
     oldest_unacked_age_seconds = 900
   }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import psycopg
 
@@ -14,7 +14,8 @@ from edakit.runtime.outbox.schema import COLUMNS, checked_table, to_row
 from edakit.runtime.outbox.tx import Transaction, dialect_of, execute, serialize_inserts
 
 
-def append(tx: Transaction, events: Iterable[OutboxEvent], *, table: str = "outbox") -> None:
+def append(tx: Transaction, events: Iterable[OutboxEvent], *, table: str = "outbox",
+           serialize: Callable[[OutboxEvent], OutboxEvent] | None = None) -> None:
     """Insert `events` through `tx`: a sqlite3 or psycopg connection, or a SQLAlchemy Session/Connection.
 
     Concurrent appenders commit in id order (`tx.serialize_inserts`): on PostgreSQL a second writer's append waits
@@ -22,8 +23,13 @@ def append(tx: Transaction, events: Iterable[OutboxEvent], *, table: str = "outb
 
     Each event is stored with its creation context: a `create <topic>` span under the current OpenTelemetry context
     (the business transaction's span), as `traceparent`/`tracestate` headers; an event whose headers already carry a
-    `traceparent` keeps it. With no span current nothing is added."""
+    `traceparent` keeps it. With no span current nothing is added.
+
+    `serialize` (e.g. an `edakit.runtime.serde.Serializer`) checks and encodes each event before anything is written:
+    an event it refuses raises, and then none of `events` is inserted."""
     table = checked_table(table)
+    if serialize is not None:
+        events = [serialize(event) for event in events]
     if (isinstance(tx, psycopg.Connection) and tx.autocommit
             and tx.info.transaction_status == psycopg.pq.TransactionStatus.IDLE):
         # Autocommit outside a transaction block: the lock must last until the insert commits.

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from edakit.es.store import store_env
@@ -28,3 +31,14 @@ def sqlite_env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def pg_env(pg_url: str) -> dict[str, str]:
     return store_env(pg_url)
+
+
+@pytest.fixture
+def pg_query_url(postgres_url: str) -> Iterator[str]:
+    """A second fresh database on the session server: the query side, apart from the event store."""
+    name = f"q_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

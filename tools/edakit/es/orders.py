@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 from eventsourcing.domain import Aggregate, event
 
 from edakit.es.mapping import EventSchemas
+from edakit.es.projection import ProjectionConsistencyError, ReadModel, query
 from edakit.es.store import SchemaApplication
+from edakit.runtime.outbox.tx import Transaction, execute
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 
@@ -119,3 +121,42 @@ class Orders(SchemaApplication):
         order: Order = self.repository.get(order_id)
         order.cancel(reason)
         self.save(order)
+
+
+STATUS_OF = {Order.Paid: "paid", Order.Shipped: "shipped", Order.Cancelled: "cancelled"}
+
+
+class OrderSummaries(ReadModel):
+    """The query side: one row per order with its status. Every event of an order changes its row, so the row's
+    version must be the event's minus one: an event applied twice, or one skipped, is a ProjectionConsistencyError
+    (the tests' proof that no event is applied twice and none skipped)."""
+
+    name = "order_summaries"
+    tables = {"order_summaries": (
+        "CREATE TABLE IF NOT EXISTS {table} (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, "
+        "status TEXT NOT NULL, total_amount DOUBLE PRECISION NOT NULL, currency TEXT NOT NULL, "
+        "sales_channel TEXT NOT NULL, version INTEGER NOT NULL)")}
+    events = (Order.Placed, Order.Paid, Order.Shipped, Order.Cancelled)
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        table = self.table("order_summaries")
+        order_id, version = str(event.originator_id), event.originator_version
+        if isinstance(event, Order.Placed):
+            changed = execute(tx, f"INSERT INTO {table} VALUES (:order_id, :customer_id, 'placed', :total, "
+                                  ":currency, :channel, 1) ON CONFLICT (order_id) DO NOTHING",
+                              {"order_id": order_id, "customer_id": event.customer_id, "total": event.total_amount,
+                               "currency": event.currency, "channel": event.sales_channel})
+        else:
+            changed = execute(tx, f"UPDATE {table} SET status = :status, version = :version "
+                                  "WHERE order_id = :order_id AND version = :previous",
+                              {"status": STATUS_OF[type(event)], "version": version, "order_id": order_id,
+                               "previous": version - 1})
+        if changed != 1:
+            raise ProjectionConsistencyError(f"{self.name}: {type(event).__qualname__} v{version} of order {order_id} "
+                                             "does not follow the read model (applied twice, or one skipped)")
+
+
+def order_rows(tx: Transaction, status: str | None = None) -> list[dict[str, Any]]:
+    """The query the read model serves: orders (optionally of one status), by order id."""
+    where = " WHERE status = :status" if status else ""
+    return query(tx, f"SELECT * FROM order_summaries{where} ORDER BY order_id", {"status": status} if status else {})

@@ -56,7 +56,7 @@ def document(size: int) -> bytes:
 
 
 def kit_publish(aws: Aws, message: Message) -> None:
-    ClaimCheckPublisher(aws.broker.publisher(), aws.store, {aws.topic: OffloadPolicy(196_608)}).publish(
+    ClaimCheckPublisher(aws.broker.publisher(), aws.store, {aws.topic: OffloadPolicy(180_224)}).publish(
         aws.topic, [message])
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from edakit.brokers import PROFILES, contract
+from edakit.brokers import contract
 from edakit.runtime.claimcheck.limits import MESSAGE_LIMIT_BYTES, default_threshold
 from edakit.runtime.claimcheck.publisher import OffloadPolicy
 from edakit.runtime.settings import SettingsError
@@ -48,8 +48,8 @@ def claim_check_settings(spec: Spec) -> ClaimCheckSettings:
         if found is not None and found.budget is not None and found.most_attributes() + 1 > found.budget:
             raise SettingsError(
                 f"{where}.channels: channel {name!r} may carry {found.most_attributes()} attributes, and an offloaded "
-                f"message one more (its size); the budget is {found.budget} {PROFILES[channel.broker].WHY}: declare "
-                f"fewer attributes for it")
+                f"message one more (its size); the budget is {found.budget} on {channel.broker} (edakit.brokers): "
+                f"declare fewer attributes for it")
         if block.delete_after_processing:
             subscribers = sorted(s.name for s in spec.subscribers_of(name))
             if len(subscribers) > 1:

@@ -104,7 +104,7 @@ def test_pubsub_schema_retry_and_dead_letter_policy() -> None:
     email = pubsub["subscriptions"]["orders-pubsub-prod-order-placed-email"]
     assert email["push"]["endpoint"] == "https://email.orders.example.com/pubsub/push"
     channels = ["projects/orders-platform/notificationChannels/orders-oncall"]
-    assert pubsub["alerts"] == {"notification_channels": channels}
+    assert pubsub["alarm_actions"] == channels and "alerts" not in pubsub  # alerts.notification_channels is deprecated
 
 
 def test_a_schema_too_large_to_inline_is_a_located_problem_not_a_read_of_it_all(tmp_path: Path) -> None:

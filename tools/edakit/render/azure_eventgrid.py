@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from edakit.observability.cloud_alarms import alarm_thresholds
 from edakit.render.sns_sqs_fanout import tags
 from edakit.spec.model import EventGridSettings, Filter, Spec, Subscriber
 
@@ -27,7 +28,7 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
         "tags": tags(spec),
         "dead_letter_storage": _dead_letter_storage(settings),
         "event_subscriptions": {sub.name: _subscription(sub) for sub in spec.subscribers_of(channel.name)},
-        "alerts": {"action_group_ids": list(settings.alert_action_groups)},
+        "alarm_actions": list(settings.alert_action_groups),
         # No ranges: no public endpoint (the module's default). Secrets of secret headers are never rendered: they
         # reach Terraform as webhook_delivery_secrets from a secret store.
         "public_network_access_enabled": bool(settings.inbound_ip_rules),
@@ -59,6 +60,7 @@ def _subscription(sub: Subscriber) -> dict[str, Any]:
             # Event Grid counts the time-to-live in minutes; the spec's retry policy in seconds.
             "event_time_to_live": max(1, sub.retry.max_event_age_seconds // SECONDS_PER_MINUTE),
         },
+        "alarm_thresholds": alarm_thresholds("azure-eventgrid", sub),
     }
     if sub.filter is not None:
         subscription |= native_filter(sub.filter)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from edakit.observability.cloud_alarms import alarm_thresholds
 from edakit.render.sns_sqs_fanout import tags
 from edakit.spec.model import Spec, Subscriber
 
@@ -47,6 +48,7 @@ def _route(sub: Subscriber) -> dict[str, Any]:
     route: dict[str, Any] = {
         "event_pattern": json.dumps(sub.filter.policy, sort_keys=True, separators=(",", ":")),
         "targets": {"queue": target},
+        "alarm_thresholds": alarm_thresholds("aws-eventbridge-routing", sub),
     }
     if sub.description is not None:
         route["description"] = sub.description

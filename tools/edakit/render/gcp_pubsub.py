@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from edakit.observability.cloud_alarms import alarm_thresholds
 from edakit.render.sns_sqs_fanout import tags
 from edakit.schemas.validate import SCHEMA_MAX_BYTES
 from edakit.spec.errors import SpecError
@@ -28,7 +29,7 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
         "subscriptions": {
             f"{channel.resource_name}-{sub.name}": _subscription(sub) for sub in spec.subscribers_of(channel.name)
         },
-        "alerts": {"notification_channels": list(settings.notification_channels)},
+        "alarm_actions": list(settings.notification_channels),
     }
     assert channel.pubsub is not None  # set for every pubsub channel
     if channel.pubsub.message_retention_hours is not None:
@@ -65,6 +66,7 @@ def _subscription(sub: Subscriber) -> dict[str, Any]:
             "maximum_backoff": _duration(sub.retry.max_backoff_seconds),
         },
         "dead_letter_policy": {"enabled": sub.dlq.enabled, "max_delivery_attempts": sub.dlq.max_receive_count},
+        "alarm_thresholds": alarm_thresholds("gcp-pubsub", sub),
     }
     if sub.filter is not None:
         subscription["filter"] = sub.filter.policy

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from edakit.observability.cloud_alarms import alarm_thresholds
 from edakit.spec.model import Spec, Subscriber
 
 MODULE = "aws-sns-sqs-fanout"
@@ -45,6 +46,7 @@ def _subscriber(sub: Subscriber) -> dict[str, Any]:
         "receive_wait_time_seconds": sub.queue.receive_wait_time_seconds,
         "age_of_oldest_message_threshold_seconds": sub.queue.age_of_oldest_message_alarm_seconds,
         "create_dlq": sub.dlq.enabled,
+        "alarm_thresholds": alarm_thresholds("aws-sns-sqs-fanout", sub),
     }
     if sub.dlq.enabled:
         queue["max_receive_count"] = sub.dlq.max_receive_count

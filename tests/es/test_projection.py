@@ -3,7 +3,14 @@ idempotency record in it), with the same projection code; rebuilt from position 
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +18,7 @@ import pytest
 from eventsourcing.projection import ProjectionRunner
 
 from edakit.es.orders import Order, Orders, OrderSummaries, order_rows
-from edakit.es.projection import (ProjectionConsistencyError, Projector, broker_handler, open_view, projection_for,
+from edakit.es.projection import (FAULT_BEFORE_COMMIT_ENV, ProjectionConsistencyError, Projector, broker_handler, open_view, projection_for,
                                   rebuild, view_class)
 from edakit.es.relay import EventStoreRelay
 from edakit.es.store import store_env
@@ -131,3 +138,48 @@ def test_a_broker_fed_projection_runs_the_same_code_and_skips_duplicates(sqlite_
     assert _rows(view) == _replayed(app, tmp_path)
     with sqlite3.connect(tmp_path / "query.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM processed_events").fetchone()[0] == 12
+
+
+PROJECTOR = Path(__file__).with_name("projector_worker.py")
+
+
+def test_sigkilled_projectors_apply_every_event_once(tmp_path: Path, capsys) -> None:
+    """First the crash window — the projector SIGKILLs itself after applying and tracking its first batch, before
+    the commit — then projectors SIGKILLed at random moments while a writer appends. Any event applied twice or
+    skipped would raise ProjectionConsistencyError (the read model checks each row's version) and end the run."""
+    store, query = f"sqlite:{tmp_path / 'events.db'}", f"sqlite:{tmp_path / 'query.db'}"
+    app = Orders(env=store_env(store))
+    _history(app, 8)
+
+    def worker(mode: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, str(PROJECTOR), store, query, mode], stdout=subprocess.PIPE,
+                                text=True, env={**os.environ, **(env or {})})
+
+    crashed = worker("drain", {FAULT_BEFORE_COMMIT_ENV: "1"})
+    assert crashed.wait(30) == -signal.SIGKILL
+    view = open_view(OrderSummaries, query)
+    assert Projector(app, view).position == 0 and _rows(view) == []  # applied, not committed: nothing kept
+
+    done = threading.Event()
+
+    def write() -> None:
+        _history(app, 16)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    rng, kills = random.Random(4), 1
+    while not done.is_set() or kills < 3:
+        projector = worker("run")
+        assert projector.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.05, 0.25))
+        projector.send_signal(signal.SIGKILL)
+        assert projector.wait(10) == -signal.SIGKILL
+        kills += 1
+    writer.join()
+    Projector(app, view).drain()
+    assert _rows(view) == _replayed(app, tmp_path)
+    assert Projector(app, view).position == app.recorder.max_notification_id()
+    with capsys.disabled():
+        print(f"\n[es projector kill test] events={app.recorder.max_notification_id()} kills={kills} "
+              "(1 between apply and commit)")

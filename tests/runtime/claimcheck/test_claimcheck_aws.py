@@ -83,7 +83,8 @@ def test_a_2_mb_payload_fans_out_through_sns_and_each_queue_gets_it_back(aws: Aw
     raw = aws.broker.sqs.receive_message(QueueUrl=billing, MessageAttributeNames=["All"],
                                          WaitTimeSeconds=2)["Messages"][0]
     aws.broker.sqs.change_message_visibility(QueueUrl=billing, ReceiptHandle=raw["ReceiptHandle"], VisibilityTimeout=0)
-    assert raw["MessageAttributes"]["ExtendedPayloadSize"] == {"DataType": "Number", "StringValue": str(len(message.payload))}
+    assert raw["MessageAttributes"]["ExtendedPayloadSize"] == {"DataType": "Number",
+                                                               "StringValue": str(len(message.payload))}
     assert json.loads(raw["Body"])[0] == POINTER_CLASS and len(raw["Body"]) < 200
     for group in ("billing", "archive"):
         [got] = consume(aws, group, claim_check(aws.store))

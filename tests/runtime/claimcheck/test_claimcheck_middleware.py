@@ -186,8 +186,8 @@ def test_crash_between_ack_and_delete_leaves_an_orphan_never_a_dangling_pointer(
     publish(broker, store, message)
     [key] = [parse_pointer(m.payload).key for m in raw(broker)]
     with pytest.raises(Crash):
-        Router(broker.subscriber(TOPIC, GROUP), compose(lambda d: None, claim_check(store, delete_after_processing=True)),
-               receive_timeout=0).run_once()
+        Router(broker.subscriber(TOPIC, GROUP),
+               compose(lambda d: None, claim_check(store, delete_after_processing=True)), receive_timeout=0).run_once()
     assert store.deletes == 1  # the crash window was hit: after the ack, at the delete
     assert broker.subscriber(TOPIC, GROUP).receive(10, 0) == []  # acked: no redelivery finds the object gone
     assert (store.directory / key).exists()  # the orphan the store's expiry removes

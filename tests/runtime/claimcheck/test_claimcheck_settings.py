@@ -59,7 +59,8 @@ def test_threshold_and_always_offload_from_the_spec(tmp_path: Path) -> None:
 
 
 def test_a_threshold_at_the_brokers_limit_is_refused(tmp_path: Path) -> None:
-    path = variant(tmp_path, "  payload_expiration_days: 30\n", "  payload_expiration_days: 30\n  threshold_bytes: 262144\n")
+    path = variant(tmp_path, "  payload_expiration_days: 30\n",
+                   "  payload_expiration_days: 30\n  threshold_bytes: 262144\n")
     with pytest.raises(SettingsError, match=r"claim_check.threshold_bytes: 262144 is not below the 262144-byte"):
         settings(path)
 
@@ -102,7 +103,7 @@ def test_a_spec_without_the_block_says_so(tmp_path: Path) -> None:
     text = SPEC.read_text()
     start, end = text.index("claim_check:\n"), text.index("events:\n")
     path = tmp_path / "spec.yaml"
-    path.write_text(text[:start] + text[end:].replace("  staging:\n    claim_check:\n      payload_expiration_days: 15\n",
-                                                      ""))
+    staging = "  staging:\n    claim_check:\n      payload_expiration_days: 15\n"
+    path.write_text(text[:start] + text[end:].replace(staging, ""))
     with pytest.raises(SettingsError, match="no claim_check block"):
         claim_check_settings(load_spec(path, "prod", root=ROOT))

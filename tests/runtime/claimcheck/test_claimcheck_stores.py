@@ -1,5 +1,6 @@
-"""The Azure Blob store on Azurite, the GCS store on fake-gcs-server and the S3 store on moto: a 2 MB payload round-trips through the
-embedded broker, a missing object is a poison message, an oversized one is refused before it is read."""
+"""The Azure Blob store on Azurite, the GCS store on fake-gcs-server and the S3 store on moto: a 2 MB payload
+round-trips through the embedded broker, a missing object is a poison message, an oversized one is refused before it
+is read."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Google Cloud Storage claim-check store (google-cloud-storage), the store of terraform/modules/claim-check-store-gcs."""
+"""Google Cloud Storage claim-check store (google-cloud-storage), the store of
+terraform/modules/claim-check-store-gcs."""
 
 from __future__ import annotations
 

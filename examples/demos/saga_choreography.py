@@ -5,7 +5,7 @@ service does its local step on an event and publishes the next event; a failure 
 events that undo the completed steps. Each service here reacts through the kit's Router, records each event id in
 the same transaction as its step (idempotent consumer) and writes the events it emits into its own outbox in that
 transaction too (transactional outbox), so a crash or a redelivery never does a step twice or loses one.
-(Saga orchestration, issue 14, runs the same order flow from one central definition instead.)
+(saga_order_fulfilment.py runs the same order flow with an orchestrator and one central definition.)
 
 Events (topic: who publishes there):  orders: Order service  |  payments: Payment  |  shipments: Shipping
     OrderPlaced -> Payment charges    -> PaymentTaken    -> Shipping ships -> OrderShipped  -> Order: SHIPPED

@@ -10,15 +10,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import write_spec
+from worker_helpers import ROOT, write_spec
 
 from edakit.runtime.adapters.embedded import EmbeddedBroker
 from edakit.runtime.adapters.kafka import KafkaBroker
 from edakit.runtime.message import Message
 from edakit.runtime.settings import consumer_settings
 from edakit.spec import load_spec
-
-from conftest import ROOT
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-{span}-01"
 
@@ -48,7 +46,7 @@ def test_sigterm_under_load_on_kafka_loses_nothing_handles_nothing_twice_and_com
     publisher = broker.publisher()
     publisher.publish(topic, sent)
     publisher.close()
-    env = {"WORKER_BROKER": "kafka", "WORKER_BOOTSTRAP": tansu_bootstrap}
+    env = {"WORKER_BROKER": "kafka", "WORKER_BOOTSTRAP": tansu_bootstrap, "HANDLE_SECONDS": "0.002"}
 
     first = start_worker(tmp_path, spec_file, tmp_path / "first.txt", **env)
     first.wait_handled(120, timeout=30)  # mid-load: the worker holds a batch when the signal comes

@@ -9,6 +9,7 @@ carries); any logger the handler or the kit's middlewares use gets the fields, n
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -82,7 +83,10 @@ class JsonFormatter(logging.Formatter):
                 line.setdefault(name, value)
         if record.exc_info:
             line["error"] = redact(self.formatException(record.exc_info))
-        return orjson.dumps(line, default=str).decode()
+        try:
+            return orjson.dumps(line, default=str).decode()
+        except TypeError:  # what orjson cannot encode natively (an int beyond 64 bits): the stdlib can
+            return json.dumps(line, default=str, ensure_ascii=False)
 
 
 def configure(level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:

@@ -123,10 +123,9 @@ class Worker:
                             self._stop.wait(self.error_backoff)
                 finally:
                     self._close(subscriber)
-            except BaseException:
+            except BaseException:  # noqa: BLE001 - e.g. a handler's SystemExit: /healthz reports the loop dead
                 loop.crashed = True
                 log.exception("consume loop crashed")
-                raise
             finally:
                 loop.done.set()
 

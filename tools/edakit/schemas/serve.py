@@ -18,6 +18,7 @@ import contextlib
 import ipaddress
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -435,7 +436,16 @@ class _Server(ThreadingHTTPServer):
 
     def server_activate(self) -> None:
         self._slots = threading.BoundedSemaphore(self.max_connections)
+        self._open: set[Any] = set()  # connections being served, closed by close_connections()
+        self._open_lock = threading.Lock()
         super().server_activate()
+
+    def close_connections(self) -> None:
+        """End every kept-alive connection: after shutdown() a client must not be answered by a stopped server."""
+        with self._open_lock:
+            for request in list(self._open):
+                with contextlib.suppress(OSError):
+                    request.shutdown(socket.SHUT_RDWR)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
@@ -447,9 +457,13 @@ class _Server(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
         try:
             super().process_request_thread(request, client_address)
         finally:
+            with self._open_lock:
+                self._open.discard(request)
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -479,5 +493,6 @@ def running(registry: Registry, host: str = "127.0.0.1", port: int = 0, **option
         yield f"http://{host}:{server.server_address[1]}"
     finally:
         server.shutdown()
+        server.close_connections()
         server.server_close()
         thread.join(timeout=5)

@@ -1,0 +1,48 @@
+"""Codecs from the system spec: each channel's events, their schema files and versions, the registry it names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from edakit.runtime.serde.codec import REGISTRY_TIMEOUT_SECONDS, ChannelCodec, SerdeError, Serializer, event_schema
+from edakit.spec.model import Spec
+
+
+def default_wire(broker: str) -> str:
+    """Kafka carries Confluent's Avro wire format (what Kafka's other clients read); the other brokers carry JSON
+    text with the schema version in a header (an SNS/SQS body, a Pub/Sub or Event Grid data field is read by
+    tools that expect JSON)."""
+    return "confluent" if broker == "kafka" else "json"
+
+
+def registry_client(url: str) -> SchemaRegistryClient:
+    """confluent-kafka's client, with a bounded timeout: a registry that does not answer fails the call."""
+    return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_SECONDS})
+
+
+def channel_codec(spec: Spec, channel: str, *, registry_url: str | None = None, wire: str | None = None,
+                  schemas_root: Path | None = None, registry: SchemaRegistryClient | None = None) -> ChannelCodec:
+    """The codec of `channel` (a key of spec.channels). `registry_url` defaults to kafka.schema_registry_url;
+    `wire` to the broker's (`default_wire`); `schemas_root` to the schemas/ directory each schema file sits in."""
+    if channel not in spec.channels:
+        raise SerdeError(f"{spec.file}: no channel {channel!r}; the spec has {', '.join(sorted(spec.channels))}")
+    found = spec.channels[channel]
+    wire = wire or default_wire(found.broker)
+    url = registry_url or (spec.kafka.schema_registry_url if spec.kafka is not None else None)
+    schemas = {}
+    for name in found.events:
+        event = spec.events[name]
+        schemas[name] = event_schema(name, event.schema_path, event.version, found.resource_name, schemas_root)
+    needs_registry = wire == "confluent" and any(s.schema_type == "AVRO" for s in schemas.values())
+    client = registry if registry is not None else registry_client(url) if url and needs_registry else None
+    return ChannelCodec(found.resource_name, schemas, wire=wire, registry=client)
+
+
+def serializer(spec: Spec, channels: Iterable[str] | None = None, **options: object) -> Serializer:
+    """The outbox `serialize` hook for the channels a service produces to (default: every channel of the spec)."""
+    names = list(channels) if channels is not None else sorted(spec.channels)
+    codecs = [channel_codec(spec, name, **options) for name in names]  # type: ignore[arg-type]
+    return Serializer({codec.topic: codec for codec in codecs})

@@ -61,9 +61,10 @@ def kit_publish(aws: Aws, message: Message) -> None:
 
 
 def consume(aws: Aws, group: str, *middlewares) -> list[Message]:  # noqa: ANN002
+    """One receive (long poll up to 2 s, back as soon as the message is there), handled through `middlewares`."""
     seen: list[Message] = []
     Router(aws.broker.subscriber(aws.topic, group), compose(lambda d: seen.append(d.message), *middlewares),
-           receive_timeout=1).run_until_idle(1)
+           receive_timeout=2).run_once()
     return seen
 
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import psycopg.conninfo
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import IntegrityError, Mapper
 from eventsourcing.utils import strtobool
 
 from edakit.es.mapping import EventSchemas, SchemaMapper
@@ -40,6 +40,10 @@ def store_env(url: str) -> dict[str, str]:
     raise StoreUrlError(f"store {url!r}: expected {STORE_URLS}")
 
 
+class ConcurrencyConflict(IntegrityError):
+    """Another writer committed a version of the stream first (the expected-version check): reload and retry."""
+
+
 class SchemaApplication(Application[Any]):
     """An Application whose registered events are stored as schema payloads (`edakit.es.mapping`).
 
@@ -67,3 +71,15 @@ class SchemaApplication(Application[Any]):
         return SchemaMapper(self.construct_transcoder(), self.factory.compressor(), self.factory.cipher(),
                             schemas=self.event_schemas(),
                             validate=strtobool(self.env.get(VALIDATE_SCHEMAS, default) or default))
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """The library's save; a version another writer committed first is a ConcurrencyConflict naming the
+        streams (the library raises the database's unique-key error)."""
+        try:
+            return super().save(*objs, **kwargs)
+        except ConcurrencyConflict:
+            raise
+        except IntegrityError as exc:
+            streams = ", ".join(f"{getattr(o, 'id', o)} at version {getattr(o, 'version', '?')}" for o in objs)
+            raise ConcurrencyConflict(f"concurrent write: another writer committed first ({streams}); reload the "
+                                      "aggregate and retry the command") from exc

@@ -27,6 +27,7 @@ from edakit.schemas.compat import check_compatibility
 from edakit.schemas.registry import Registry
 from edakit.schemas.serve import running
 from edakit.schemas.validate import read_schema_json
+from edakit.spec.loader import load_spec
 
 Example = Callable[[str], dict[str, Any]]
 TOPIC = "orders-kafka-order-placed"
@@ -60,7 +61,7 @@ def test_confluent_wire_format_with_the_registered_id(kafka_spec, registry_url: 
     payload, content_type, headers = codec.encode("OrderPlaced", example("v1"))
     assert payload[0] == 0 and int.from_bytes(payload[1:5], "big") == registered.schema_id
     assert content_type == AVRO_CONTENT_TYPE
-    assert headers == {"schemaversion": "1", "schemaid": str(registered.schema_id)}
+    assert headers == {}  # the id travels in the bytes; the channel declares no schema headers
     decoded = codec.decode(_message(payload))
     assert decoded.value["order_id"] == "ord-1001" and decoded.writer_schema_id == registered.schema_id
 
@@ -109,11 +110,17 @@ def test_poison_kinds(registry_url: str, repo_root: Path, example: Example) -> N
         codec.decode(_message(b"\x00", type_="OrderShipped"))
 
 
-def test_json_wire_validates_with_the_kits_validators(sns_spec, repo_root: Path, example: Example) -> None:
+def test_json_wire_validates_with_the_kits_validators(sns_spec, repo_root: Path, tmp_path: Path,
+                                                      example: Example) -> None:
     codec = channel_codec(sns_spec, "order-placed")
     assert codec.wire == "json" and codec.registry is None  # no registry needed for JSON text
     payload, content_type, headers = codec.encode("OrderPlaced", example("v1"))
-    assert (content_type, headers) == ("application/json", {"schemaversion": "1"})
+    assert (content_type, headers) == ("application/json", {})  # undeclared headers would be refused at publish
+    declared = tmp_path / "declared.yaml"
+    declared.write_text((repo_root / "configs/order-events-sns.yaml").read_text().replace(
+        "    attributes:\n", "    attributes:\n      headers: [schemaversion]\n", 1))
+    declaring = channel_codec(load_spec(declared, root=repo_root), "order-placed")
+    assert declaring.encode("OrderPlaced", example("v1"))[2] == {"schemaversion": "1"}
     assert codec.decode(_message(payload)).value == example("v1")
     bad = example("v1")
     bad["items"][0]["quantity"] = "two"
@@ -183,7 +190,9 @@ def test_append_refuses_an_invalid_payload_with_its_schema_path(kafka_spec, regi
     append(conn, [event(example("v1"))], serialize=serialize)
     conn.commit()
     payload, content_type, headers = conn.execute("SELECT payload, content_type, headers FROM outbox").fetchone()
-    assert payload[0] == 0 and content_type == AVRO_CONTENT_TYPE and json.loads(headers)["schemaversion"] == "1"
+    assert payload[0] == 0 and content_type == AVRO_CONTENT_TYPE and json.loads(headers) == {}
+    assert channel_codec(kafka_spec, "order-placed", registry_url=registry_url).decode(
+        _message(bytes(payload))).value["order_id"] == "ord-1001"  # what the relay will publish decodes
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

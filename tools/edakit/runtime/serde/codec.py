@@ -9,7 +9,8 @@ Two wire forms:
   as the reader schema, so Avro's schema resolution applies what the subject's compatibility level promises.
 - `json` (every other broker's default): the payload as JSON, validated against the event's schema file (Avro or
   JSON Schema) with the kit's compiled validators, the schema version in the `schemaversion` header (and its
-  registry id in `schemaid` when a registry is used).
+  registry id in `schemaid` when a registry is used) where the channel declares those headers
+  (`channels.<c>.attributes.headers`; a publish contract refuses undeclared ones).
 
 Subjects are named by the domain's `subject_name_strategy` (schemas/<domain>/schema-config.yaml), as `edakit schema
 push` registers them. A payload that does not match, cannot be decoded, or names a schema id the registry does not
@@ -109,10 +110,13 @@ class ChannelCodec:
     """Encode and decode the events of one topic."""
 
     def __init__(self, topic: str, schemas: Mapping[str, EventSchema], *, wire: str,
-                 registry: SchemaRegistryClient | None = None) -> None:
+                 registry: SchemaRegistryClient | None = None,
+                 headers: frozenset[str] = frozenset({SCHEMA_VERSION_HEADER, SCHEMA_ID_HEADER})) -> None:
+        """`headers`: which of `schemaversion` and `schemaid` the producer sets (a channel's publish contract
+        refuses headers it does not declare, so `channel_codec` passes the declared ones)."""
         if wire not in WIRES:
             raise SerdeError(f"wire: expected one of {', '.join(WIRES)}, got {wire!r}")
-        self.topic, self.wire, self.registry = topic, wire, registry
+        self.topic, self.wire, self.registry, self.headers = topic, wire, registry, headers
         self._context = SerializationContext(topic, MessageField.VALUE)
         self.schemas: dict[str, EventSchema] = {}
         self._serializers: dict[str, AvroSerializer] = {}
@@ -160,8 +164,10 @@ class ChannelCodec:
         errors = validator_for(schema.path).errors(document)
         if errors:
             raise InvalidPayload(schema, errors[0], _first_path(errors[0]))
-        headers = {SCHEMA_VERSION_HEADER: str(schema.version)}
-        if schema.schema_id is not None:
+        headers = {}
+        if SCHEMA_VERSION_HEADER in self.headers:
+            headers[SCHEMA_VERSION_HEADER] = str(schema.version)
+        if schema.schema_id is not None and SCHEMA_ID_HEADER in self.headers:
             headers[SCHEMA_ID_HEADER] = str(schema.schema_id)
         if self._confluent(schema):
             return self._serializers[event](document, self._context), AVRO_CONTENT_TYPE, headers

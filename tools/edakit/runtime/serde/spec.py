@@ -7,8 +7,12 @@ from pathlib import Path
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from edakit.runtime.serde.codec import REGISTRY_TIMEOUT_SECONDS, ChannelCodec, SerdeError, Serializer, event_schema
+from edakit.brokers import contract
+from edakit.runtime.serde.codec import (REGISTRY_TIMEOUT_SECONDS, SCHEMA_ID_HEADER, SCHEMA_VERSION_HEADER,
+                                        ChannelCodec, SerdeError, Serializer, event_schema)
 from edakit.spec.model import Spec
+
+SCHEMA_HEADERS = frozenset({SCHEMA_VERSION_HEADER, SCHEMA_ID_HEADER})
 
 
 def default_wire(broker: str) -> str:
@@ -26,7 +30,9 @@ def registry_client(url: str) -> SchemaRegistryClient:
 def channel_codec(spec: Spec, channel: str, *, registry_url: str | None = None, wire: str | None = None,
                   schemas_root: Path | None = None, registry: SchemaRegistryClient | None = None) -> ChannelCodec:
     """The codec of `channel` (a key of spec.channels). `registry_url` defaults to kafka.schema_registry_url;
-    `wire` to the broker's (`default_wire`); `schemas_root` to the schemas/ directory each schema file sits in."""
+    `wire` to the broker's (`default_wire`); `schemas_root` to the schemas/ directory each schema file sits in.
+    The producer sets the schema headers the channel's publish contract declares (all of them on a channel with no
+    contract, as on Kafka)."""
     if channel not in spec.channels:
         raise SerdeError(f"{spec.file}: no channel {channel!r}; the spec has {', '.join(sorted(spec.channels))}")
     found = spec.channels[channel]
@@ -38,7 +44,9 @@ def channel_codec(spec: Spec, channel: str, *, registry_url: str | None = None, 
         schemas[name] = event_schema(name, event.schema_path, event.version, found.resource_name, schemas_root)
     needs_registry = wire == "confluent" and any(s.schema_type == "AVRO" for s in schemas.values())
     client = registry if registry is not None else registry_client(url) if url and needs_registry else None
-    return ChannelCodec(found.resource_name, schemas, wire=wire, registry=client)
+    publish_contract = contract(spec, channel)
+    headers = SCHEMA_HEADERS if publish_contract is None else SCHEMA_HEADERS & publish_contract.headers
+    return ChannelCodec(found.resource_name, schemas, wire=wire, registry=client, headers=headers)
 
 
 def serializer(spec: Spec, channels: Iterable[str] | None = None, **options: object) -> Serializer:

@@ -117,3 +117,35 @@ class WorkerProcess:
 
     def logged(self, message: str) -> list[dict]:
         return [line for line in self.lines if message in line.get("message", "")]
+
+
+def write_push_spec(directory: Path, *, grace: int = 2) -> tuple[Path, str]:
+    """A Pub/Sub spec with one push subscriber `email` (endpoint path /pubsub/push) and one pull subscriber."""
+    name = f"p{uuid.uuid4().hex[:8]}"
+    spec = directory / "push-spec.yaml"
+    spec.write_text(textwrap.dedent(f"""
+        name: {name}
+        broker: pubsub
+        pubsub:
+          project_id: edakit-worker
+          location: europe-west1
+        consumer:
+          shutdown_grace_seconds: {grace}
+        events:
+          OrderPlaced:
+            schema: schemas/order-events/v1/order-placed.avsc
+            version: 1
+        channels:
+          orders:
+            events: [OrderPlaced]
+        subscribers:
+          email:
+            channel: orders
+            pubsub:
+              push:
+                endpoint: https://email.example.com/pubsub/push
+                oidc_service_account_email: push@edakit-worker.iam.gserviceaccount.com
+          audit:
+            channel: orders
+    """))
+    return spec, f"{name}-orders"

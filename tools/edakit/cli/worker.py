@@ -13,7 +13,7 @@ import sys
 import click
 
 from edakit.cli._problems import exit_error
-from edakit.runtime.worker import DEFAULT_HOST, DEFAULT_PORT, App, Worker
+from edakit.runtime.worker import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PUSH_PORT, App, Worker
 from edakit.runtime.worker.logs import configure
 
 
@@ -54,11 +54,16 @@ def worker() -> None:
               help="address of /healthz, /readyz and /metrics (0.0.0.0 to be probed from outside a container)")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535),
               help="their port (0: any free port, logged at start)")
+@click.option("--push-host", default="0.0.0.0", show_default=True,  # noqa: S104 - Pub/Sub pushes from outside
+              help="address of the push subscribers' endpoints (only with app.push subscribers)")
+@click.option("--push-port", default=DEFAULT_PUSH_PORT, show_default=True, type=click.IntRange(0, 65535),
+              help="their port")
 @click.option("--grace", "grace_seconds", type=click.FloatRange(min=0.1), default=None,
               help="seconds to drain after SIGTERM  [default: the spec's consumer.shutdown_grace_seconds]")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def run(target: str, host: str, port: int, grace_seconds: float | None, log_level: str) -> None:
+def run(target: str, host: str, port: int, push_host: str, push_port: int, grace_seconds: float | None,
+        log_level: str) -> None:
     """Run TARGET (module:attribute, an edakit.runtime.worker.App) until SIGTERM or SIGINT, then drain: stop
     polling, settle every message in hand, commit offsets, exit within the grace period. Logs are JSON lines on
     stderr."""
@@ -69,9 +74,9 @@ def run(target: str, host: str, port: int, grace_seconds: float | None, log_leve
     except ValueError as exc:  # AppError, SettingsError and a bad target are all ValueErrors
         exit_error(exc)
     try:
-        code = runner.run(host, port)
-    except OSError as exc:  # the probes' port: in use, or an address this host does not have
-        exit_error(f"cannot serve on {host}:{port}: {exc}")
+        code = runner.run(host, port, push_host, push_port)
+    except OSError as exc:  # a port in use, or an address this host does not have
+        exit_error(f"cannot serve on {host}:{port} / push {push_host}:{push_port}: {exc}")
     sys.stderr.flush()
     if code != 0:
         os._exit(code)  # a loop may still be running on a daemon thread inside a client library: do not wait for it

@@ -99,9 +99,10 @@ class Probes:
         return [data]
 
 
-def serve(probes: Probes, host: str, port: int) -> tuple[WSGIServer, threading.Thread]:
-    """Serve `probes` on host:port (0 = any free port: read `server.server_port`) on a daemon thread."""
-    server = make_server(host, port, probes, server_class=_ThreadingServer, handler_class=_QuietHandler)
+def serve(app: Callable[..., Iterable[bytes]], host: str, port: int) -> tuple[WSGIServer, threading.Thread]:
+    """Serve the WSGI `app` (the probes, the push endpoints) on host:port (0 = any free port: read
+    `server.server_port`), a thread per request, on a daemon thread."""
+    server = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="edakit-worker-http",
                               daemon=True)
     thread.start()

@@ -7,6 +7,11 @@ exits 0 once every loop is done, within the spec's `consumer.shutdown_grace_seco
 handling when the grace period ends is abandoned: the process exits 1 at once, and what it had not settled is
 redelivered by the broker (visibility timeout, ack deadline, or the group's last committed offset). A second signal
 exits 1 at once. Keep `max_poll_records` times the handler's time under the grace period.
+
+Push subscribers (`App.push`) are served on their own port (`push_port`, apart from the probes and metrics, which
+need not be reachable from outside): each endpoint's path from the spec, through PubSubPushReceiver. On drain a
+push that arrives is answered 503 (Pub/Sub redelivers it, to another instance), and the pushes being handled are
+finished and answered within the same grace period.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from edakit.redact import redact
 from edakit.runtime.adapters.base import Subscriber
@@ -26,10 +33,14 @@ from edakit.runtime.worker.app import App, Subscription
 from edakit.runtime.worker.logs import context
 from edakit.runtime.worker.probes import Probes, install_meter_provider, serve
 
+if TYPE_CHECKING:
+    from edakit.runtime.worker.push import PushGate
+
 log = logging.getLogger("edakit.worker")
 
 DEFAULT_PORT = 9843  # beside `edakit lag serve`'s 9842
 DEFAULT_HOST = "127.0.0.1"  # a container that is probed from outside sets --host 0.0.0.0
+DEFAULT_PUSH_PORT = 8080  # what Cloud Run and most ingress defaults send to
 
 
 @dataclass
@@ -56,7 +67,9 @@ class Worker:
         self.poll_timeout = poll_timeout
         self.check_timeout = check_timeout
         self.error_backoff = error_backoff
-        self.loops = [_Loop(s) for s in app.subscriptions.values()]
+        self.loops = [_Loop(s) for s in app.subscriptions.values() if not s.is_push]
+        self.gates: dict[str, PushGate] = {}
+        self._push_publisher: Any = None
         self._stop = threading.Event()
         self._stopped_at: float | None = None
 
@@ -74,6 +87,25 @@ class Worker:
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
 
+    def push_app(self) -> Callable[..., Iterable[bytes]] | None:
+        """The WSGI app of the push subscribers (None without any); dead letters go through one broker publisher."""
+        pushes = [s for s in self.app.subscriptions.values() if s.is_push]
+        if not pushes:
+            return None
+        # Imported here: google-auth and the Pub/Sub client are needed only by services with push subscribers.
+        from edakit.runtime.adapters.pubsub_push import PubSubPushReceiver, google_certs_file
+        from edakit.runtime.worker.push import PushGate, push_routes
+
+        if self._push_publisher is None:
+            self._push_publisher = self.app.broker.publisher()
+        for sub in pushes:
+            loader = google_certs_file(sub.push_certs_file) if sub.push_certs_file is not None else None
+            receiver = PubSubPushReceiver.from_spec(self.app.spec, sub.name, sub.chain(),
+                                                    dead_letter_publisher=self._push_publisher,
+                                                    certs=sub.push_certs, certs_loader=loader)
+            self.gates[sub.name] = PushGate(receiver)
+        return push_routes(self.app.spec, self.gates)
+
     def start(self) -> None:
         for loop in self.loops:
             loop.thread = threading.Thread(target=self._run_loop, args=(loop,), daemon=True,
@@ -90,9 +122,13 @@ class Worker:
         if self._stopped_at is None:
             raise RuntimeError("drain() before stop()")
         deadline = self._stopped_at + self.grace_seconds
+        pushes_done = [name for name, gate in self.gates.items() if gate.close_and_wait(deadline)]
         for loop in self.loops:
             loop.done.wait(max(0.0, deadline - time.monotonic()))
         left = [loop.subscription.name for loop in self.loops if not loop.done.is_set()]
+        left += [name for name in self.gates if name not in pushes_done]
+        if self._push_publisher is not None and not left:
+            self._push_publisher.close()
         took = time.monotonic() - self._stopped_at
         handled = {loop.subscription.name: loop.handled for loop in self.loops}
         if left:
@@ -150,13 +186,23 @@ class Worker:
 
     # --- the process ---------------------------------------------------------------------------------------------------
 
-    def run(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
-        """Serve probes, consume until SIGTERM/SIGINT, drain; returns the exit code (0 drained, 1 grace ran out)."""
+    def run(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, push_host: str = "0.0.0.0",  # noqa: S104
+            push_port: int = DEFAULT_PUSH_PORT) -> int:
+        """Serve probes (and push endpoints), consume until SIGTERM/SIGINT, drain; returns the exit code (0 drained,
+        1 grace ran out). The push endpoints listen on every address by default: Pub/Sub reaches them from outside
+        (through the TLS-terminating load balancer the push endpoint's https URL names)."""
         install_meter_provider()
         server, _ = serve(self.probes(), host, port)
+        servers = [server]
+        push = self.push_app()
+        extra: dict[str, object] = {}
+        if push is not None:
+            push_server, _ = serve(push, push_host, push_port)
+            servers.append(push_server)
+            extra = {"push_port": push_server.server_port, "push_subscribers": sorted(self.gates)}
         log.info("worker listening on http://%s:%d (/healthz, /readyz, /metrics)", host, server.server_port,
                  extra={"port": server.server_port, "subscribers": sorted(self.app.subscriptions),
-                        "grace_seconds": self.grace_seconds})
+                        "grace_seconds": self.grace_seconds, **extra})
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             if self._stop.is_set():
@@ -175,8 +221,9 @@ class Worker:
                     self.stop()
             drained = self.drain()
         finally:
-            server.shutdown()
-            server.server_close()
+            for each in servers:
+                each.shutdown()
+                each.server_close()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         return 0 if drained and self.alive() else 1

@@ -1,5 +1,5 @@
 """`make demo`'s run, once per session: the tests of each demo read their demo's output from it instead of running
-the demo again (the demos are sleep-bound, so three at once take about as long as the slowest)."""
+the demo again (the demos are sleep-bound, so four at once take about as long as the slowest)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def make_demo() -> dict[str, Any]:
     """The runner's JSON report over examples/demos/, run from the repository root as `make demo` runs it, plus its
     exit code under "returncode"."""
-    done = subprocess.run([sys.executable, "-m", "edakit.demos", "--format", "json", "--jobs", "3", "--timeout", "120"],
+    done = subprocess.run([sys.executable, "-m", "edakit.demos", "--format", "json", "--jobs", "4", "--timeout", "120"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.stdout.startswith("{"), done.stdout + done.stderr
     return {**json.loads(done.stdout), "returncode": done.returncode}

@@ -161,7 +161,7 @@ def test_content_based_routing_delivers_what_edakit_routes_prints(tmp_path, spec
 def test_competing_consumers_handle_each_message_once_and_redeliver_the_crashed_workers(demo_output):
     out = demo_output("competing_consumers.py")  # from make demo's run (tests/examples/conftest.py)
     handled = re.findall(r"^   (worker-\d) handled (ord-\d+) \(attempt (\d)\)", out, re.MULTILINE)
-    assert sorted(order for _, order, _ in handled) == [f"ord-{i:02d}" for i in range(1, 25)]
+    assert sorted(order for _, order, _ in handled) == [f"ord-{i:02d}" for i in range(1, 25)], out
     [crashed] = re.findall(r"worker-1 CRASHES while handling (ord-\d+)", out)
     assert [(w, attempt) for w, order, attempt in handled if order == crashed] in ([("worker-2", "2")],
                                                                                   [("worker-3", "2")])

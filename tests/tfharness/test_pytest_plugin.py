@@ -80,19 +80,3 @@ def test_a_copied_module_is_planned_by_the_teams_own_tests(repo_root: Path, tmp_
     assert missing is not None and "nothing-here: not a directory holding *.tf files" in missing.get("message", "")
     assert (team / ".edakit-cache/terraform.rc").is_file()  # the harness cache lives in the team's repository
 
-
-pytest_plugins = ["pytester"]
-
-
-def test_tf_root_option_and_ini_value_set_the_root(pytester, monkeypatch, tmp_path):
-    """(The default, pytest's rootdir, is what the team repository above runs with.)"""
-    pytester.makeconftest('pytest_plugins = ["edakit.tfharness.pytest_plugin"]\n')
-    pytester.makepyfile('def test_root(tf_harness):\n    print("ROOT=" + str(tf_harness.root))\n')
-    (pytester.path / "infra").mkdir()
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("EDAKIT_CACHE", str(cache))  # moves the harness cache out of the root
-    run = pytester.runpytest("-s", "-p", "no:cacheprovider", "--tf-root", "infra")
-    assert f"ROOT={pytester.path / 'infra'}\n" in run.stdout.str()
-    pytester.makeini("[pytest]\ntf_root = infra\n")
-    assert f"ROOT={pytester.path / 'infra'}\n" in pytester.runpytest("-s", "-p", "no:cacheprovider").stdout.str()
-    assert (cache / "terraform.rc").is_file() and not (pytester.path / "infra/.edakit-cache").exists()

@@ -17,8 +17,8 @@ var file written to the test's tmp_path, so maps, lists, numbers and booleans re
 plan that fails (a `validation` block, an unknown argument) fails the test with Terraform's diagnostics, each with
 its file:line. Terraform writes `.terraform/` and a lock file into the module directory, as `terraform init` does.
 
-Options: `--tf-root DIR` (or the `tf_root` ini value) is the directory module paths are relative to and that holds
-the harness cache `.edakit-cache/` (`$EDAKIT_CACHE` moves the cache); default: pytest's rootdir.
+Relative module and var-file paths are from pytest's rootdir, which also holds the harness cache `.edakit-cache/`
+(`$EDAKIT_CACHE` moves it).
 """
 
 from __future__ import annotations
@@ -84,22 +84,10 @@ class Plan:
 PlanFixture = Callable[..., Plan]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("edakit-terraform", "offline Terraform plans (edakit.tfharness)")
-    group.addoption("--tf-root", metavar="DIR", default=None,
-                    help="directory module paths are relative to and that holds .edakit-cache/ (default: rootdir)")
-    parser.addini("tf_root", "default of --tf-root", default=None)
-
-
-def _root(config: pytest.Config) -> Path:
-    given = config.getoption("--tf-root") or config.getini("tf_root")
-    return (config.rootpath / given).resolve() if given else config.rootpath
-
-
 @pytest.fixture(scope="session")
 def tf_harness(pytestconfig: pytest.Config) -> Harness:
-    """The harness (pinned Terraform, provider mirror) for the session; installed once into the root's cache."""
-    return Harness(_root(pytestconfig))
+    """The harness (pinned Terraform, provider mirror) for the session, rooted at pytest's rootdir."""
+    return Harness(pytestconfig.rootpath)
 
 
 @pytest.fixture

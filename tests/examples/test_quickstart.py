@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 COPIED = ["configs", "schemas", "terraform", "examples", "tools/schema_validator.py", "pyproject.toml"]
@@ -33,6 +35,25 @@ def quick_start_commands(readme: str) -> list[str]:
 ])
 def test_quick_start_commands_are_read_from_the_section_block(text, expected):
     assert quick_start_commands(text) == expected
+
+
+TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789./=-_", min_size=1, max_size=12)
+COMMAND = st.lists(TOKEN, min_size=1, max_size=6)
+
+
+@given(st.lists(st.tuples(COMMAND, st.lists(st.booleans(), min_size=5, max_size=5), st.booleans()), max_size=5))
+def test_any_block_of_commands_continuations_and_comments_reads_back(commands):
+    """Each command is written with a continuation after any of its words and may follow a comment line."""
+    lines = []
+    for words, breaks, commented in commands:
+        if commented:
+            lines.append("# what the next command does")
+        text = words[0]
+        for word, broken in zip(words[1:], breaks, strict=False):
+            text += (" \\\n    " if broken else " ") + word
+        lines.append(text)
+    readme = "# Title\n\n## Quick Start\n\n```sh\n" + "\n".join(lines) + "\n```\n\n## Next\n"
+    assert quick_start_commands(readme) == [" ".join(words) for words, _, _ in commands]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ CloudEvent through any kit Publisher.
 - Identity: the CloudEvent id is the event's `event_id` (a UUIDv5 of stream id and version), the payload the
   stored schema payload, byte for byte: a replay re-sends the same event, so idempotent consumers deduplicate.
   Extensions: `sequence` (the notification id), `streamversion` (the aggregate version) and `dataversion` (the
-  schema version of the payload); `type` is the schema's record name, `subject` the stream id.
+  schema version of the payload); `type` is the schema's record name. No `subject`: the key already names the
+  stream, and SNS raw delivery to SQS carries at most 10 message attributes, which this leaves at exactly 10.
 - Several relay processes: one is active per log and relay name, the others wait as standbys. The active one holds
   a lock that dies with it — a session advisory lock on PostgreSQL (pg_try_advisory_lock on its own connection),
   an flock on a file beside the database on SQLite — so a standby takes over within one `standby_poll` of a crash.
@@ -199,7 +200,7 @@ class EventStoreRelay:
         stream = str(notification.originator_id)
         message = Message(id=event_id(notification.originator_id, notification.originator_version), type=type_name,
                           source=self.source, payload=body, time=EPOCH + millis * MILLISECOND,
-                          key=stream, subject=stream,
+                          key=stream,
                           headers={"sequence": str(notification.id),
                                    "streamversion": str(notification.originator_version),
                                    "dataversion": str(version)})

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka.schema_registry import (ConfigCompatibilityLevel, Metadata, MetadataProperties, Schema, SchemaReference,
-                                             SchemaRegistryClient, ServerConfig)
+from confluent_kafka.schema_registry import (ConfigCompatibilityLevel, Metadata, MetadataProperties, Schema,
+                                             SchemaReference, SchemaRegistryClient, ServerConfig)
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from edakit.schemas.registry import Registry
@@ -125,10 +125,12 @@ def test_config_and_compatibility_calls(client: SchemaRegistryClient) -> None:
     assert client.set_compatibility("cfg-value", "full") == {"compatibility": "FULL"}
     assert client.get_compatibility("cfg-value") == "FULL"
     assert client.get_config("cfg-value").compatibility_level == "FULL"
-    assert client.set_config("cfg-value", ServerConfig(compatibility=ConfigCompatibilityLevel.NONE)) == {"compatibility": "NONE"}
+    none, forward = ServerConfig(compatibility=ConfigCompatibilityLevel.NONE), \
+        ServerConfig(compatibility=ConfigCompatibilityLevel.FORWARD)
+    assert client.set_config("cfg-value", none) == {"compatibility": "NONE"}
     assert client.delete_config("cfg-value").compatibility_level == "NONE"
     _fails(lambda: client.delete_config("cfg-value"), 404, 40408)
-    assert client.set_config(config=ServerConfig(compatibility=ConfigCompatibilityLevel.FORWARD)) == {"compatibility": "FORWARD"}
+    assert client.set_config(config=forward) == {"compatibility": "FORWARD"}
     assert client.get_config().compatibility_level == "FORWARD"
     assert client.delete_config().compatibility_level == "FORWARD"
     assert client.get_compatibility() == "BACKWARD"

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,8 +23,8 @@ from edakit.runtime.message import Message
 from edakit.runtime.middleware import RetryPolicy, Router, compose, retry
 from edakit.runtime.middleware.serialization import serialization
 from edakit.runtime.outbox import OutboxEvent, append, create_schema
-from edakit.runtime.serde import (AVRO_CONTENT_TYPE, ChannelCodec, InvalidPayload, PoisonMessage, SerdeError,
-                                  channel_codec, event_schema, serializer)
+from edakit.runtime.serde import (AVRO_CONTENT_TYPE, CONFLUENT_JSON_CONTENT_TYPE, ChannelCodec, InvalidPayload,
+                                  PoisonMessage, SerdeError, channel_codec, event_schema, serializer)
 from edakit.schemas.compat import check_compatibility
 from edakit.schemas.registry import Registry
 from edakit.schemas.serve import running
@@ -54,7 +56,8 @@ def test_subjects_are_named_by_the_domains_strategy(repo_root: Path) -> None:
     assert record_strategy.subject == "payments-com.edakit.payments.PaymentFailed"  # TopicRecordNameStrategy
 
 
-def test_confluent_wire_format_with_the_registered_id(kafka_spec, registry_url: str, repo_root: Path, example: Example) -> None:
+def test_confluent_wire_format_with_the_registered_id(kafka_spec, registry_url: str, repo_root: Path,
+                                                      example: Example) -> None:
     codec = channel_codec(kafka_spec, "order-placed", registry_url=registry_url)
     v1 = read_schema_json(repo_root / "schemas/order-events/v1/order-placed.avsc")
     registered = SchemaRegistryClient({"url": registry_url}).lookup_schema(SUBJECT, Schema(json.dumps(v1), "AVRO"))
@@ -66,7 +69,8 @@ def test_confluent_wire_format_with_the_registered_id(kafka_spec, registry_url: 
     assert decoded.value["order_id"] == "ord-1001" and decoded.writer_schema_id == registered.schema_id
 
 
-def test_v1_and_v2_producers_and_consumers_as_backward_promises(registry_url: str, repo_root: Path, example: Example) -> None:
+def test_v1_and_v2_producers_and_consumers_as_backward_promises(registry_url: str, repo_root: Path,
+                                                                example: Example) -> None:
     v1, v2 = _codec(repo_root, registry_url, 1), _codec(repo_root, registry_url, 2)
     old = v1.encode("OrderPlaced", example("v1"))[0]
     new = v2.encode("OrderPlaced", example("v2-with-shipping-address"))[0]
@@ -129,6 +133,33 @@ def test_json_wire_validates_with_the_kits_validators(sns_spec, repo_root: Path,
     assert poison.value.json_path == "$.items[0].quantity" and "version 1" in str(poison.value)
     with pytest.raises(PoisonMessage, match="not valid JSON"):
         codec.decode(_message(b"{not json"))
+
+
+def test_json_schema_in_confluents_json_wire_format(repo_root: Path, example: Example) -> None:
+    twin = repo_root / "schemas/order-events/v1/order-placed.schema.json"
+    with running(Registry.from_repository(repo_root / "schemas")) as url:
+        client = SchemaRegistryClient({"url": url})
+        schema_id = client.register_schema("orders-json-value", Schema(twin.read_text(), "JSON"))
+        codec = ChannelCodec(TOPIC, {"OrderPlaced": event_schema("OrderPlaced", twin, 1, TOPIC,
+                                                                 subject="orders-json-value")},
+                             wire="confluent", registry=client)
+        payload, content_type, _ = codec.encode("OrderPlaced", example("v1"))
+        assert payload[:5] == b"\x00" + schema_id.to_bytes(4, "big") and content_type == CONFLUENT_JSON_CONTENT_TYPE
+        # confluent-kafka's own JSON serde reads and writes the same frame
+        context = SerializationContext(TOPIC, MessageField.VALUE)
+        assert JSONDeserializer(twin.read_text(), schema_registry_client=client)(payload, context) == example("v1")
+        conf = {"auto.register.schemas": False, "subject.name.strategy": lambda *_: "orders-json-value"}
+        theirs = JSONSerializer(twin.read_text(), client, conf=conf)
+        assert codec.decode(_message(theirs(example("v1"), context))).value == example("v1")
+        bad = example("v1")
+        bad["currency"] = 3
+        with pytest.raises(InvalidPayload, match=r"\$\.currency"):
+            codec.encode("OrderPlaced", bad)
+        with pytest.raises(PoisonMessage, match=r"\$\.currency"):
+            codec.decode(_message(payload[:5] + orjson.dumps(bad)))
+        avro_id = client.get_latest_version(SUBJECT).schema_id
+        with pytest.raises(PoisonMessage, match="is AVRO, not JSON Schema"):
+            codec.decode(_message(b"\x00" + avro_id.to_bytes(4, "big") + orjson.dumps(example("v1"))))
 
 
 def test_avro_without_a_registry_is_a_setup_error(kafka_spec) -> None:

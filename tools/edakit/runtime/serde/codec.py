@@ -7,6 +7,8 @@ Two wire forms:
   registry the spec names (`kafka.schema_registry_url`). The producer's schema must already be registered (`edakit
   schema push`): the codec looks it up once when built and never registers. The consumer reads with its own version
   as the reader schema, so Avro's schema resolution applies what the subject's compatibility level promises.
+  A JSON Schema event on this wire is its JSON text behind the same 5-byte frame (Confluent's JSON wire format),
+  checked with the kit's validators on both sides.
 - `json` (every other broker's default): the payload as JSON, validated against the event's schema file (Avro or
   JSON Schema) with the kit's compiled validators, the schema version in the `schemaversion` header (and its
   registry id in `schemaid` when a registry is used) where the channel declares those headers
@@ -44,6 +46,7 @@ from edakit.schemas.validate import parse_json, read_schema_json, schema_type_of
 WIRES = ("confluent", "json")
 MAGIC_BYTE = 0
 AVRO_CONTENT_TYPE = "application/avro"
+CONFLUENT_JSON_CONTENT_TYPE = "application/vnd.confluent.json"  # JSON text behind Confluent's 5-byte frame
 JSON_CONTENT_TYPE = "application/json"
 SCHEMA_ID_HEADER = "schemaid"
 SCHEMA_VERSION_HEADER = "schemaversion"
@@ -122,8 +125,9 @@ class ChannelCodec:
         self._serializers: dict[str, AvroSerializer] = {}
         self._deserializers: dict[str, AvroDeserializer] = {}
         for event, schema in schemas.items():
-            if self._confluent(schema):
+            if self.wire == "confluent":
                 schema = self._registered(schema)
+            if self._confluent(schema):
                 text = json.dumps(read_schema_json(schema.path))
                 conf = {"auto.register.schemas": False, "use.latest.version": False,
                         "subject.name.strategy": lambda _ctx, _record, subject=schema.subject: subject}
@@ -136,11 +140,11 @@ class ChannelCodec:
 
     def _registered(self, schema: EventSchema) -> EventSchema:
         if self.registry is None:
-            raise SerdeError(f"{self.topic}: event {schema.event} is Avro in Confluent's wire format, which needs a "
+            raise SerdeError(f"{self.topic}: event {schema.event} is in Confluent's wire format, which needs a "
                              "schema registry: set kafka.schema_registry_url (EDA012) or pass registry_url")
         text = json.dumps(read_schema_json(schema.path))
         try:
-            found = self.registry.lookup_schema(schema.subject, Schema(text, "AVRO"))
+            found = self.registry.lookup_schema(schema.subject, Schema(text, schema.schema_type))
         except SchemaRegistryError as exc:
             raise SerdeError(f"{self.topic}: {schema.path} is not registered under subject {schema.subject} "
                              f"({exc.error_message}); register the repository's schemas first: edakit schema push"
@@ -171,6 +175,9 @@ class ChannelCodec:
             headers[SCHEMA_ID_HEADER] = str(schema.schema_id)
         if self._confluent(schema):
             return self._serializers[event](document, self._context), AVRO_CONTENT_TYPE, headers
+        if self.wire == "confluent":  # JSON Schema: the same 5-byte frame before the JSON text
+            frame = bytes([MAGIC_BYTE]) + (schema.schema_id or 0).to_bytes(4, "big")
+            return frame + orjson.dumps(document), CONFLUENT_JSON_CONTENT_TYPE, headers
         return orjson.dumps(document), JSON_CONTENT_TYPE, headers
 
     # --- consuming -----------------------------------------------------------------------------------------
@@ -178,10 +185,12 @@ class ChannelCodec:
         """The message's payload read with this channel's schema for its type; PoisonMessage when it cannot be."""
         schema = self._schema(message.type, PoisonMessage)
         payload = message.payload
-        if self._confluent(schema):
+        writer_id = None
+        if self.wire == "confluent":
             if len(payload) < 5 or payload[0] != MAGIC_BYTE:
                 raise PoisonMessage(schema, "not Confluent's wire format (magic byte 0 and a 4-byte schema id)")
             writer_id = int.from_bytes(payload[1:5], "big")
+        if self._confluent(schema):
             try:
                 value = self._deserializers[message.type](payload, self._context)
             except SchemaRegistryError as exc:
@@ -194,6 +203,9 @@ class ChannelCodec:
                 raise PoisonMessage(schema, f"cannot read writer schema id {writer_id} with this version: "
                                             f"{type(exc).__name__}: {exc}") from exc
             return Decoded(value, schema, writer_id)
+        if writer_id is not None:
+            self._check_writer(schema, writer_id)
+            payload = payload[5:]
         try:
             document = parse_json(payload, f"message {message.id}")
         except SchemaError as exc:
@@ -201,8 +213,23 @@ class ChannelCodec:
         errors = validator_for(schema.path).errors(document)
         if errors:
             raise PoisonMessage(schema, errors[0], _first_path(errors[0]))
-        written = message.headers.get(SCHEMA_ID_HEADER)
-        return Decoded(document, schema, int(written) if written and written.isdigit() else None)
+        if writer_id is None and (written := message.headers.get(SCHEMA_ID_HEADER, "")).isdigit():
+            writer_id = int(written)
+        return Decoded(document, schema, writer_id)
+
+    def _check_writer(self, schema: EventSchema, writer_id: int) -> None:
+        """A JSON frame's schema id must be a JSON schema the registry knows. The document is then validated with
+        the consumer's own schema, by the kit's validators: the writer schema is never compiled here, so its $refs
+        are never resolved (confluent-kafka's JSON deserializer would fetch a remote $ref over HTTP)."""
+        assert self.registry is not None  # built with one: _registered
+        try:
+            writer = self.registry.get_schema(writer_id)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code >= 500 or exc.http_status_code < 0:
+                raise
+            raise PoisonMessage(schema, f"writer schema id {writer_id}: {exc.error_message}") from exc
+        if writer.schema_type != "JSON":
+            raise PoisonMessage(schema, f"writer schema id {writer_id} is {writer.schema_type}, not JSON Schema")
 
 
 class Serializer:

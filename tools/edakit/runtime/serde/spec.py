@@ -42,8 +42,7 @@ def channel_codec(spec: Spec, channel: str, *, registry_url: str | None = None, 
     for name in found.events:
         event = spec.events[name]
         schemas[name] = event_schema(name, event.schema_path, event.version, found.resource_name, schemas_root)
-    needs_registry = wire == "confluent" and any(s.schema_type == "AVRO" for s in schemas.values())
-    client = registry if registry is not None else registry_client(url) if url and needs_registry else None
+    client = registry if registry is not None else registry_client(url) if url and wire == "confluent" else None
     publish_contract = contract(spec, channel)
     headers = SCHEMA_HEADERS if publish_contract is None else SCHEMA_HEADERS & publish_contract.headers
     return ChannelCodec(found.resource_name, schemas, wire=wire, registry=client, headers=headers)

@@ -60,7 +60,8 @@ def test_verdicts_pass_fail_not_landed_and_unregistered(tmp_path, capsys):
 
 def test_only_missing_demos_is_success_and_only_selects(tmp_path, capsys):
     demos_dir = scripts(tmp_path, transactional_outbox="print('outbox')\n",
-                        idempotent_consumer="import sys; sys.exit(4)\n")
+                        idempotent_consumer="import sys; sys.exit(4)\n",
+                        dlq_retry_redrive="import sys\nfor n in range(30): print(f'line {n}')\nsys.exit(1)\n")
     assert demos.main(["--demos-dir", str(demos_dir), "--only", "transactional outbox", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "outbox" not in out.split("=== verdicts")[0]  # --quiet: verdicts only
@@ -68,6 +69,18 @@ def test_only_missing_demos_is_success_and_only_selects(tmp_path, capsys):
     assert demos.main(["--demos-dir", str(demos_dir), "--only", "idempotent_consumer.py", "--quiet"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  idempotent consumer  idempotent_consumer.py: exit 4: no output" in out
+    assert demos.main(["--demos-dir", str(demos_dir), "--only", "DLQ + retry + redrive", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "  line 10\n" in out and "  line 29\n" in out and "  line 9\n" not in out  # a failure's last 20 lines
+
+
+def test_parallel_text_runs_print_each_demo_as_one_block(tmp_path, capsys):
+    demos_dir = scripts(tmp_path, **{name: f"import time\nfor n in range(3):\n    print('{name}', n, flush=True)\n"
+                                           "    time.sleep(0.05)\n" for name in ("order_fanout", "request_reply")})
+    assert demos.main(["--demos-dir", str(demos_dir), "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    for name in ("order_fanout", "request_reply"):
+        assert f"/{name}.py\n  {name} 0\n  {name} 1\n  {name} 2\n" in out
 
 
 def test_a_demo_over_its_time_is_killed_and_fails(tmp_path):

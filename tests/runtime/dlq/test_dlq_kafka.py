@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, TopicPartition
 from edakit.cli.dlq import dlq as dlq_cli
 from edakit.runtime.adapters.kafka import KafkaBroker, dead_letter_topic
 from edakit.runtime.dlq import DeadLetterQueue, Selection
-from edakit.runtime.adapters.urls import KAFKA_TOOL_CONSUMER
+from edakit.brokers.kafka import TOOL_CONSUMER as KAFKA_TOOL_CONSUMER
 from edakit.runtime.message import Message
 from edakit.runtime.middleware import RetryPolicy, Router, compose, retry
 

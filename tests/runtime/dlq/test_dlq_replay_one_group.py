@@ -20,7 +20,7 @@ from edakit.runtime.adapters.base import Broker, DeadLetterReason, Subscriber
 from edakit.runtime.adapters.kafka import KafkaBroker
 from edakit.runtime.adapters.pubsub import REPLAY_FOR, PubSubBroker, dead_letter_topic_name, subscription_name
 from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
-from edakit.runtime.adapters.urls import KAFKA_TOOL_CONSUMER
+from edakit.brokers.kafka import TOOL_CONSUMER as KAFKA_TOOL_CONSUMER
 from edakit.runtime.dlq import DeadLetterQueue, Selection
 from edakit.runtime.message import Message
 

@@ -1,46 +1,74 @@
-"""Broker profiles, seed: per broker (one module each) its ATTRIBUTE MAPPING and ATTRIBUTE BUDGET.
+"""Broker profiles: one module per broker (kafka, sqs_sns, eventbridge, pubsub, eventgrid), one registry.
+
+Each module defines `PROFILE` (edakit.brokers.profile.BrokerProfile): its spec block and limits, its Terraform module
+and renderer, its filter language and evaluator, the runtime's encoder, its adapter factory and URL scheme, its DLQ
+naming, its attribute mapping and budget, and its capabilities. Spec checks, lint, render, routes, runtime settings,
+`edakit dlq` and `edakit outbox` loop over `PROFILES` instead of matching on broker names.
 
 `contract(spec, channel)` is a channel's publish contract (edakit.brokers.attributes.AttributeContract): the names
-its messages carry on the broker and how many at most. Spec checks (a filter on an attribute the channel never
-carries), lint (EDA030, a channel that could exceed its budget), the runtime's publishers (edakit.runtime.settings
-publisher_settings) and `edakit routes` all draw from here. The rest of a full profile (spec block and limits,
-Terraform module and renderer, filter evaluator, adapter factory, DLQ naming and replay, capabilities) is not here yet.
-Event Grid and EventBridge filter on the event itself, not on attributes: they have no attribute profile.
+its messages carry on the broker and how many at most. Event Grid and EventBridge filter on the event itself, not
+on attributes: they have no attribute mapping.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
 from typing import TYPE_CHECKING
 
-from edakit.brokers import kafka, pubsub, sqs_sns
+from edakit.brokers import eventbridge, eventgrid, kafka, pubsub, sqs_sns
 from edakit.brokers.attributes import AttributeContract, AttributeContractError, NativeAttribute
+from edakit.brokers.profile import BrokerProfile, BrokerUrlError
 
 if TYPE_CHECKING:
-    from edakit.spec.model import Filter, Spec
+    from edakit.spec.model import Channel, Filter, Spec
 
-__all__ = ["PROFILES", "AttributeContract", "AttributeContractError", "NativeAttribute", "BudgetProblem",
-           "contract", "filter_attributes"]
+__all__ = ["PROFILES", "AttributeContract", "AttributeContractError", "BrokerProfile", "BrokerUrlError",
+           "BudgetProblem", "NativeAttribute", "budget_problem", "channels_on", "consumed", "contract",
+           "filter_attributes", "profile", "profile_of"]
 
-PROFILES: dict[str, ModuleType] = {module.BROKER: module for module in (sqs_sns, pubsub, kafka)}
+# In the spec's `broker` enum order (configs/edakit-spec.schema.json; tests/brokers check they agree).
+PROFILES: dict[str, BrokerProfile] = {
+    module.PROFILE.name: module.PROFILE for module in (kafka, sqs_sns, eventgrid, pubsub, eventbridge)
+}
+
+
+def profile(name: str) -> BrokerProfile:
+    """The profile of a broker as the spec spells it (the schema has already refused other names)."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(f"no broker profile {name!r}; profiles: {', '.join(PROFILES)}") from None
+
+
+def profile_of(spec: Spec, channel_name: str) -> BrokerProfile:
+    return profile(spec.channels[channel_name].broker)
+
+
+def channels_on(spec: Spec, broker: BrokerProfile) -> list[Channel]:
+    """The spec's channels on `broker`, in spec order."""
+    return [c for c in spec.channels.values() if c.broker == broker.name]
+
+
+def consumed() -> list[BrokerProfile]:
+    """The brokers the runtime consumes through a Broker adapter."""
+    return [p for p in PROFILES.values() if p.consumed]
 
 
 def contract(spec: Spec, channel_name: str) -> AttributeContract | None:
     """The channel's publish contract; None for a broker without attribute mapping (Event Grid, EventBridge)."""
     channel = spec.channels[channel_name]
-    profile = PROFILES.get(channel.broker)
-    if profile is None:
+    mapping = profile(channel.broker).attributes
+    if mapping is None:
         return None
-    return AttributeContract(topic=channel.resource_name, prefix=profile.PREFIX,
-                             headers=frozenset(channel.attribute_headers), budget=profile.budget(spec, channel_name),
+    return AttributeContract(topic=channel.resource_name, prefix=mapping.prefix,
+                             headers=frozenset(channel.attribute_headers), budget=mapping.budget(spec, channel_name),
                              native=tuple(NativeAttribute(n, s) for n, s in channel.native_attributes.items()))
 
 
 def filter_attributes(broker: str, subscription_filter: Filter) -> set[str]:
     """The message attribute names a subscriber's filter reads on its broker (empty: it reads the body/event)."""
-    profile = PROFILES.get(broker)
-    return set() if profile is None else profile.filter_attributes(subscription_filter)
+    language = profile(broker).filters
+    return set() if language is None else language.attributes(subscription_filter)
 
 
 @dataclass(frozen=True)
@@ -56,5 +84,5 @@ def budget_problem(spec: Spec, channel_name: str) -> BudgetProblem | None:
     found = contract(spec, channel_name)
     if found is None or found.budget is None or found.most_attributes() <= found.budget:
         return None
-    return BudgetProblem(channel_name, found.most_attributes(), found.budget, PROFILES[spec.channels[channel_name]
-                                                                                        .broker].WHY)
+    mapping = profile_of(spec, channel_name).attributes
+    return BudgetProblem(channel_name, found.most_attributes(), found.budget, mapping.why if mapping else "")

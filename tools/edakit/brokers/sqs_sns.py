@@ -1,7 +1,7 @@
-"""Amazon SNS/SQS profile: attribute mapping and attribute budget.
+"""Amazon SNS/SQS profile (`broker: sqs-sns`).
 
-- CloudEvents attributes travel as SNS message attributes `ce_<name>` (SNS/SQS names allow `_`; no official
-  binding exists), plus `content-type`; declared native attributes under their own names (`event_type`).
+- Attributes: CloudEvents attributes travel as SNS message attributes `ce_<name>` (SNS/SQS names allow `_`; no
+  official binding exists), plus `content-type`; declared native attributes under their own names (`event_type`).
 - Budget, per subscription: an SQS subscription with raw message delivery gets at most 10 message attributes, and SNS
   discards (as a client-side error) a message with more for it; a subscription without raw delivery receives the
   attributes inside the JSON envelope, which has no count limit (only SNS's 256 KiB message size). A channel's
@@ -9,21 +9,35 @@
 - Filters read attributes only with `filter_policy_scope: MessageAttributes` (the policy's keys, `$or` included).
   A native attribute taken from a numeric payload field travels with DataType Number, so numeric conditions on it
   match (SNS compares numbers only on Number attributes).
+- Module `aws-sns-sqs-fanout` (one topic per spec); per subscriber a queue `<topic>-<group>[.fifo]` with its native
+  DLQ `<topic>-<group>-dlq[.fifo]` (SQS names: at most 80 characters).
+- URL `sqs:` or `sqs:http(s)://HOST:PORT` (an endpoint); region and credentials from boto3's usual sources.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from edakit.brokers.profile import (
+    AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules, FilterLanguage,
+)
+
 if TYPE_CHECKING:
-    from edakit.spec.model import Filter, Spec
+    from edakit.brokers.attributes import AttributeContract
+    from edakit.runtime.adapters.base import Broker
+    from edakit.runtime.message import Message
+    from edakit.spec.errors import Problem
+    from edakit.spec.model import Channel, Filter, Spec, Subscriber
+    from edakit.spec.source import Document
 
 BROKER = "sqs-sns"
 PREFIX = "ce_"
 RAW_SQS_MAX_ATTRIBUTES = 10  # SQS message attributes per message; SNS raw delivery to SQS passes them through
 UNKNOWN_SUBSCRIPTIONS_BUDGET = RAW_SQS_MAX_ATTRIBUTES  # a publisher that does not know the subscriptions
 WHY = "an SQS subscription with raw message delivery accepts (SNS discards such a message for it)"
+SQS_QUEUE_NAME_MAX = 80
 
 
 def subscription_budget(raw_message_delivery: bool) -> int | None:
@@ -59,3 +73,121 @@ def policy_attributes(policy: Mapping[str, Any] | str, scope: str) -> set[str]:
         else:
             names.add(key)
     return names
+
+
+def _fifo(name: str) -> bool:
+    return name.endswith(".fifo")
+
+
+def queue_name(topic: str, group: str) -> str:
+    base = topic.removesuffix(".fifo")
+    return f"{base}-{group}.fifo" if _fifo(topic) else f"{base}-{group}"
+
+
+def dead_letter_queue_name(topic: str, group: str) -> str:
+    base = topic.removesuffix(".fifo")
+    return f"{base}-{group}-dlq.fifo" if _fifo(topic) else f"{base}-{group}-dlq"
+
+
+def _explain(subscription_filter: Filter, body: Any, attributes: Mapping[str, Mapping[str, str]]) -> list[str]:
+    from edakit.routing.sns import explain_sns
+
+    text = body if isinstance(body, str) else json.dumps(body)  # an external example's body may be an object
+    return explain_sns(subscription_filter.policy, scope=subscription_filter.scope,  # type: ignore[arg-type]
+                       message_attributes=attributes, message=text)
+
+
+def _encode(message: Message, contract: AttributeContract | None) -> tuple[str, dict[str, dict[str, str]]]:
+    from edakit.runtime.adapters.sqs_sns import encode
+
+    return encode(message, contract=contract, topic=contract.topic if contract else "SNS")
+
+
+def open_url(url: str, rest: str) -> Broker:
+    from botocore.exceptions import NoRegionError
+
+    from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
+
+    if rest and not rest.startswith(("http://", "https://")):
+        raise BrokerUrlError(f"broker {url!r}: expected sqs: or sqs:http(s)://HOST:PORT (an endpoint URL)")
+    try:
+        return SqsSnsBroker(endpoint_url=rest or None)
+    except NoRegionError:
+        raise BrokerUrlError(f"broker {url!r}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION, or region in "
+                             "~/.aws/config)") from None
+
+
+def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    from edakit.render import sns_sqs_fanout
+
+    return sns_sqs_fanout.tfvars(spec, channels)
+
+
+def _provider_settings(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    from edakit.render import sns_sqs_fanout
+
+    return sns_sqs_fanout.provider_settings(spec, channels)
+
+
+def queue_rules(spec: Spec, doc: Document) -> Iterator[Problem]:
+    """Queue names SQS accepts, and an age alarm that can still fire before the queue deletes the message."""
+    from edakit.spec.source import written
+
+    for channel in spec.channels.values():
+        if channel.broker != BROKER:
+            continue
+        for sub in spec.subscribers_of(channel.name):
+            name = dead_letter_queue_name(channel.resource_name + (".fifo" if channel.fifo else ""), sub.name)
+            if len(name) > SQS_QUEUE_NAME_MAX:
+                yield doc.problem(("subscribers", sub.name),
+                                  f"queue name '{name}' is {len(name)} characters; SQS allows {SQS_QUEUE_NAME_MAX}: "
+                                  "shorten the spec, channel or subscriber name")
+    for sub in spec.subscribers.values():
+        queue = sub.queue
+        if queue is not None and queue.age_of_oldest_message_alarm_seconds >= queue.message_retention_hours * 3600:
+            alarm, retention = queue.age_of_oldest_message_alarm_seconds, queue.message_retention_hours * 3600
+            yield doc.problem(
+                written(doc, "subscribers", sub.name, "sqs_sns", "age_of_oldest_message_alarm_seconds"),
+                f"age_of_oldest_message_alarm_seconds ({alarm}) must be below the queue's retention ({retention} s): "
+                "older messages are already deleted",
+            )
+
+
+def _group(sub: Subscriber) -> str:
+    return sub.name
+
+
+PROFILE = BrokerProfile(
+    name=BROKER,
+    block="sqs_sns",
+    title="SNS/SQS",
+    module="aws-sns-sqs-fanout",
+    render=_render,
+    provider_settings=_provider_settings,
+    capabilities=Capabilities(ordering="message group (FIFO topics)", native_dlq=True, leases=True,
+                              server_side_filtering=True, replay=True, fifo_topics=True, one_channel_per_spec=True),
+    delivery=DeliveryRules(),
+    filters=FilterLanguage(name="SNS filter policy", form=dict,
+                           form_hint="an SNS filter policy is a mapping such as {event_type: [OrderPlaced]}, "
+                                     "not a string",
+                           explain=_explain, scoped=True, attributes=filter_attributes),
+    attributes=AttributeMapping(prefix=PREFIX, budget=budget, why=WHY),
+    encode=_encode,
+    channel_needs_subscriber="SNS drops messages nobody subscribed to",
+    checks=(queue_rules,),
+    consumer_group=_group,
+    dlq_name=dead_letter_queue_name,
+    url_scheme="sqs",
+    url_forms="sqs: or sqs:ENDPOINT_URL",
+    url_bare=True,
+    open_url=open_url,
+    module_defaults={
+        "subscribers.create_dlq": True,
+        "subscribers.max_receive_count": 5,
+        "subscribers.visibility_timeout_seconds": 30,
+        "subscribers.message_retention_seconds": 345600,
+        "subscribers.dlq_message_retention_seconds": 1209600,
+        "subscribers.raw_message_delivery": False,
+        "subscribers.filter_policy_scope": "MessageAttributes",
+    },
+)

@@ -12,26 +12,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edakit.render import (
-    azure_eventgrid,
-    claim_check,
-    eventbridge_routing,
-    gcp_pubsub,
-    kafka_topics,
-    saga_stepfunctions,
-    sns_sqs_fanout,
-)
+from edakit.brokers import PROFILES, BrokerProfile, channels_on
+from edakit.render import claim_check, saga_stepfunctions
 from edakit.spec import Problem, SpecError, load_environments
 from edakit.spec.model import Spec
 
 Renderer = Callable[[Spec], dict[str, Any] | None]
 
+
+def _broker_tfvars(broker: BrokerProfile) -> Renderer:
+    return lambda spec: broker.render(spec, channels_on(spec, broker))
+
+
+def _broker_provider_settings(broker: BrokerProfile) -> Renderer:
+    settings = broker.provider_settings
+    assert settings is not None
+    return lambda spec: settings(spec, channels_on(spec, broker))
+
+
+# Each broker profile's module (edakit.brokers), then the stores and the saga.
 RENDERERS: dict[str, Renderer] = {
-    sns_sqs_fanout.MODULE: sns_sqs_fanout.tfvars,
-    kafka_topics.MODULE: kafka_topics.tfvars,
-    azure_eventgrid.MODULE: azure_eventgrid.tfvars,
-    gcp_pubsub.MODULE: gcp_pubsub.tfvars,
-    eventbridge_routing.MODULE: eventbridge_routing.tfvars,
+    **{broker.module: _broker_tfvars(broker) for broker in PROFILES.values()},
     claim_check.S3_MODULE: claim_check.s3_tfvars,
     claim_check.AZURE_BLOB_MODULE: claim_check.azure_blob_tfvars,
     claim_check.GCS_MODULE: claim_check.gcs_tfvars,
@@ -39,9 +40,7 @@ RENDERERS: dict[str, Renderer] = {
 }
 # Azure and Google roots need no provider settings: location and project are module inputs.
 PROVIDER_SETTINGS: tuple[Renderer, ...] = (
-    sns_sqs_fanout.provider_settings,
-    kafka_topics.provider_settings,
-    eventbridge_routing.provider_settings,
+    *(_broker_provider_settings(broker) for broker in PROFILES.values() if broker.provider_settings is not None),
     claim_check.provider_settings,
     saga_stepfunctions.provider_settings,
 )

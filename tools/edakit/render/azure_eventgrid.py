@@ -8,14 +8,13 @@ from typing import Any
 
 from edakit.observability.cloud_alarms import alarm_thresholds
 from edakit.render.sns_sqs_fanout import tags
-from edakit.spec.model import EventGridSettings, Filter, Spec, Subscriber
+from edakit.spec.model import Channel, EventGridSettings, Filter, Spec, Subscriber
 
-MODULE = "azure-eventgrid"
 SECONDS_PER_MINUTE = 60
 
 
-def tfvars(spec: Spec) -> dict[str, Any] | None:
-    channels = [c for c in spec.channels.values() if c.broker == "event-grid"]
+def tfvars(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    """`channels`: the spec's event-grid channels (edakit.brokers.channels_on)."""
     if not channels or spec.event_grid is None:
         return None
     (channel,) = channels  # the loader allows one event-grid channel per spec: the module takes one topic

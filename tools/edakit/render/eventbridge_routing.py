@@ -8,13 +8,12 @@ from typing import Any
 
 from edakit.observability.cloud_alarms import alarm_thresholds
 from edakit.render.sns_sqs_fanout import tags
-from edakit.spec.model import Spec, Subscriber
-
-MODULE = "aws-eventbridge-routing"
+from edakit.spec.model import Channel, Spec, Subscriber
 
 
-def tfvars(spec: Spec) -> dict[str, Any] | None:
-    channels = [c for c in spec.channels.values() if c.broker == "eventbridge"]
+
+def tfvars(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    """`channels`: the spec's eventbridge channels (edakit.brokers.channels_on)."""
     if not channels or spec.eventbridge is None:
         return None
     (channel,) = channels  # the loader allows one eventbridge channel per spec: the module takes one bus
@@ -55,7 +54,6 @@ def _route(sub: Subscriber) -> dict[str, Any]:
     return route
 
 
-def provider_settings(spec: Spec) -> dict[str, Any] | None:
+def provider_settings(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
     """`region` for the AWS pattern roots' provider block."""
-    uses_bus = any(c.broker == "eventbridge" for c in spec.channels.values())
-    return {"region": spec.eventbridge.region} if uses_bus and spec.eventbridge is not None else None
+    return {"region": spec.eventbridge.region} if channels and spec.eventbridge is not None else None

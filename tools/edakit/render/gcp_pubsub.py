@@ -6,18 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from edakit.observability.cloud_alarms import alarm_thresholds
+from edakit.brokers.pubsub import subscription_name
 from edakit.render.sns_sqs_fanout import tags
 from edakit.schemas.validate import SCHEMA_MAX_BYTES
 from edakit.spec.errors import SpecError
 from edakit.spec.limits import read_text
 from edakit.spec.model import Channel, Spec, Subscriber
 
-MODULE = "gcp-pubsub"
 SECONDS_PER_HOUR = 3600
 
 
-def tfvars(spec: Spec) -> dict[str, Any] | None:
-    channels = [c for c in spec.channels.values() if c.broker == "pubsub"]
+def tfvars(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    """`channels`: the spec's pubsub channels (edakit.brokers.channels_on)."""
     if not channels or spec.pubsub is None:
         return None
     (channel,) = channels  # the loader allows one pubsub channel per spec: the module takes one topic
@@ -27,7 +27,8 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
         "topic_name": channel.resource_name,
         "labels": tags(spec),
         "subscriptions": {
-            f"{channel.resource_name}-{sub.name}": _subscription(sub) for sub in spec.subscribers_of(channel.name)
+            subscription_name(channel.resource_name, sub.name): _subscription(sub)
+            for sub in spec.subscribers_of(channel.name)
         },
         "alarm_actions": list(settings.notification_channels),
     }

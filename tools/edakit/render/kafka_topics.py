@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from edakit.spec.model import KafkaTopic, Spec
-
-MODULE = "kafka-topics"
+from edakit.spec.model import Channel, KafkaTopic, Spec
 
 
-def tfvars(spec: Spec) -> dict[str, Any] | None:
-    topics = {name: c.kafka for name, c in spec.channels.items() if c.kafka is not None}
+
+def tfvars(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    """`channels`: the spec's kafka channels (edakit.brokers.channels_on)."""
+    topics = {c.name: c.kafka for c in channels if c.kafka is not None}
     if not topics or spec.kafka is None:
         return None
     settings = spec.kafka
@@ -46,7 +46,6 @@ def _topic(topic: KafkaTopic) -> dict[str, Any]:
     }
 
 
-def provider_settings(spec: Spec) -> dict[str, Any] | None:
+def provider_settings(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
     """`bootstrap_servers` for the Kafka pattern roots' provider block (the module itself has no provider)."""
-    uses_kafka = any(c.broker == "kafka" for c in spec.channels.values())
-    return {"bootstrap_servers": list(spec.kafka.bootstrap_servers)} if uses_kafka and spec.kafka is not None else None
+    return {"bootstrap_servers": list(spec.kafka.bootstrap_servers)} if channels and spec.kafka is not None else None

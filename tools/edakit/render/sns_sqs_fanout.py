@@ -6,14 +6,13 @@ import json
 from typing import Any
 
 from edakit.observability.cloud_alarms import alarm_thresholds
-from edakit.spec.model import Spec, Subscriber
+from edakit.spec.model import Channel, Spec, Subscriber
 
-MODULE = "aws-sns-sqs-fanout"
 SECONDS_PER_HOUR = 3600
 
 
-def tfvars(spec: Spec) -> dict[str, Any] | None:
-    channels = [c for c in spec.channels.values() if c.broker == "sqs-sns"]
+def tfvars(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    """`channels`: the spec's sqs-sns channels (edakit.brokers.channels_on)."""
     if not channels or spec.sqs_sns is None:
         return None
     (channel,) = channels  # the loader allows one sqs-sns channel per spec: the module takes one topic
@@ -58,7 +57,6 @@ def _subscriber(sub: Subscriber) -> dict[str, Any]:
     return queue
 
 
-def provider_settings(spec: Spec) -> dict[str, Any] | None:
+def provider_settings(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
     """`region` for the AWS pattern roots' provider block (kept apart: the module itself declares no region)."""
-    uses_sns = any(c.broker == "sqs-sns" for c in spec.channels.values())
-    return {"region": spec.sqs_sns.region} if uses_sns and spec.sqs_sns is not None else None
+    return {"region": spec.sqs_sns.region} if channels and spec.sqs_sns is not None else None

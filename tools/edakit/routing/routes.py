@@ -14,8 +14,9 @@ adapter's `encode` with the channel's publish contract, edakit.brokers), so the 
 
 An example standing for a foreign publisher says `"publisher": "external"` and gives the raw broker message:
 `message_attributes` in the SNS Publish API form (Pub/Sub filters see each attribute's StringValue) and `body`, the
-message body (SNS MessageBody policies) and, for Event Grid and EventBridge, the event itself. Event Grid and
-EventBridge examples are external (routes has no kit encoder for them yet). Kafka has no broker-side filters: every
+message body (SNS MessageBody policies) and, for Event Grid and EventBridge, the event itself. A kit example on Event
+Grid becomes the CloudEvents JSON the runtime's Event Grid publisher sends; EventBridge examples are external (the
+kit has no EventBridge publisher, so no encoder). Kafka has no broker-side filters: every
 consumer group of a channel receives all of it.
 """
 
@@ -28,21 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edakit.brokers import AttributeContract, AttributeContractError, contract
+from edakit.brokers import AttributeContract, AttributeContractError, contract, profile
 from edakit.redact import shorten  # names from an example file are quoted by their start
 from edakit.routing.errors import InvalidFilterError
-from edakit.routing.eventbridge import explain_event_pattern
-from edakit.routing.eventgrid import explain_eventgrid
-from edakit.routing.pubsub import explain_pubsub
-from edakit.routing.sns import explain_sns
 from edakit.spec.errors import KeyPath, Problem, SpecError, format_path
 from edakit.spec.limits import MAX_EXAMPLE_EVENT_BYTES
 from edakit.spec.model import Filter, Spec, Subscriber
 from edakit.runtime.message import Message, MessageError, check_headers
 from edakit.spec.source import Document, read_document
-
-# Brokers whose kit examples are encoded by the runtime's adapter (the others' examples are external).
-ENCODED_BROKERS = ("sqs-sns", "pubsub")
 
 KIT_KEYS = ("event", "description", "publisher", "key", "subject", "headers", "payload", "expect")
 EXTERNAL_KEYS = ("event", "description", "publisher", "message_attributes", "body", "expect")
@@ -188,46 +182,31 @@ class PublishRefused(ValueError):
 
 
 def broker_message(broker: str, example: ExampleEvent, contract: AttributeContract | None,
-                   source: str = "urn:edakit:example") -> tuple[str, dict[str, dict[str, str]]]:
-    """The body and message attributes (SNS Publish API form) the broker receives for `example`: as written for
-    an external publisher, else encoded by the runtime's own adapter encoder with the channel's contract."""
-    if example.external or broker not in ENCODED_BROKERS:
-        return example.message, {n: dict(a) for n, a in example.message_attributes.items()}
-    message = example.kit_message(source)
+                   source: str = "urn:edakit:example") -> tuple[Any, dict[str, dict[str, str]]]:
+    """The body (or event) and message attributes (SNS Publish API form) the broker receives for `example`: as
+    written for an external publisher, else encoded by the runtime's own encoder (the broker profile's `encode`)
+    with the channel's contract."""
+    encode = profile(broker).encode
+    if example.external or encode is None:
+        return example.body, {n: dict(a) for n, a in example.message_attributes.items()}
     try:
-        if broker == "sqs-sns":
-            from edakit.runtime.adapters.sqs_sns import encode as sns_encode
-
-            return sns_encode(message, contract=contract, topic=contract.topic if contract else "SNS")
-        from edakit.runtime.adapters.pubsub import encode as pubsub_encode
-
-        data, attributes = pubsub_encode(message, None, contract, contract.topic if contract else "Pub/Sub")
+        return encode(example.kit_message(source), contract)
     except (AttributeContractError, MessageError) as exc:
         raise PublishRefused(f"the kit's publisher refuses it: {exc}") from None
-    return data.decode(errors="replace"), {n: {"DataType": "String", "StringValue": v} for n, v in attributes.items()}
 
 
 def filter_reasons(broker: str, subscription_filter: Filter, example: ExampleEvent,
                    contract: AttributeContract | None = None) -> list[str]:
     """Why the broker would not deliver `example` through this filter; empty when it would. `contract`: the
     channel's publish contract (edakit.brokers.contract), which decides what the kit's publisher sends."""
-    if broker in ENCODED_BROKERS:
-        try:
-            body, attributes = broker_message(broker, example, contract)
-        except PublishRefused as exc:
-            return [str(exc)]
-    if broker == "sqs-sns":
-        return explain_sns(subscription_filter.policy, scope=subscription_filter.scope,  # type: ignore[arg-type]
-                           message_attributes=attributes, message=body)
-    if broker == "pubsub":
-        return explain_pubsub(str(subscription_filter.policy), {n: a["StringValue"] for n, a in attributes.items()})
-    if broker == "event-grid":
-        event = example.body if isinstance(example.body, dict) else {}
-        return explain_eventgrid(dict(subscription_filter.policy), event)  # type: ignore[arg-type]
-    if broker == "eventbridge":
-        event = example.body if isinstance(example.body, dict) else {}
-        return explain_event_pattern(dict(subscription_filter.policy), event)  # type: ignore[arg-type]
-    raise InvalidFilterError(f"{broker} has no broker-side filters")
+    language = profile(broker).filters
+    if language is None:
+        raise InvalidFilterError(f"{broker} has no broker-side filters")
+    try:
+        body, attributes = broker_message(broker, example, contract)
+    except PublishRefused as exc:
+        return [str(exc)]
+    return language.explain(subscription_filter, body, attributes)
 
 
 def route(spec: Spec, example: ExampleEvent) -> list[Delivery]:
@@ -241,7 +220,7 @@ def _reasons(spec: Spec, sub: Subscriber, carrying: set[str], example: ExampleEv
         return [f"reads channel '{sub.channel}', which does not carry {shorten(example.event)}"]
     channel = spec.channels[sub.channel]
     found = contract(spec, sub.channel)
-    if not example.external and channel.broker in ENCODED_BROKERS:
+    if not example.external and profile(channel.broker).encode is not None:
         try:  # refused by the publisher: nobody receives it, filter or not
             broker_message(channel.broker, example, found)
         except PublishRefused as exc:
@@ -266,12 +245,13 @@ def example_problems(spec: Spec, example: ExampleEvent) -> list[Problem]:
                                             f"(events: {', '.join(spec.events) or 'none'})")]
     problems = [example.problem(("expect", i), f"'{shorten(name)}' is not a subscriber of spec '{spec.name}'")
                 for i, name in enumerate(example.expect or ()) if name not in spec.subscribers]
-    filtered = {spec.channels[sub.channel].broker for sub in spec.subscribers.values()
-                if sub.filter is not None and sub.channel in spec.channels
-                and example.event in spec.channels[sub.channel].events}
-    if not example.external and filtered - set(ENCODED_BROKERS) - {"kafka"}:
-        return [example.problem((), f"routes has no kit encoder for {', '.join(sorted(filtered))}: give the event as "
-                                    "it arrives, with `publisher: external` and `body`")]
+    unencoded = {spec.channels[sub.channel].broker for sub in spec.subscribers.values()
+                 if sub.filter is not None and sub.channel in spec.channels
+                 and example.event in spec.channels[sub.channel].events
+                 and profile(spec.channels[sub.channel].broker).encode is None}
+    if not example.external and unencoded:
+        return [example.problem((), f"routes has no kit encoder for {', '.join(sorted(unencoded))}: give the event "
+                                    "as it arrives, with `publisher: external` and `body`")]
     if example.expect is None or problems:
         return problems
     try:

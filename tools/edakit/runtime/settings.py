@@ -12,13 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from edakit.brokers import AttributeContract, contract
+from edakit.brokers import AttributeContract, consumed, contract, profile
 from edakit.runtime.middleware.retry import RetryPolicy
 from edakit.spec.model import Spec
-
-# Brokers whose subscribers consume through an edakit Broker (Event Grid pushes to a webhook; EventBridge
-# delivers to its targets' own queues).
-CONSUMED_BROKERS = ("kafka", "sqs-sns", "pubsub")
 
 
 class SettingsError(ValueError):
@@ -45,22 +41,22 @@ def consumer_settings(spec: Spec, subscriber: str) -> ConsumerSettings:
     sub = spec.subscribers[subscriber]
     channel = spec.channels[sub.channel]
     where = f"{spec.location('subscribers', subscriber)} subscribers.{subscriber}"
-    if channel.broker not in CONSUMED_BROKERS:
+    broker = profile(channel.broker)
+    if broker.consumer_group is None:  # Event Grid pushes to a webhook; EventBridge delivers to its targets' queues
         raise SettingsError(f"{where}: channel {sub.channel!r} is on {channel.broker}, which the runtime does not "
-                            f"consume through a Broker (it does for {', '.join(CONSUMED_BROKERS)})")
+                            f"consume through a Broker (it does for {', '.join(p.name for p in consumed())})")
     if not sub.dlq.enabled:
         raise SettingsError(f"{where}.dlq.enabled is false, but the runtime's retry dead-letters after "
                             f"dlq.max_receive_count deliveries: enable the subscriber's DLQ")
-    kafka = channel.broker == "kafka"
     return ConsumerSettings(
         topic=channel.resource_name,
-        group=sub.consumer_group if kafka and sub.consumer_group is not None else sub.name,
+        group=broker.consumer_group(sub),
         retry=RetryPolicy(max_attempts=sub.dlq.max_receive_count, base_delay=float(sub.retry.min_backoff_seconds),
                           max_delay=float(sub.retry.max_backoff_seconds)),
         idempotency_window_hours=spec.consumer.idempotency_window_hours,
         max_messages=spec.consumer.max_poll_records,
         lease_seconds=spec.consumer.processing_timeout_seconds,
-        retry_topic_count=sub.dlq.max_receive_count - 1 if kafka else None,
+        retry_topic_count=broker.retry_topics(sub),
         shutdown_grace_seconds=spec.consumer.shutdown_grace_seconds,
     )
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from edakit.spec.checks import BROKER_BLOCKS
 from edakit.redact import shorten
 from edakit.spec.errors import Problem
 from edakit.spec.schema import did_you_mean
@@ -57,10 +56,13 @@ def channels_exist(doc: Document, root: Path) -> Iterator[Problem]:
 
 
 def brokers_configured(doc: Document, root: Path) -> Iterator[Problem]:
+    from edakit.brokers import PROFILES  # imported when used: the profiles import the evaluators, which import spec
+
     data = doc.data
     for name, channel in _entries(data, "channels").items():
         broker = channel.get("broker", data.get("broker"))
-        block = BROKER_BLOCKS.get(broker) if isinstance(broker, str) else None
+        found = PROFILES.get(broker) if isinstance(broker, str) else None
+        block = found.block if found is not None else None
         if block is not None and block not in data:
             where = ("channels", name, "broker") if "broker" in channel else ("broker",)
             yield doc.problem(where, f"channel uses {broker} but the spec has no top-level `{block}` block")

@@ -57,6 +57,18 @@ class Document:
         return Problem(self.file, line, column, format_path(self.written_path(path)), message)
 
 
+def written(doc: Document, *path: str) -> tuple[str, ...]:
+    """`path` if the spec writes it, else its nearest written ancestor: problems point at what the user wrote."""
+    while path and path not in doc.positions:
+        path = path[:-1]
+    return path
+
+
+def first_written(doc: Document, *paths: tuple[str, ...]) -> tuple[str, ...]:
+    """The first of `paths` the spec writes (the last one is the fallback)."""
+    return next((path for path in paths if path in doc.positions), paths[-1])
+
+
 class _LimitExceeded(MarkedYAMLError):
     """A node beyond a limit of edakit.spec.limits, raised while composing; `path` is where it is."""
 

@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from edakit.brokers import kafka as profile
 from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError
 from edakit.runtime.cloudevents import KAFKA_PREFIX, from_binary, pair_builder
 from edakit.runtime.message import Message, MessageError
@@ -62,8 +63,7 @@ def retry_topic(topic: str, group: str, n: int) -> str:
     return f"{topic}.{group}.retry.{n}"
 
 
-def dead_letter_topic(topic: str, group: str) -> str:
-    return f"{topic}.{group}.dlq"
+dead_letter_topic = profile.dead_letter_topic  # the DLQ topic the kafka-topics module creates (the profile's naming)
 
 
 def encode(message: Message, extra_headers: Mapping[str, str] | None = None

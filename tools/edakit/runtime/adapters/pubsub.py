@@ -86,12 +86,8 @@ REPLAY_FOR = "edakit_replay_for"
 CUT_MARK = "…"
 
 
-def subscription_name(topic: str, group: str) -> str:
-    return f"{topic}-{group}"
-
-
-def dead_letter_topic_name(topic: str, group: str) -> str:
-    return f"{topic}-{group}-dlq"
+subscription_name = profile.subscription_name  # the names the gcp-pubsub module creates (the profile's DLQ naming)
+dead_letter_topic_name = profile.dead_letter_topic_name
 
 
 def _fits(attributes: Mapping[str, str]) -> bool:

@@ -94,14 +94,8 @@ def _fifo(name: str) -> bool:
     return name.endswith(".fifo")
 
 
-def queue_name(topic: str, group: str) -> str:
-    base = topic.removesuffix(".fifo")
-    return f"{base}-{group}.fifo" if _fifo(topic) else f"{base}-{group}"
-
-
-def dead_letter_queue_name(topic: str, group: str) -> str:
-    base = topic.removesuffix(".fifo")
-    return f"{base}-{group}-dlq.fifo" if _fifo(topic) else f"{base}-{group}-dlq"
+queue_name = profile.queue_name  # the names the aws-sns-sqs-fanout module creates (the profile's DLQ naming)
+dead_letter_queue_name = profile.dead_letter_queue_name
 
 
 def encode(message: Message, extra: Mapping[str, str] | None = None, contract: AttributeContract | None = None,

@@ -1,4 +1,5 @@
-"""Open a broker from a URL given on the command line (`edakit dlq`, `edakit outbox`; see SCHEMES). AWS credentials
+"""Open a broker from a URL given on the command line (`edakit dlq`, `edakit outbox`; see SCHEMES): each broker
+profile's `url_scheme` and `open_url` (edakit.brokers), plus `embedded:PATH`. AWS credentials
 and region come from the usual boto3 sources (environment, ~/.aws); Google's from Application Default Credentials.
 
 `connect_broker(url)` is what every command uses: it opens the broker and then checks that it answers
@@ -12,27 +13,19 @@ import sqlite3
 from pathlib import Path
 
 import psycopg
-from botocore.exceptions import NoRegionError
 
+from edakit.brokers import PROFILES, BrokerUrlError
+from edakit.brokers.kafka import TOOL_CONSUMER as KAFKA_TOOL_CONSUMER  # noqa: F401 - the name tests used to import
 from edakit.redact import redact
 from edakit.runtime.adapters.base import Broker, BrokerUnreachable
 from edakit.runtime.adapters.embedded import EmbeddedBroker
-from edakit.runtime.adapters.kafka import KafkaBroker
-from edakit.runtime.adapters.pubsub import PubSubBroker
-from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
 
-SCHEMES = ("embedded:PATH, kafka://HOST:PORT[,HOST:PORT...], sqs: or sqs:ENDPOINT_URL, pubsub:PROJECT or "
-           "pubsub://HOST:PORT/PROJECT (an emulator)")
-
-KAFKA_TOOL_CONSUMER = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+# `embedded:PATH` (the local SQLite broker, no spec broker), then each broker profile's scheme (edakit.brokers).
+SCHEMES = ", ".join(["embedded:PATH", *(p.url_forms for p in PROFILES.values() if p.open_url is not None)])
 
 # Seconds a command waits for its broker or database to answer before it reports it unreachable (exit 2);
 # EDAKIT_CONNECT_TIMEOUT overrides it (a slow link, or tests).
 REACHABLE_TIMEOUT = 5.0
-
-
-class BrokerUrlError(ValueError):
-    """A broker URL that names no broker we can open."""
 
 
 class DatabaseUnreachable(RuntimeError):
@@ -43,14 +36,10 @@ def open_broker(url: str) -> Broker:
     """The broker `url` names, not yet contacted (see connect_broker). Error messages show the URL redacted."""
     shown = redact(url)
     scheme, sep, rest = url.partition(":")
-    if scheme == "sqs" and sep:
-        if rest and not rest.startswith(("http://", "https://")):
-            raise BrokerUrlError(f"broker {shown!r}: expected sqs: or sqs:http(s)://HOST:PORT (an endpoint URL)")
-        try:
-            return SqsSnsBroker(endpoint_url=rest or None)
-        except NoRegionError:
-            raise BrokerUrlError(f"broker {shown!r}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION, or "
-                                 "region in ~/.aws/config)") from None
+    by_scheme = {p.url_scheme: p for p in PROFILES.values() if p.open_url is not None}
+    broker = by_scheme.get(scheme) if sep else None
+    if broker is not None and broker.open_url is not None and (rest or broker.url_bare):
+        return broker.open_url(shown, rest)
     if not sep or not rest:
         raise BrokerUrlError(f"broker {shown!r}: expected one of {SCHEMES}")
     if scheme == "embedded":
@@ -61,21 +50,6 @@ def open_broker(url: str) -> Broker:
             return EmbeddedBroker(path)
         except sqlite3.Error as exc:
             raise BrokerUnreachable(f"embedded broker {path}: {exc}") from None
-    if scheme == "kafka":
-        bootstrap = rest.removeprefix("//")
-        if not bootstrap or any(not h.rpartition(":")[2].isdigit() for h in bootstrap.split(",")):
-            raise BrokerUrlError(f"broker {shown!r}: expected kafka://HOST:PORT[,HOST:PORT...]")
-        # A one-shot tool joins its group once: short session timings make that join take ~1 s instead of ~20 s.
-        return KafkaBroker(bootstrap, consumer_config=KAFKA_TOOL_CONSUMER)
-    if scheme == "pubsub":
-        if rest.startswith("//"):
-            host, _, project = rest[2:].partition("/")
-            if not host.rpartition(":")[2].isdigit() or not project or "/" in project:
-                raise BrokerUrlError(f"broker {shown!r}: expected pubsub://HOST:PORT/PROJECT (an emulator)")
-            return PubSubBroker(project, emulator_host=host)
-        if "/" in rest:
-            raise BrokerUrlError(f"broker {shown!r}: expected pubsub:PROJECT or pubsub://HOST:PORT/PROJECT")
-        return PubSubBroker(rest)
     raise BrokerUrlError(f"broker {shown!r}: unknown scheme {scheme!r}; expected one of {SCHEMES}")
 
 

@@ -1,0 +1,103 @@
+"""Amazon EventBridge profile: a channel is a custom event bus, each subscriber a rule with an SQS target.
+
+- Filters: event patterns on the event itself (no message attributes), evaluated by edakit.routing.eventbridge.
+- Module `aws-eventbridge-routing` (one bus per spec); each rule gets a dead-letter queue `<bus>-<rule>-dlq` (SQS
+  names: at most 80 characters); a bus name has at most 40 characters here (the module's limit); deliveries are
+  1 + maximum_retry_attempts (1-186).
+- The kit has no EventBridge publisher and does not consume from a bus (rules deliver to their targets' queues):
+  examples are `publisher: external`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from edakit.brokers.profile import BrokerProfile, Capabilities, DeliveryRules, FilterLanguage
+from edakit.brokers.sqs_sns import SQS_QUEUE_NAME_MAX
+
+if TYPE_CHECKING:
+    from edakit.spec.errors import Problem
+    from edakit.spec.model import Channel, Filter, Spec
+    from edakit.spec.source import Document
+
+BROKER = "eventbridge"
+BUS_NAME_MAX = 40
+
+
+def dead_letter_queue_name(bus: str, rule: str) -> str:
+    return f"{bus}-{rule}-dlq"
+
+
+def event_of(body: Any) -> dict[str, Any]:
+    """The event a filter sees: the body as given (an object), or the JSON text an encoder produced."""
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _explain(subscription_filter: Filter, body: Any, attributes: Mapping[str, Mapping[str, str]]) -> list[str]:
+    from edakit.routing.eventbridge import explain_event_pattern
+
+    return explain_event_pattern(dict(subscription_filter.policy), event_of(body))  # type: ignore[arg-type]
+
+
+def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    from edakit.render import eventbridge_routing
+
+    return eventbridge_routing.tfvars(spec, channels)
+
+
+def _provider_settings(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
+    from edakit.render import eventbridge_routing
+
+    return eventbridge_routing.provider_settings(spec, channels)
+
+
+def names_and_targets(spec: Spec, doc: Document) -> Iterator[Problem]:
+    """Bus and dead-letter queue names AWS accepts; a FIFO queue target needs its message group."""
+    for channel in spec.channels.values():
+        if channel.broker != BROKER:
+            continue
+        name = channel.resource_name
+        if len(name) > BUS_NAME_MAX:
+            yield doc.problem(("channels", channel.name),
+                              f"event bus name '{name}' is {len(name)} characters; EventBridge allows "
+                              f"{BUS_NAME_MAX}: shorten the spec or channel name")
+        for sub in spec.subscribers_of(channel.name):
+            dlq = dead_letter_queue_name(name, sub.name)
+            if len(dlq) > SQS_QUEUE_NAME_MAX:
+                yield doc.problem(("subscribers", sub.name),
+                                  f"the rule's dead-letter queue '{dlq}' is {len(dlq)} characters; SQS allows "
+                                  f"{SQS_QUEUE_NAME_MAX}: shorten the spec, channel or subscriber name")
+    for sub in spec.subscribers.values():
+        target = sub.eventbridge
+        if target is not None and target.queue_arn.endswith(".fifo") and target.message_group_id is None:
+            yield doc.problem(("subscribers", sub.name, "eventbridge"), "a FIFO queue target needs `message_group_id`")
+
+
+PROFILE = BrokerProfile(
+    name=BROKER,
+    block="eventbridge",
+    title="EventBridge",
+    module="aws-eventbridge-routing",
+    render=_render,
+    provider_settings=_provider_settings,
+    capabilities=Capabilities(ordering="none", native_dlq=True, leases=False, server_side_filtering=True,
+                              replay=True, fifo_topics=False, one_channel_per_spec=True),
+    delivery=DeliveryRules(
+        max_receive_count=(1, 186), dlq_retention_per_subscriber=False,
+        dlq_required="eventbridge rules always get a DLQ: without one, events that exhaust the retries are lost",
+        target_required="an eventbridge subscriber (a rule) needs `eventbridge.queue_arn`, its SQS target",
+        filter_required="an eventbridge subscriber (a rule) needs `filter.policy`, its event pattern"),
+    filters=FilterLanguage(name="EventBridge event pattern", form=dict,
+                           form_hint="an EventBridge event pattern is a mapping such as {detail-type: [OrderPlaced]}",
+                           explain=_explain),
+    checks=(names_and_targets,),
+    dlq_name=dead_letter_queue_name,
+    module_defaults={"archive.retention_days": 7},
+)

@@ -63,6 +63,11 @@ def parse_pointer(payload: bytes) -> Pointer:
         raise PointerError("claim-check pointer: s3BucketName and s3Key must be non-empty strings")
     if len(key.encode()) > MAX_KEY_BYTES:
         raise PointerError(f"claim-check pointer: s3Key longer than {MAX_KEY_BYTES} bytes")
+    # Keys the kit and AWS's client write are uuid4 strings; refused here is what a URL path could resolve elsewhere
+    # (an Azure blob name is a URL path) and what no store key needs: dot segments, a leading '/', control characters.
+    if key.startswith("/") or any(segment in (".", "..") for segment in key.split("/")) or not key.isprintable():
+        raise PointerError(f"claim-check pointer: s3Key {key!r:.80} has a '.' or '..' segment, a leading '/' or a "
+                           f"control character")
     return Pointer(bucket, key)
 
 

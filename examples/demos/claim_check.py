@@ -111,8 +111,8 @@ def main() -> int:
         late = order("ord-3", 500_000)
         stored_before = set(store.directory.iterdir())
         publisher.publish(TOPIC, [late])
-        [expired] = set(store.directory.iterdir()) - stored_before
-        store.delete(expired.name)  # what the lifecycle rule does after payload_expiration_days
+        for expired in set(store.directory.iterdir()) - stored_before:
+            expired.unlink()  # what the lifecycle rule does after payload_expiration_days
         handled: list[Delivery] = []
         Router(broker.subscriber(TOPIC, "invoicing"), compose(handled.append, retry(POLICY), claim_check(store)),
                receive_timeout=0).run_until_idle(POLICY.max_delay + 0.1)

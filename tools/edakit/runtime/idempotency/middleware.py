@@ -20,6 +20,7 @@ from edakit.runtime.idempotency.sql import SqlIdempotencyStore
 from edakit.runtime.message import Message
 from edakit.runtime.middleware.chain import Handler, Middleware
 from edakit.runtime.middleware.leases import leases
+from edakit.runtime.middleware.metrics import count_duplicate
 from edakit.runtime.outbox.tx import Transaction, dialect_of
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,8 @@ def idempotent(store: LeaseStore, key: KeyFunction = by_event_id, *,
                on_duplicate: OnDuplicate | None = None) -> Middleware:
     """Run the handler only if this run takes the lease; a failed run releases it so a redelivery can retry.
 
-    A duplicate of a finished event is acked, and `on_duplicate(delivery)` is called (count or log skips with it);
+    A duplicate of a finished event is acked, counted in `edakit.messages.duplicates_skipped` (middleware.metrics),
+    and `on_duplicate(delivery)` is called (count or log skips with it);
     one arriving while another run holds the lease raises InProgressError, so the retry middleware (outside this
     one) redelivers it later.
 
@@ -105,6 +107,7 @@ def idempotent(store: LeaseStore, key: KeyFunction = by_event_id, *,
             token = store.begin(event_key, batch.seconds)
             if token is None:
                 log.info("skipping processed duplicate %s (key %s)", delivery.message.id, event_key)
+                count_duplicate(delivery)
                 if on_duplicate is not None:
                     on_duplicate(delivery)
                 return
@@ -160,7 +163,8 @@ def transactional(transaction: Transaction | Callable[[], AbstractContextManager
     `transaction` is a sqlite3 or psycopg connection, or a SQLAlchemy Session/Connection, with no transaction
     open between deliveries: each delivery runs in its own transaction on it. Or it is a callable returning a
     context manager that opens a transaction and yields what `handler` writes through. Leaving the transaction
-    commits; an exception rolls back both. A duplicate commits nothing and calls `on_duplicate(delivery)`.
+    commits; an exception rolls back both. A duplicate commits nothing, is counted
+    in `edakit.messages.duplicates_skipped` and calls `on_duplicate(delivery)`.
 
     The handler also owns the store's cleanup: after the first delivery and then at most every
     `cleanup_every_seconds`, records older than the window are deleted in a transaction of their own, after the
@@ -200,6 +204,7 @@ def transactional(transaction: Transaction | Callable[[], AbstractContextManager
                 handler(delivery, tx)
         if not claimed:
             log.info("skipping duplicate %s", delivery.message.id)
+            count_duplicate(delivery)
             if on_duplicate is not None:
                 on_duplicate(delivery)
         if cleanup_every_seconds is not None and time.monotonic() >= next_cleanup:

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from edakit.redact import redact
 from edakit.runtime.adapters.base import DeadLetterReason, Delivery
 from edakit.runtime.middleware.chain import Handler, Middleware
+from edakit.runtime.middleware.metrics import count_dead_lettered, count_retried
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +96,13 @@ def retry(policy: RetryPolicy, *, rng: random.Random | None = None) -> Middlewar
                     log.info("message %s attempt %d failed (%r); retrying", delivery.message.id, delivery.attempt,
                              error)
                     delivery.nack(policy.delay(delivery.attempt, jitter))
+                    count_retried(delivery, error)
                 else:
                     log.warning("message %s dead-lettered after attempt %d: %r", delivery.message.id,
                                 delivery.attempt, error)
                     failures.forget(delivery)
                     delivery.dead_letter(dead_letter_reason(delivery, error, first, now))
+                    count_dead_lettered(delivery, error)
 
         return handle
 

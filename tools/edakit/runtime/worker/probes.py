@@ -52,6 +52,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 30  # seconds a client may take to send its request: a stalled client does not hold a thread for ever
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
         log.debug("probe %s", format % args)
 

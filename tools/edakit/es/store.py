@@ -12,7 +12,7 @@ from eventsourcing.utils import strtobool
 
 from edakit.es.mapping import EventSchemas, SchemaMapper
 
-STORE_URLS = "sqlite:PATH or postgresql://user:password@host:port/dbname"
+STORE_URLS = "sqlite:PATH or postgresql://... (a libpq URL with host, user and dbname)"
 VALIDATE_SCHEMAS = "VALIDATE_SCHEMAS"
 
 

@@ -10,8 +10,9 @@ What happens (no servers; the Order database and the broker are SQLite files in 
    was never written either - no consumer hears of an order that does not exist.
 3. The broker is down: the relay's publish fails and every row stays in the outbox (`lag` shows them failing).
 4. The broker is back: the relay publishes the rows after their backoff and deletes them; the outbox is empty.
-5. The relay is killed after the broker acknowledged a new event but before it deleted the row: the restarted relay
-   publishes that event again. At-least-once: a duplicate (same event id), never a loss - see
+5. A relay process is killed (SIGKILL, the kit's EDAKIT_FAULT_AFTER_PUBLISH fault injection) after the broker
+   acknowledged a new event but before it deleted the row. The row stays leased to the dead relay for a while; once
+   the lease ends, the next relay publishes the event again. At-least-once: a duplicate (same event id), never a loss - see
    idempotent_consumer.py for what a consumer does about it.
 6. The demo checks what the Shipping consumer group received against the orders that committed; any failed check
    exits 1.
@@ -20,7 +21,10 @@ What happens (no servers; the Order database and the broker are SQLite files in 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,9 +36,11 @@ from edakit.runtime.adapters.base import PublishError, Publisher
 from edakit.runtime.adapters.embedded import EmbeddedBroker
 from edakit.runtime.message import Message
 from edakit.runtime.outbox import OutboxEvent, Relay, RelayPublishError, RetryPolicy, SqliteOutbox, append, create_schema
+from edakit.runtime.outbox.relay import FAULT_AFTER_PUBLISH_ENV
 
 TOPIC, GROUP = "order-placed", "shipping"
 BACKOFF = RetryPolicy(backoff_base=0.05, backoff_max=0.1)  # short, so the demo does not wait long for the retry
+LEASE = 1.0  # seconds a relay's claim holds its rows (SqliteOutbox's default is 60)
 
 
 def say(text: str) -> None:
@@ -56,16 +62,6 @@ class Switchable:
         self.publisher.close()
 
 
-class KilledAfterAck(RuntimeError):
-    """The relay process dying between the broker's acknowledgement and the delete of the outbox row."""
-
-
-class KillAfterAck(Switchable):
-    def publish(self, topic: str, messages: Sequence[Message]) -> None:
-        super().publish(topic, messages)
-        raise KilledAfterAck(f"relay killed after the broker acknowledged {len(messages)} event(s)")
-
-
 def place_order(db: sqlite3.Connection, order_id: str, total: float) -> str:
     """The Order service's request handler: the order row and its event, one transaction. Returns the event id."""
     event = OutboxEvent(aggregate_type="order", aggregate_id=order_id, event_type="OrderPlaced",
@@ -82,7 +78,17 @@ def lag(outbox: SqliteOutbox) -> str:
     return f"outbox: {now.rows} row(s) waiting, {now.failing_rows} failing"
 
 
-def main() -> int:
+def relay_once(workdir: Path) -> None:
+    """The relay as its own process: one drain with a short lease (the parent sets the fault injection)."""
+    outbox = SqliteOutbox(workdir / "orders.sqlite3", lease_seconds=LEASE)
+    Relay(outbox, EmbeddedBroker(workdir / "broker.sqlite3").publisher(), retry=BACKOFF).drain()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["--relay-once"]:
+        relay_once(Path(args[1]))
+        return 0
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="edakit-outbox-") as tmp:
         broker = EmbeddedBroker(Path(tmp) / "broker.sqlite3")
@@ -124,13 +130,20 @@ def main() -> int:
 
         say("\n5. a new order; the relay is killed between the broker's ack and the delete")
         committed["ord-4"] = place_order(db, "ord-4", 7.25)
-        try:
-            Relay(outbox, KillAfterAck(broker.publisher()), retry=BACKOFF).drain()
-        except KilledAfterAck as crash:
-            say(f"   {crash}; its outbox row is still there: {lag(outbox)}")
-        time.sleep(0.01)
-        say(f"   restarted relay published {Relay(outbox, publisher, retry=BACKOFF).drain()} event(s) - "
-            f"ord-4's for the second time; {lag(outbox)}")
+        killed = subprocess.run([sys.executable, __file__, "--relay-once", tmp], timeout=60,
+                                env={**os.environ, FAULT_AFTER_PUBLISH_ENV: "1"})  # the kit's fault injection
+        say(f"   the relay process was killed by signal {-killed.returncode} after the broker's ack; its row is "
+            f"still there: {lag(outbox)}")
+        if killed.returncode != -signal.SIGKILL:
+            problems.append(f"the relay process should have been SIGKILLed, it exited {killed.returncode}")
+        early = Relay(outbox, publisher, retry=BACKOFF).drain()
+        say(f"   a new relay at once: published {early} - the dead relay's lease ({LEASE} s here, 60 s by default) "
+            "still holds the row")
+        time.sleep(LEASE)
+        again = Relay(outbox, publisher, retry=BACKOFF).drain()
+        say(f"   the same relay after the lease: published {again} - ord-4's event for the second time; {lag(outbox)}")
+        if (early, again) != (0, 1):
+            problems.append(f"expected 0 events published under the lease and 1 after it, got {early} and {again}")
 
         say(f"\n6. what consumer group {GROUP!r} received")
         subscriber = broker.subscriber(TOPIC, GROUP)

@@ -16,8 +16,9 @@ Events (topic: who publishes there):  orders: Order service  |  payments: Paymen
 What happens (no servers; the broker and each service's database are SQLite files in a temporary directory):
 1. The Order service places three orders: ord-1 goes through; ord-2's customer cannot pay (PaymentFailed, the order
    is cancelled); ord-3 is paid but out of stock (ShipmentFailed: the payment is refunded, the order cancelled).
-2. The Payment service's relay is killed once after the broker acknowledged PaymentTaken for ord-1 and before it
-   deleted the outbox row: the event goes out twice, and every service skips the duplicate.
+2. The broker stores the Payment service's PaymentTaken for ord-1, but its acknowledgement is lost on the way back
+   to the relay, which keeps the outbox row and publishes it again: the event goes out twice, and every service
+   skips the duplicate.
 3. The demo checks each service's tables and the event chain of each order; any failed check exits 1.
 """
 
@@ -106,8 +107,8 @@ class Service:
         return [Router(broker.subscriber(topic, self.name), handler, receive_timeout=0) for topic in sorted(self.listens)]
 
 
-class CrashOnceAfterAck:
-    """The relay process dying after the broker acknowledged, before the outbox row is deleted."""
+class LostAckOnce:
+    """The broker stores the first publish, but its acknowledgement never reaches the relay (the connection drops)."""
 
     def __init__(self, publisher: Publisher) -> None:
         self.publisher, self.crashed = publisher, False
@@ -116,7 +117,7 @@ class CrashOnceAfterAck:
         self.publisher.publish(topic, messages)
         if not self.crashed:
             self.crashed = True
-            raise ConnectionAbortedError(f"relay killed after the broker acknowledged {messages[0].type}")
+            raise ConnectionAbortedError(f"the broker stored {messages[0].type}, but its acknowledgement was lost")
 
     def close(self) -> None:
         self.publisher.close()
@@ -197,7 +198,7 @@ def place(order: Service, order_id: str, customer: str, sku: str, amount: float)
 
 
 def main() -> int:
-    logging.disable(logging.WARNING)  # the relay logs its injected crash; the demo prints it itself
+    logging.disable(logging.WARNING)  # the relay logs the lost acknowledgement; the demo prints it itself
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="edakit-choreo-") as tmp:
         workdir = Path(tmp)
@@ -211,7 +212,7 @@ def main() -> int:
             broker.create_group(topic, "audit")  # an observer: prints nothing, keeps each order's event chain
         routers = [router for service in services for router in service.routers(broker)]
         audit = [broker.subscriber(topic, "audit") for topic in ("orders", "payments", "shipments")]
-        crashing = CrashOnceAfterAck(broker.publisher())
+        crashing = LostAckOnce(broker.publisher())
         relays = {order.name: Relay(order.outbox, broker.publisher()),
                   payment.name: Relay(payment.outbox, crashing, batch_size=1),
                   shipping.name: Relay(shipping.outbox, broker.publisher())}
@@ -231,7 +232,7 @@ def main() -> int:
                 try:
                     busy += relay.drain()
                 except ConnectionAbortedError as crash:
-                    say(f"   {name} relay: {crash}, before deleting its row; it restarts and sends it again")
+                    say(f"   {name} relay: {crash}; the outbox row stays and goes out again: a duplicate")
                     busy += 1
             busy += sum(router.run_once() for router in routers)
             for subscriber in audit:

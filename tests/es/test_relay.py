@@ -17,7 +17,7 @@ import pytest
 
 from edakit.es.mapping import event_id
 from edakit.es.orders import Orders
-from edakit.es.relay import EventStoreRelay, LogLock
+from edakit.es.relay import EventStoreRelay, LogLock, subject_topic
 from edakit.es.store import store_env
 from edakit.runtime.adapters.base import PublishError
 from edakit.runtime.adapters.embedded import EmbeddedBroker
@@ -57,7 +57,7 @@ def test_each_event_becomes_a_stable_cloudevent_on_its_subject_topic(sqlite_env,
     placed, paid = broker.subscriber("orders.order-placed", "t"), broker.subscriber("orders.order-paid", "t")
     order_id = app.place_order("c-1", ITEMS)
     app.pay_order(order_id, "pay-1")
-    relay = EventStoreRelay(app, broker.publisher())
+    relay = EventStoreRelay(app, broker.publisher(), topic_of=subject_topic)
     assert relay.lag().as_dict() | {"seconds_behind": 0} == {"name": "relay:relay", "position": 0, "head": 2,
                                                               "events_behind": 2, "seconds_behind": 0}
     assert relay.drain() == 2
@@ -86,6 +86,17 @@ class RefusingPublisher:
 
     def close(self) -> None:
         pass
+
+
+def test_by_default_every_event_of_the_application_goes_to_one_topic(sqlite_env, tmp_path: Path) -> None:
+    app = Orders(env=sqlite_env)
+    broker = EmbeddedBroker(tmp_path / "broker.db")
+    subscriber = broker.subscriber("orders.events", "t")
+    order_id = app.place_order("c-1", ITEMS)
+    app.pay_order(order_id, "pay-1")
+    EventStoreRelay(app, broker.publisher()).drain()
+    assert [m.type for m in _receive_all(subscriber, 2, timeout=2)] == ["com.edakit.orders.OrderPlaced",
+                                                                        "com.edakit.orders.OrderPaid"]
 
 
 def test_a_publish_the_broker_does_not_acknowledge_leaves_the_position(sqlite_env) -> None:

@@ -4,7 +4,10 @@ CloudEvent through any kit Publisher.
 - Order: notifications are read in notification-id order, which is commit order (the recorders serialise appends:
   `edakit.es.postgres`, SQLite's single writer), and published in that order, one publish call per run of events
   bound for the same broker topic. The CloudEvent key (`partitionkey`, the Kafka record key) is the aggregate id,
-  so brokers that order by key keep each aggregate's order.
+  so brokers that order by key keep each aggregate's order. By default every event goes to one topic per
+  application (`<app name>.events`, lower case): an aggregate's Placed and Paid on two topics could be consumed in
+  either order. `topic_of=subject_topic` routes each event to its subject's topic from schema-config.yaml instead,
+  for consumers of one event type (order then holds per event type only).
 - Position: a pyeventsourcing tracking record (`relay:<name>`) in the store's own database, advanced only after the
   broker acknowledged the whole batch. A crash between the acknowledgement and the advance re-sends that batch and
   nothing else: duplicates stay within one batch, nothing is lost, and no transaction spans the store and the
@@ -147,8 +150,8 @@ class LogLock:
             self._conn = None
 
 
-def default_topic(event_type: EventType) -> str:
-    """The broker topic of an event: its subject's topic in schemas/<domain>/schema-config.yaml."""
+def subject_topic(event_type: EventType) -> str:
+    """A `topic_of`: the event's subject's topic in schemas/<domain>/schema-config.yaml."""
     return event_type.subject.topic
 
 
@@ -156,7 +159,7 @@ class EventStoreRelay:
     """Publishes an application's notification log, in order, through `publisher`."""
 
     def __init__(self, app: Application[Any], publisher: Publisher, *, name: str = "relay",
-                 source: str | None = None, topic_of: Callable[[EventType], str] = default_topic,
+                 source: str | None = None, topic_of: Callable[[EventType], str] | None = None,
                  batch_size: int = 100, tracking: TrackingRecorder | None = None,
                  poll_interval: float = 0.2, standby_poll: float = 1.0) -> None:
         if not isinstance(app.mapper, SchemaMapper):
@@ -167,7 +170,9 @@ class EventStoreRelay:
         self.app, self.publisher, self.mapper = app, publisher, app.mapper
         self.tracking_name = f"relay:{name}"
         self.source = source or f"/edakit/es/{app.name}"
-        self.topic_of, self.batch_size = topic_of, batch_size
+        app_topic = f"{app.name.lower()}.events"
+        self.topic_of = topic_of or (lambda event_type: app_topic)
+        self.batch_size = batch_size
         self.tracking = tracking if tracking is not None else app.factory.tracking_recorder()
         self.poll_interval, self.standby_poll = poll_interval, standby_poll
         self.lock = LogLock(app, self.tracking_name)

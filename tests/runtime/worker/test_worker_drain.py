@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -48,14 +49,19 @@ def test_sigterm_under_load_on_kafka_loses_nothing_handles_nothing_twice_and_com
     publisher.close()
     env = {"WORKER_BROKER": "kafka", "WORKER_BOOTSTRAP": tansu_bootstrap, "HANDLE_SECONDS": "0.002"}
 
-    first = start_worker(tmp_path, spec_file, tmp_path / "first.txt", **env)
-    first.wait_handled(120, timeout=30)  # mid-load: the worker holds a batch when the signal comes
-    code, took = first.terminate()
+    # The SIGTERM comes while the first run handles its 120th message: a batch is in hand, not between batches.
+    first = start_worker(tmp_path, spec_file, tmp_path / "first.txt", SIGTERM_AT="120", **env)
+    code = first.proc.wait(30)
+    exited = datetime.now(timezone.utc)
+    first.reader.join(5)
     first_ids = first.handled()
-    assert code == 0 and took < settings.shutdown_grace_seconds, (code, took, first.lines[-3:])
-    assert len(first_ids) == len(set(first_ids)) < len(sent)  # none twice; stopped before the end
+    [signalled] = first.logged("SIGTERM: draining")
     [drained] = first.logged("drained in")
-    assert drained["handled"] == {"billing": len(first_ids)}  # every message handed to it was settled
+    took = (exited - datetime.fromisoformat(signalled["time"])).total_seconds()
+    assert code == 0 and took < settings.shutdown_grace_seconds, (code, took, first.lines[-3:])
+    assert signalled["in_hand"]["billing"] >= 1  # the window was hit: messages were received and not yet handled
+    assert 120 <= len(first_ids) == len(set(first_ids)) < len(sent)  # none twice; stopped before the end
+    assert drained["handled"] == {"billing": len(first_ids)}  # every message handed to it was handled and settled
 
     second = start_worker(tmp_path, spec_file, tmp_path / "second.txt", **env)
     second.wait_handled(len(sent) - len(first_ids), timeout=30)

@@ -22,7 +22,7 @@ EDAKIT = Path(sys.executable).with_name("edakit")
 # The service module the subprocess runs: its broker from the environment, a handler that records each message id
 # (one line, flushed: a line is on disk before the message is settled) after HANDLE_SECONDS of "work".
 SERVICE = textwrap.dedent('''
-    import logging, os, time
+    import logging, os, signal, time
     from pathlib import Path
 
     from edakit.runtime.worker import App
@@ -39,10 +39,16 @@ SERVICE = textwrap.dedent('''
     app = App(spec, broker)
     handled = open(os.environ["WORKER_OUT"], "a", buffering=1)
     pause = float(os.environ.get("HANDLE_SECONDS", "0.004"))
+    sigterm_at = int(os.environ.get("SIGTERM_AT", "0"))  # the platform's SIGTERM, while this message is in hand
+    count = 0
     log = logging.getLogger("service")
 
     @app.subscriber("billing")
     def charge(delivery):
+        global count
+        count += 1
+        if count == sigterm_at:
+            os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(pause)
         handled.write(delivery.message.id + "\\n")
         log.info("charged")

@@ -51,6 +51,27 @@ class _Loop:
     thread: threading.Thread | None = None
     handled: int = 0
     crashed: bool = False
+    received: int = 0  # deliveries the subscriber returned ...
+    finished: int = 0  # ... and those whose handler chain has returned: the difference is in hand
+
+    @property
+    def in_hand(self) -> int:
+        return self.received - self.finished
+
+
+class _Tally:
+    """The loop's subscriber, counting what it hands out (everything else, keep_alive and close, passes through)."""
+
+    def __init__(self, subscriber: Subscriber, loop: _Loop) -> None:
+        self._subscriber, self._loop = subscriber, loop
+
+    def receive(self, max_messages: int = 10, timeout: float = 1.0) -> list:
+        deliveries = self._subscriber.receive(max_messages, timeout)
+        self._loop.received += len(deliveries)
+        return deliveries
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._subscriber, name)
 
 
 class Worker:
@@ -147,7 +168,15 @@ class Worker:
                 if subscriber is None:
                     return  # stopped before the broker took the subscriber
                 loop.consuming.set()
-                router = Router(subscriber, sub.chain(), max_messages=sub.settings.max_messages,
+                chain = sub.chain()
+
+                def counted(delivery: Any) -> None:
+                    try:
+                        chain(delivery)
+                    finally:
+                        loop.finished += 1
+
+                router = Router(_Tally(subscriber, loop), counted, max_messages=sub.settings.max_messages,
                                 receive_timeout=self.poll_timeout, lease_seconds=sub.settings.lease_seconds)
                 try:
                     while not self._stop.is_set():
@@ -209,7 +238,10 @@ class Worker:
                 log.error("second %s: exiting without finishing the drain", signal.Signals(signum).name)
                 logging.shutdown()
                 os._exit(1)
-            log.info("%s: draining (grace period %gs)", signal.Signals(signum).name, self.grace_seconds)
+            in_hand = {loop.subscription.name: loop.in_hand for loop in self.loops}
+            in_hand.update({name: gate.in_flight for name, gate in self.gates.items()})
+            log.info("%s: draining (grace period %gs), %d message(s) in hand", signal.Signals(signum).name,
+                     self.grace_seconds, sum(in_hand.values()), extra={"in_hand": in_hand})
             self.stop()
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}

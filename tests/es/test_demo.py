@@ -26,6 +26,7 @@ def test_the_demo_runs_every_step_and_passes(tmp_path: Path) -> None:
 def test_a_failed_check_exits_1_naming_it(tmp_path: Path, monkeypatch, capsys) -> None:
     spec = importlib.util.spec_from_file_location("cqrs_orders_demo", DEMO)
     demo = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "cqrs_orders_demo", demo)  # its event classes are dataclasses of that module
     spec.loader.exec_module(demo)
     monkeypatch.setattr(demo, "order_rows", lambda conn, status=None: [])  # a read model that lost everything
     assert demo.main(["--db-dir", str(tmp_path)]) == 1

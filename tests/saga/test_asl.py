@@ -77,8 +77,10 @@ def saga_document(shapes: list[tuple[str, bool, str, bool]]) -> str:
     return json.dumps({"saga": "Generated", "steps": steps})
 
 
-def walk(asl: dict, failing: frozenset[str] = frozenset()) -> list[str]:
-    """States entered from StartAt when the Tasks named in failing fail and every other Task succeeds."""
+def walk(asl: dict, failing: dict[str, str] | None = None) -> list[str]:
+    """States entered from StartAt when the Tasks named in failing fail ("failure") or time out ("timeout") and
+    every other Task succeeds; the Catch taken is the first whose ErrorEquals matches, as in ASL."""
+    failing = failing or {}
     entered, name = [], asl["StartAt"]
     while True:
         state = asl["States"][name]
@@ -87,7 +89,11 @@ def walk(asl: dict, failing: frozenset[str] = frozenset()) -> list[str]:
             return entered
         assert state["Type"] == "Task"
         assert len(entered) <= len(asl["States"]), "the state machine loops"
-        name = state["Catch"][0]["Next"] if name in failing else state["Next"]
+        if name in failing:
+            error = "States.Timeout" if failing[name] == "timeout" else "Declined"
+            name = next(c["Next"] for c in state["Catch"] if error in c["ErrorEquals"] or "States.ALL" in c["ErrorEquals"])
+        else:
+            name = state["Next"]
 
 
 @settings(max_examples=100, deadline=None)
@@ -100,13 +106,16 @@ def test_a_failed_step_compensates_exactly_the_completed_steps_in_reverse(shapes
     assert walk(asl) == [*names, "SagaSucceeded"]
 
     failing = data.draw(st.integers(0, len(names) - 1), label="failing step")
+    kind = data.draw(st.sampled_from(["failure", "timeout"]), label="how it fails")
     undone = [f"Compensate{n}" for n in reversed(names[:failing]) if n in compensated]
-    assert walk(asl, frozenset({names[failing]})) == [*names[: failing + 1], *undone, "SagaFailed"]
+    # compensate_on defaults to [timeout]: a timed-out action (its effect may have happened) is undone first.
+    own = [f"Compensate{names[failing]}"] if kind == "timeout" and names[failing] in compensated else []
+    assert walk(asl, {names[failing]: kind}) == [*names[: failing + 1], *own, *undone, "SagaFailed"]
 
     if undone:
         broken = data.draw(st.sampled_from(undone), label="failing compensation")
-        expected = [*names[: failing + 1], *undone[: undone.index(broken) + 1], "CompensationFailed"]
-        assert walk(asl, frozenset({names[failing], broken})) == expected
+        expected = [*names[: failing + 1], *own, *undone[: undone.index(broken) + 1], "CompensationFailed"]
+        assert walk(asl, {names[failing]: kind, broken: "failure"}) == expected
 
 
 @settings(max_examples=60, deadline=None)
@@ -122,7 +131,7 @@ def test_every_task_catches_everything_and_every_state_is_reachable(shapes) -> N
         reachable.add(name)
         state = states[name]
         if state["Type"] == "Task":
-            assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": state["Catch"][0]["ResultPath"], "Next": state["Catch"][0]["Next"]}]
-            frontier += [state["Next"], state["Catch"][0]["Next"]]
+            assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"]  # nothing ends the execution uncaught
+            frontier += [state["Next"], *(c["Next"] for c in state["Catch"])]
     expected = set(states) - ({"CompensationFailed"} if not any(s[1] for s in shapes[:-1]) else set())
     assert reachable == expected

@@ -85,11 +85,33 @@ def test_cross_checks_are_located(old: str, new: str, expected: str) -> None:
     assert expected in problems(text)
 
 
-def test_compensation_on_the_last_step_is_rejected() -> None:
-    text = VALID + "    compensation:\n      service: lambda\n      resource: arn:aws:lambda:eu-west-1:123456789012:function:refund\n"
+def test_compensation_on_the_last_step_needs_a_compensate_on_rule() -> None:
+    compensation = "    compensation:\n      service: lambda\n      resource: arn:aws:lambda:eu-west-1:123456789012:function:refund\n"
+    # By default (compensate_on: [timeout]) a timed-out last action is undone: its compensation can run.
+    assert parse_saga(VALID + compensation, "trial.yaml").steps[-1].compensate_on == ("timeout",)
+    text = VALID.replace("  - name: Charge\n", "  - name: Charge\n    compensate_on: []\n") + compensation
     assert problems(text) == [
-        "trial.yaml:16:5 steps[1].compensation: the last step's compensation never runs: once the last step succeeds the saga is complete, and a failed step is not compensated; remove it"
+        "trial.yaml:17:5 steps[1].compensation: the last step's compensation never runs: once the last step succeeds "
+        "the saga is complete, and its compensate_on is empty; remove it or set compensate_on"
     ]
+
+
+def test_channels_are_on_every_step_or_none_and_apart_from_the_reply_channel() -> None:
+    assert parse_saga(VALID, "trial.yaml").steps[0].channel is None
+    one = VALID.replace("  - name: Reserve\n", "  - name: Reserve\n    channel: reserve-commands\n")
+    assert problems(one) == ["trial.yaml:13:5 steps[1]: missing required key 'channel': the Python orchestrator "
+                             "sends every step's commands to a kit channel, and another step names one"]
+    both = one.replace("  - name: Charge\n", "  - name: Charge\n    channel: trial-replies\n")
+    assert problems(both) == ["trial.yaml:14:5 steps[1].channel: channel 'trial-replies' is the saga's reply "
+                              "channel; commands and replies need channels of their own"]
+    assert parse_saga(both + "reply_channel: answers\n", "trial.yaml").reply_channel == "answers"
+    assert problems(one.replace("channel: reserve-commands", "channel: Reserve_Commands"))[0].startswith(
+        "trial.yaml:6:5 steps[0].channel: 'Reserve_Commands' is not valid: A kit channel name")
+
+
+def test_generated_state_names_are_reserved() -> None:
+    assert "'DeadlineReserve' collides with a state name the generator adds" in problems(
+        VALID.replace("name: Charge", "name: DeadlineReserve"))[0]
 
 
 def test_invalid_yaml_is_located() -> None:

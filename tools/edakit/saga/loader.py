@@ -36,7 +36,9 @@ CALLBACK_TRANSIENT_ERRORS = ("States.Timeout",)
 BUILTIN_RETRY = {"max_attempts": 2, "interval_seconds": 1, "backoff_rate": 2.0}
 
 # State names the generator adds next to the steps' own.
-RESERVED_STATE_NAMES = ("SagaSucceeded", "SagaFailed", "CompensationFailed")
+RESERVED_STATE_NAMES = ("SagaSucceeded", "SagaFailed", "CompensationFailed", "SagaClock")
+# Prefixes of the states generated per step (compensation; the deadline check when the saga has a timeout).
+GENERATED_PREFIXES = ("Compensate", "Deadline", "Expired", "TimedOut")
 COMPENSATION_PREFIX = "Compensate"
 DEFAULT_COMPENSATE_ON = ["timeout"]
 EXPECTED_DOCUMENT = "expected a mapping with keys saga and steps"
@@ -105,7 +107,7 @@ def _cross_check_problems(document: Document) -> list[Problem]:
 
     defaults = data.get("defaults", {})
     steps = data["steps"]
-    generated = {*RESERVED_STATE_NAMES, *(COMPENSATION_PREFIX + step["name"] for step in steps if "compensation" in step)}
+    generated = {*RESERVED_STATE_NAMES, *(prefix + step["name"] for step in steps for prefix in GENERATED_PREFIXES)}
     last = len(steps) - 1
     if "compensation" in steps[last] and not steps[last].get("compensate_on", DEFAULT_COMPENSATE_ON):
         report(("steps", last, "compensation"), "the last step's compensation never runs: once the last step succeeds "

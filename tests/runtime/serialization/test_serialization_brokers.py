@@ -91,6 +91,7 @@ def test_kafka_avro_through_outbox_relay_and_consumer(tansu_bootstrap: str, kafk
     dlq.close()
     sub.close()
     publisher.close()
+    codec.close()
 
 
 def serializer_of(codec: ChannelCodec) -> Callable[[OutboxEvent], OutboxEvent]:

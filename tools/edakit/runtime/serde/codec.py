@@ -135,6 +135,11 @@ class ChannelCodec:
                 self._deserializers[event] = AvroDeserializer(registry, text)
             self.schemas[event] = schema
 
+    def close(self) -> None:
+        """Close the registry client's connections (the codec decodes no more after)."""
+        if self.registry is not None:
+            self.registry.close()
+
     def _confluent(self, schema: EventSchema) -> bool:
         return self.wire == "confluent" and schema.schema_type == "AVRO"
 

@@ -167,6 +167,7 @@ def test_import_mode_keeps_the_given_id(client: SchemaRegistryClient, empty_regi
                         {"schema": json.dumps(_record("Imp", "a")), "id": 77, "version": 3})
     assert status == 200 and (body["id"], body["version"]) == (77, 3)
     assert client.get_schema(77).schema_str == json.dumps(_record("Imp", "a"))
+    assert _raw(empty_registry_url, "GET", "/schemas/ids/77/schema") == (200, _record("Imp", "a"))
     status, body = _raw(empty_registry_url, "POST", "/subjects/imported-value/versions",
                         {"schema": json.dumps(_record("Imp", "b")), "id": 77})
     assert (status, body["error_code"]) == (422, 42207)

@@ -427,3 +427,28 @@ def test_mounted_in_a_wsgi_server_it_answers_pubsub_over_http(served: tuple[str,
     # A Content-Length over the bound is refused before the body is read.
     big = requests.post(url, data=b"x" * 100_001, headers=request_headers(token()), timeout=5)
     assert big.status_code == 413 and len(seen) == 1
+
+
+def test_the_wsgi_app_wants_a_content_length_and_reads_no_more_than_it_says() -> None:
+    seen: list = []
+    app = wsgi_app(receiver(seen.append), max_body_bytes=100_000)
+    statuses: list[str] = []
+    body = envelope(order())
+
+    class Input:
+        def __init__(self) -> None:
+            self.asked: list[int] = []
+
+        def read(self, size: int = -1) -> bytes:
+            self.asked.append(size)
+            return body[:size]
+
+    def call(**environ: str) -> Input:
+        stream = Input()
+        b"".join(app({"REQUEST_METHOD": "POST", "wsgi.input": stream, "CONTENT_TYPE": "application/json",
+                      "HTTP_AUTHORIZATION": f"Bearer {token()}", **environ}, lambda status, headers: statuses.append(status)))
+        return stream
+
+    assert call().asked == [] and statuses[-1] == "411 Length Required"  # chunked: refused unread
+    assert call(CONTENT_LENGTH=str(len(body))).asked == [len(body)] and statuses[-1] == "204 No Content"
+    assert len(seen) == 1

@@ -95,6 +95,9 @@ def test_probes_during_a_drain_and_a_grace_period_that_runs_out(tmp_path: Path, 
     assert get(worker.port, "/readyz")[1] == {"status": "ready", "checks": {"broker": "ok"}}
     assert get(worker.port, "/healthz") == (200, {"status": "alive"})
     worker.wait_handled(1, timeout=10)
+    status, metrics = get(worker.port, "/metrics")  # the kit's OpenTelemetry consumer metrics, as Prometheus reads
+    consumed = [line for line in metrics.splitlines() if line.startswith("messaging_client_consumed_messages_total")]
+    assert status == 200 and consumed and f'messaging_consumer_group_name="{settings.group}"' in consumed[0]
     worker.proc.send_signal(15)
     sent_at = time.monotonic()
     time.sleep(0.2)
@@ -111,3 +114,21 @@ def test_probes_during_a_drain_and_a_grace_period_that_runs_out(tmp_path: Path, 
     time.sleep(1.1)
     rest = broker.subscriber(topic, settings.group).receive(10, timeout=2)
     assert sorted(d.message.id for d in rest) == sorted(m.id for m in sent if m.id not in handled)
+
+
+def test_a_second_signal_exits_at_once(tmp_path: Path, start_worker) -> None:  # noqa: ANN001
+    spec_file, topic = write_spec(tmp_path, grace=20)
+    broker = EmbeddedBroker(tmp_path / "broker.sqlite3")
+    broker.create_group(topic, consumer_settings(load_spec(spec_file, root=ROOT), "billing").group)
+    broker.publisher().publish(topic, orders(3))
+    worker = start_worker(tmp_path, spec_file, tmp_path / "out.txt", WORKER_BROKER="embedded",
+                          WORKER_DB=str(tmp_path / "broker.sqlite3"), HANDLE_SECONDS="10")
+    deadline = time.monotonic() + 10
+    while not worker.logged("consuming"):
+        assert time.monotonic() < deadline, worker.lines
+        time.sleep(0.02)
+    worker.proc.send_signal(15)
+    time.sleep(0.2)
+    sent_at = time.monotonic()
+    worker.proc.send_signal(15)
+    assert worker.proc.wait(5) == 1 and time.monotonic() - sent_at < 1.0

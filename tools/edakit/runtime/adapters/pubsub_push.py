@@ -11,7 +11,7 @@ with `Authorization: Bearer <OIDC token>` signed by Google for the subscription'
   document of https://www.googleapis.com/oauth2/v1/certs or its JWKS form, kept fresh by the deployment): the
   receiver never fetches a URL, and a token's `jku`/`x5u` are never used.
 - `PubSubPushReceiver` is framework-agnostic, (method, headers, body) -> PushResponse; `wsgi_app(receiver)` mounts
-  it (or the Event Grid webhook) in any WSGI server. The message is decoded exactly as the pull adapter decodes it
+  it in any WSGI server. The message is decoded exactly as the pull adapter decodes it
   (edakit.runtime.adapters.pubsub.decode: CloudEvents binary mode in `ce-*` attributes, or structured mode), the
   handler runs through `edakit.runtime.middleware.handle` (the Router's settle-exactly-once step), and the answer
   tells Pub/Sub what to do: 204 = acknowledged (handled, or dead-lettered by the kit); anything else is a nack that
@@ -456,7 +456,8 @@ Responder = Callable[[str, Mapping[str, str], bytes], Any]  # returns an object 
 
 
 def wsgi_app(receiver: Responder, max_body_bytes: int = MAX_BODY_BYTES) -> Callable[..., Iterable[bytes]]:
-    """A WSGI application around a (method, headers, body) receiver (PubSubPushReceiver, EventGridWebhook). The body
+    """A WSGI application around a (method, headers, body) receiver answering an object with status, headers and
+    body (PubSubPushReceiver; EventGridWebhook has the same shape). The body
     is read only up to `max_body_bytes` (a larger Content-Length is answered 413 unread), and only with a
     Content-Length (411 otherwise: chunked bodies would have to be read to be measured)."""
     from http import HTTPStatus

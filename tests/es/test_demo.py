@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 
 DEMO = Path(__file__).resolve().parents[2] / "examples/demos/cqrs_orders.py"
 
 
-def test_the_demo_runs_every_step_and_passes(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(DEMO), "--db-dir", str(tmp_path)], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+def _load_demo(monkeypatch):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("cqrs_orders_demo", DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "cqrs_orders_demo", demo)  # its event classes are dataclasses of that module
+    spec.loader.exec_module(demo)
+    return demo
+
+
+def test_the_demo_runs_every_step_and_passes(tmp_path: Path, monkeypatch, capsys) -> None:
+    """In-process (its `__main__` is `sys.exit(main())`): a subprocess would add an interpreter start."""
+    assert _load_demo(monkeypatch).main(["--db-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
     steps = [line for line in lines if line[:2] in {f"{n}." for n in range(1, 7)}]
     assert [s.split(" ", 1)[0] for s in steps] == ["1.", "2.", "3.", "4.", "5.", "6."]
     assert "   ok: each event projected once, each duplicate skipped" in lines
@@ -24,10 +30,7 @@ def test_the_demo_runs_every_step_and_passes(tmp_path: Path) -> None:
 
 
 def test_a_failed_check_exits_1_naming_it(tmp_path: Path, monkeypatch, capsys) -> None:
-    spec = importlib.util.spec_from_file_location("cqrs_orders_demo", DEMO)
-    demo = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "cqrs_orders_demo", demo)  # its event classes are dataclasses of that module
-    spec.loader.exec_module(demo)
+    demo = _load_demo(monkeypatch)
     monkeypatch.setattr(demo, "order_rows", lambda conn, status=None: [])  # a read model that lost everything
     assert demo.main(["--db-dir", str(tmp_path)]) == 1
     assert capsys.readouterr().err == "FAILED: paid orders: bob's\n"

@@ -142,3 +142,55 @@ def _flag(file: Path, name: str, attributes: dict[str, Tree], key: str, *, defau
     if text not in ("true", "false"):
         raise fail(file, attributes[key].meta.line, f'"{name}": {key} must be true or false, found {text}')
     return text == "true"
+
+
+def variable_defaults(path: Path) -> dict[str, str]:
+    """Every default a module's variables declare, as Terraform source text: `"<variable>"` for a variable's own
+    default, `"<variable>.<attribute>[.<attribute>...]"` for an `optional(type, default)` attribute of its object
+    type (through map/list/set/optional). What the broker profiles restate is tested against this."""
+    defaults: dict[str, str] = {}
+    for file in sorted(path.glob("*.tf")):
+        for block in parse_file(file).blocks():
+            kind, labels, body = block_parts(block)
+            if kind != "variable":
+                continue
+            name = _single_label(file, block, "variable", labels)
+            attributes, _ = body_items(body)
+            if "default" in attributes:
+                defaults[name] = expression_text(file, attributes["default"])
+            if "type" in attributes:
+                defaults |= _optional_defaults(file, attributes["type"], name)
+    return defaults
+
+
+def _optional_defaults(file: Path, node: Tree, prefix: str) -> dict[str, str]:
+    """The optional() defaults inside a type constraint, keyed `prefix.<attribute>...`."""
+    while node.data == "expr_term" and len(subtrees(node)) == 1:
+        node = subtrees(node)[0]
+    if node.data != "function_call":
+        return {}
+    function, *rest = subtrees(node)
+    arguments = subtrees(rest[0]) if rest else []
+    kind = token_text(function)
+    if kind in ("map", "list", "set") and arguments:
+        return _optional_defaults(file, arguments[0], prefix)
+    if kind != "object" or not arguments:
+        return {}
+    shape = arguments[0]
+    while shape.data == "expr_term":
+        shape = subtrees(shape)[0]
+    found: dict[str, str] = {}
+    for element in (e for e in subtrees(shape) if e.data == "object_elem"):
+        key, value = subtrees(element)
+        attribute = f"{prefix}.{token_text(key)}"
+        inner = value
+        while inner.data == "expr_term" and len(subtrees(inner)) == 1:
+            inner = subtrees(inner)[0]
+        if inner.data == "function_call" and token_text(subtrees(inner)[0]) == "optional":
+            optional = subtrees(subtrees(inner)[1])
+            if len(optional) == 2:
+                found[attribute] = expression_text(file, optional[1])
+            found |= _optional_defaults(file, optional[0], attribute)
+        else:
+            found |= _optional_defaults(file, value, attribute)
+    return found

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edakit.brokers import eventgrid, kafka, pubsub, sqs_sns
 from edakit.lint.core import Severity, Target, items, module_vars, rule
 from edakit.spec.model import Location
 
-SNS_SQS = "aws-sns-sqs-fanout"
-KAFKA = "kafka-topics"
-PUBSUB = "gcp-pubsub"
-EVENTGRID = "azure-eventgrid"
+# The modules the rules read, and their variables' defaults (used when a tfvars file leaves a key out), from the
+# broker profiles (edakit.brokers; tests/brokers/test_module_defaults.py ties each default to the module).
+SNS_SQS, SQS = sqs_sns.PROFILE.module, sqs_sns.PROFILE.default
+KAFKA, KAFKA_DEFAULT = kafka.PROFILE.module, kafka.PROFILE.default
+PUBSUB, PUBSUB_DEFAULT = pubsub.PROFILE.module, pubsub.PROFILE.default
+EVENTGRID, EVENTGRID_DEFAULT = eventgrid.PROFILE.module, eventgrid.PROFILE.default
 
 # Below 2 one transient error dead-letters a message; above 30 a poison message is retried for too long
 # (30 is also Event Grid's own maximum).
@@ -18,17 +21,16 @@ MIN_DELIVERIES, MAX_DELIVERIES = 2, 30
 # AWS guidance for queue consumers: visibility timeout >= 6x the processing timeout, so retried or throttled
 # batches are not redelivered while still in flight.
 VISIBILITY_FACTOR = 6
-# Module defaults, used when a tfvars file leaves the key out.
-SQS_RETENTION_SECONDS = 345600
-SQS_DLQ_RETENTION_SECONDS = 1209600
-SQS_VISIBILITY_SECONDS = 30
+SQS_RETENTION_SECONDS = SQS("subscribers.message_retention_seconds")
+SQS_DLQ_RETENTION_SECONDS = SQS("subscribers.dlq_message_retention_seconds")
+SQS_VISIBILITY_SECONDS = SQS("subscribers.visibility_timeout_seconds")
 
 
 @rule("EDA001", "dlq-required", Severity.ERROR,
       "A subscriber without a DLQ either blocks on a poison message or loses it silently.")
 def dlq_required(target: Target) -> Iterator[tuple[Location, str]]:
     for name, queue in items(module_vars(target, SNS_SQS).get("subscribers")):
-        if queue.get("create_dlq", True) is False:
+        if queue.get("create_dlq", SQS("subscribers.create_dlq")) is False:
             yield (target.at(("subscribers", name, "create_dlq"), ("subscribers", name, "dlq", "enabled")),
                    f"subscriber '{name}' has no DLQ (create_dlq = false): set create_dlq = true")
 
@@ -42,25 +44,29 @@ def max_receive_count_bounds(target: Target) -> Iterator[tuple[Location, str]]:
 
     bounds = f"keep it within {MIN_DELIVERIES}..{MAX_DELIVERIES}"
     for name, queue in items(module_vars(target, SNS_SQS).get("subscribers")):
-        count = queue.get("max_receive_count", 5)
+        count = queue.get("max_receive_count", SQS("subscribers.max_receive_count"))
         if out_of_bounds(count):
             yield (target.at(("subscribers", name, "max_receive_count"), *_spec_dlq(name, "max_receive_count")),
                    f"subscriber '{name}' max_receive_count is {count}; {bounds}")
     for group, entry in items(module_vars(target, KAFKA).get("consumer_groups")):
-        count = entry.get("retry_topic_count", 3)
+        count = entry.get("retry_topic_count", KAFKA_DEFAULT("consumer_groups.retry_topic_count"))
         if isinstance(count, int) and out_of_bounds(count + 1):
             sub = kafka_subscriber(target, group)
             yield (target.at(("consumer_groups", group, "retry_topic_count"), *_spec_dlq(sub, "max_receive_count")),
                    f"consumer group '{group}' delivers {count + 1} time(s) (1 + {count} retry topics); {bounds}")
     for name, subscription in items(module_vars(target, PUBSUB).get("subscriptions")):
         policy = subscription.get("dead_letter_policy") or {}
-        count = policy.get("max_delivery_attempts", 5) if isinstance(policy, dict) else None
+        count = (policy.get("max_delivery_attempts",
+                            PUBSUB_DEFAULT("subscriptions.dead_letter_policy.max_delivery_attempts"))
+                 if isinstance(policy, dict) else None)
         if out_of_bounds(count):
             yield (target.at(("subscriptions", name, "dead_letter_policy", "max_delivery_attempts")),
                    f"subscription '{name}' max_delivery_attempts is {count}; {bounds}")
     for name, subscription in items(module_vars(target, EVENTGRID).get("event_subscriptions")):
         policy = subscription.get("retry_policy") or {}
-        count = policy.get("max_delivery_attempts", 30) if isinstance(policy, dict) else None
+        count = (policy.get("max_delivery_attempts",
+                            EVENTGRID_DEFAULT("event_subscriptions.retry_policy.max_delivery_attempts"))
+                 if isinstance(policy, dict) else None)
         if out_of_bounds(count):
             yield (target.at(("event_subscriptions", name, "retry_policy", "max_delivery_attempts")),
                    f"event subscription '{name}' max_delivery_attempts is {count}; {bounds}")
@@ -77,14 +83,14 @@ def dlq_retention(target: Target) -> Iterator[tuple[Location, str]]:
                               *_spec_dlq(name, "retention_hours"))
             yield (where,
                    f"subscriber '{name}': the DLQ keeps messages {dlq} s, less than its queue ({source} s)")
-    kafka = module_vars(target, KAFKA)
-    topics = dict(items(kafka.get("topics")))
-    for group, entry in items(kafka.get("consumer_groups")):
+    kafka_vars = module_vars(target, KAFKA)
+    topics = dict(items(kafka_vars.get("topics")))
+    for group, entry in items(kafka_vars.get("consumer_groups")):
         dlq = entry.get("dlq_retention_hours")
         for topic in entry.get("topics") if isinstance(entry.get("topics"), list) else ():
             settings = topics.get(topic) if isinstance(topic, str) else None  # malformed: the module's validation says
             source = (settings if isinstance(settings, dict) else {}).get(
-                "retention_hours", kafka.get("default_retention_hours", 168))
+                "retention_hours", kafka_vars.get("default_retention_hours", KAFKA_DEFAULT("default_retention_hours")))
             if isinstance(dlq, int) and isinstance(source, int) and dlq < source:
                 sub = kafka_subscriber(target, group)
                 yield (target.at(("consumer_groups", group, "dlq_retention_hours"), *_spec_dlq(sub, "retention_hours")),
@@ -126,7 +132,7 @@ def pubsub_dead_letter(target: Target) -> Iterator[tuple[Location, str]]:
     pubsub = module_vars(target, PUBSUB)
     for name, subscription in items(pubsub.get("subscriptions")):
         policy = subscription.get("dead_letter_policy") or {}
-        if isinstance(policy, dict) and policy.get("enabled", True) is False:
+        if isinstance(policy, dict) and policy.get("enabled", PUBSUB_DEFAULT("subscriptions.dead_letter_policy.enabled")) is False:
             yield (target.at(("subscriptions", name, "dead_letter_policy", "enabled")),
                    f"subscription '{name}' disables its dead_letter_policy: no DLQ topic, no subscription on it and "
                    "no service-agent IAM are created")
@@ -145,12 +151,13 @@ def eventgrid_dead_letter(target: Target) -> Iterator[tuple[Location, str]]:
     if not isinstance(storage, dict):
         yield (target.at(("dead_letter_storage",)),
                "dead_letter_storage is not set: undeliverable events are dropped after the retry policy ends")
-    elif storage.get("create", True) and not storage.get("storage_account_name"):
+    elif storage.get("create", EVENTGRID_DEFAULT("dead_letter_storage.create")) and not storage.get("storage_account_name"):
         yield (target.at(("dead_letter_storage",)), "dead_letter_storage.create needs storage_account_name")
-    elif not storage.get("create", True) and not storage.get("storage_account_id"):
+    elif (not storage.get("create", EVENTGRID_DEFAULT("dead_letter_storage.create"))
+          and not storage.get("storage_account_id")):
         yield (target.at(("dead_letter_storage",)), "dead_letter_storage.create = false needs storage_account_id")
     identity = eventgrid.get("identity", {})
-    kind = identity.get("type", "SystemAssigned") if isinstance(identity, dict) else None
+    kind = identity.get("type", EVENTGRID_DEFAULT("identity.type")) if isinstance(identity, dict) else None
     if kind not in ("SystemAssigned", "UserAssigned"):
         yield (target.at(("identity",)),
                f"identity type {kind!r}: dead-lettering needs a managed identity (SystemAssigned or UserAssigned)")

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from edakit.lint.core import Severity, Target, items, module_vars, rule
-from edakit.lint.rules.delivery import EVENTGRID, PUBSUB, SNS_SQS
+from edakit.lint.rules.delivery import EVENTGRID, PUBSUB, SNS_SQS, SQS
 from edakit.routing import (
     InvalidEventGridFilter,
     InvalidFilterError,
@@ -77,7 +77,7 @@ def filter_valid(target: Target) -> Iterator[tuple[Location, str]]:
         if policy is None:
             continue
         try:
-            validate_sns_filter_policy(policy, scope=queue.get("filter_policy_scope", "MessageAttributes"))
+            validate_sns_filter_policy(policy, scope=queue.get("filter_policy_scope", SQS("subscribers.filter_policy_scope")))
         except InvalidFilterError as exc:
             yield target.at(("subscribers", name, "filter_policy"), ("subscribers", name, "filter")), str(exc)
     for name, subscription in items(module_vars(target, PUBSUB).get("subscriptions")):

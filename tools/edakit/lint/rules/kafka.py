@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edakit.lint.core import Severity, Target, items, module_vars, rule
-from edakit.lint.rules.delivery import KAFKA, kafka_subscriber
+from edakit.lint.rules.delivery import KAFKA, KAFKA_DEFAULT, kafka_subscriber
 from edakit.spec.model import Location
 
 PROD = "prod"
@@ -22,9 +22,11 @@ def _prod_topics(target: Target) -> Iterator[tuple[str, dict[str, object], str |
 def _topics(target: Target) -> Iterator[tuple[str, dict[str, object], str | None]]:
     """(topic, settings with module defaults applied, spec channel) for every topic, in the target's environment."""
     kafka = module_vars(target, KAFKA)
-    defaults = {"replication_factor": kafka.get("default_replication_factor", 3),
-                "min_insync_replicas": kafka.get("default_min_insync_replicas", 2),
-                "partitions": kafka.get("default_partitions", 3)}
+    defaults = {"replication_factor": kafka.get("default_replication_factor",
+                                                KAFKA_DEFAULT("default_replication_factor")),
+                "min_insync_replicas": kafka.get("default_min_insync_replicas",
+                                                 KAFKA_DEFAULT("default_min_insync_replicas")),
+                "partitions": kafka.get("default_partitions", KAFKA_DEFAULT("default_partitions"))}
     for topic, settings in items(kafka.get("topics")):
         channel = None
         if target.spec is not None:
@@ -69,7 +71,7 @@ def kafka_retry_and_dlq(target: Target) -> Iterator[tuple[Location, str]]:
     if target.env != PROD:
         return
     for group, entry in items(module_vars(target, KAFKA).get("consumer_groups")):
-        if entry.get("retry_topic_count", 3) == 0:
+        if entry.get("retry_topic_count", KAFKA_DEFAULT("consumer_groups.retry_topic_count")) == 0:
             sub = kafka_subscriber(target, group) or ""
             yield (target.at(("consumer_groups", group, "retry_topic_count"),
                              ("subscribers", sub, "dlq", "max_receive_count"), ("subscribers", sub)),
@@ -102,7 +104,7 @@ def avro_registry(target: Target) -> Iterator[tuple[Location, str]]:
     spec = target.spec
     if spec is None or (spec.kafka is not None and spec.kafka.schema_registry_url):
         return
-    on_kafka = {event for c in spec.channels.values() if c.broker == "kafka" for event in c.events}
+    on_kafka = {event for c in spec.channels.values() if c.kafka is not None for event in c.events}
     for event in spec.events.values():
         if event.schema.endswith(".avsc") and event.name in on_kafka:
             yield (target.at((), ("kafka",), ("events", event.name, "schema")),

@@ -7,22 +7,23 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from edakit.brokers import eventbridge
 from edakit.lint.core import Severity, Target, items, module_vars, rule
 from edakit.lint.rules.delivery import (
-    EVENTGRID, KAFKA, PUBSUB, SNS_SQS, SQS_DLQ_RETENTION_SECONDS, SQS_RETENTION_SECONDS, _spec_dlq,
-    kafka_subscriber,
+    EVENTGRID, EVENTGRID_DEFAULT, KAFKA, KAFKA_DEFAULT, PUBSUB, PUBSUB_DEFAULT, SNS_SQS, SQS,
+    SQS_DLQ_RETENTION_SECONDS, SQS_RETENTION_SECONDS, _spec_dlq, kafka_subscriber,
 )
 from edakit.spec.errors import KeyPath
 from edakit.spec.model import Location
 
-EVENTBRIDGE = "aws-eventbridge-routing"
+EVENTBRIDGE = eventbridge.PROFILE.module
 FOREVER = math.inf
-# Module defaults, used when a tfvars file leaves the key out.
-KAFKA_RETENTION_HOURS = 168
-PUBSUB_SUBSCRIPTION_RETENTION = "604800s"
-EVENTGRID_TTL_MINUTES = 1440
-EVENTGRID_DEAD_LETTER_DAYS = 30
-EVENTBRIDGE_ARCHIVE_DAYS = 7
+# Module defaults (the broker profiles'), used when a tfvars file leaves the key out.
+KAFKA_RETENTION_HOURS = KAFKA_DEFAULT("default_retention_hours")
+PUBSUB_SUBSCRIPTION_RETENTION = PUBSUB_DEFAULT("subscriptions.message_retention_duration")
+EVENTGRID_TTL_MINUTES = EVENTGRID_DEFAULT("event_subscriptions.retry_policy.event_time_to_live")
+EVENTGRID_DEAD_LETTER_DAYS = EVENTGRID_DEFAULT("dead_letter_storage.retention_days")
+EVENTBRIDGE_ARCHIVE_DAYS = eventbridge.PROFILE.default("archive.retention_days")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)s$")
 
 
@@ -79,7 +80,7 @@ def _sqs(target: Target) -> Iterator[RedeliverySource]:
                 (("subscribers", name, "sqs_sns", "message_retention_hours"), ("sqs_sns", "message_retention_hours"),
                  ("subscribers", name)))
         dlq = queue.get("dlq_message_retention_seconds", SQS_DLQ_RETENTION_SECONDS)
-        if queue.get("create_dlq", True) is not False and isinstance(dlq, int | float):
+        if queue.get("create_dlq", SQS("subscribers.create_dlq")) is not False and isinstance(dlq, int | float):
             yield RedeliverySource(name, "a redrive of its DLQ", dlq / 3600,
                                    ("subscribers", name, "dlq_message_retention_seconds"),
                                    _spec_dlq(name, "retention_hours"))

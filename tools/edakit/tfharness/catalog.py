@@ -32,6 +32,7 @@ PROVIDERS: dict[str, Provider] = {
             "aws_sqs_queue", "aws_sqs_queue_policy", "aws_sqs_queue_redrive_policy",
             "aws_sqs_queue_redrive_allow_policy",
             "aws_cloudwatch_metric_alarm", "aws_cloudwatch_log_group", "aws_cloudwatch_dashboard",
+            "aws_cloudwatch_log_metric_filter",
             "aws_kms_key", "aws_kms_alias", "aws_kms_key_policy",
             "aws_cloudwatch_event_bus", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",
             "aws_cloudwatch_event_archive",

@@ -60,3 +60,39 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "alarm_actions" {
+  description = "ARNs (usually SNS topics) notified when executions fail, time out or end in CompensationFailed, and again when each alarm recovers; an empty list still creates the alarms."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in var.alarm_actions : startswith(arn, "arn:")])
+    error_message = "alarm_actions must be ARNs (\"arn:aws:sns:...\"); invalid: ${join(", ", [for arn in var.alarm_actions : arn if !startswith(arn, "arn:")])}."
+  }
+}
+
+variable "executions_failed_alarm_threshold" {
+  description = "Failed executions within 5 minutes above which the ExecutionsFailed alarm fires. 0: every failed saga alarms; raise it where compensated failures (a declined payment) are routine: the CompensationFailed alarm still fires for each saga that needs a person."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.executions_failed_alarm_threshold >= 0
+    error_message = "executions_failed_alarm_threshold must be 0 or more."
+  }
+}
+
+variable "metric_namespace" {
+  description = "CloudWatch namespace of the CompensationFailed metric the module counts from the execution logs (metric <name>-CompensationFailed)."
+  type        = string
+  default     = "EdaKit/Sagas"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9./_#:-]{1,255}$", var.metric_namespace)) && !startswith(var.metric_namespace, "AWS/")
+    error_message = "metric_namespace must be 1-255 letters, digits or . / _ # : - and must not start with AWS/ (reserved)."
+  }
+}

@@ -150,3 +150,41 @@ run "rejects_kms_alias_instead_of_key_arn" {
   }
   expect_failures = [var.integration_kms_key_arns]
 }
+
+run "alarms_on_failed_timed_out_and_compensation_failed_executions" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:oncall"]
+  }
+
+  assert {
+    condition = alltrue([for alarm in [aws_cloudwatch_metric_alarm.executions_failed, aws_cloudwatch_metric_alarm.executions_timed_out, aws_cloudwatch_metric_alarm.compensation_failed] :
+    alarm.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall"]) && alarm.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall"])])
+    error_message = "Every alarm notifies alarm_actions, and again when it recovers."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.executions_failed.metric_name == "ExecutionsFailed" && aws_cloudwatch_metric_alarm.executions_timed_out.metric_name == "ExecutionsTimedOut" && aws_cloudwatch_metric_alarm.executions_failed.namespace == "AWS/States"
+    error_message = "The Step Functions metrics of this state machine are watched."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_metric_filter.compensation_failed.pattern == "{ ($.type = \"FailStateEntered\") && ($.details.name = \"CompensationFailed\") }" && aws_cloudwatch_log_metric_filter.compensation_failed.log_group_name == "/aws/vendedlogs/states/order-fulfilment"
+    error_message = "CompensationFailed ends are counted from the execution logs by the Fail state's name."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.compensation_failed.metric_name == "order-fulfilment-CompensationFailed" && aws_cloudwatch_metric_alarm.compensation_failed.namespace == "EdaKit/Sagas" && aws_cloudwatch_metric_alarm.compensation_failed.threshold == 0
+    error_message = "One CompensationFailed end is enough to alarm."
+  }
+  assert {
+    condition     = contains(keys(jsondecode(var.definition).States), "CompensationFailed") && jsondecode(var.definition).States.CompensationFailed.Type == "Fail"
+    error_message = "The generated definition has the Fail state the metric filter counts."
+  }
+}
+
+run "rejects_alarm_actions_that_are_not_arns" {
+  command = plan
+  variables {
+    alarm_actions = ["oncall"]
+  }
+  expect_failures = [var.alarm_actions]
+}

@@ -34,6 +34,7 @@ from edakit.runtime.middleware.chain import Handler, Middleware
 from edakit.runtime.middleware.metrics import record_sent
 
 TRACER_NAME = "edakit.runtime"
+STATIC_ATTRIBUTES_LIMIT = 1024  # (destination, group) pairs remembered per tracing(); a consumer sees a handful
 TRACE_HEADERS = ("traceparent", "tracestate")  # what the propagator reads and writes; every contract allows them
 PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -171,9 +172,9 @@ def send_span(topic: str, messages: Sequence[Message], publisher: object) -> Ite
         record_sent(counted, len(messages), None)
 
 
-def _process_attributes(delivery: Delivery, system: str | None, group: str | None) -> dict[str, str | int]:
+def _static_process_attributes(delivery: Delivery, system: str | None, group: str | None) -> dict[str, str | int]:
+    """The process span's attributes every delivery from the same destination and group shares."""
     metadata = delivery.metadata
-    message = delivery.message
     system = system or system_of(delivery)
     destination = delivery.source
     if "queue_url" in metadata:  # SQS: the queue is what the consumer reads, and its group
@@ -181,22 +182,40 @@ def _process_attributes(delivery: Delivery, system: str | None, group: str | Non
     attributes: dict[str, str | int] = {
         msg.MESSAGING_SYSTEM: system, msg.MESSAGING_DESTINATION_NAME: destination,
         msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.PROCESS.value,
-        msg.MESSAGING_OPERATION_NAME: "process", msg.MESSAGING_MESSAGE_ID: message.id,
-        msg.MESSAGING_MESSAGE_BODY_SIZE: len(message.payload)}
-    group = group or metadata.get("group") or metadata.get("subscription") or destination
-    attributes[msg.MESSAGING_CONSUMER_GROUP_NAME] = group
+        msg.MESSAGING_OPERATION_NAME: "process"}
+    attributes[msg.MESSAGING_CONSUMER_GROUP_NAME] = (group or metadata.get("group") or metadata.get("subscription")
+                                                     or destination)
+    if system in (msg.MessagingSystemValues.GCP_PUBSUB.value, msg.MessagingSystemValues.EVENTGRID.value):
+        attributes[msg.MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = delivery.source
+    return attributes
+
+
+def _static_key(delivery: Delivery) -> tuple[object, ...]:
+    """What _static_process_attributes reads of a delivery: equal keys give equal attributes."""
+    metadata = delivery.metadata
+    return (type(delivery), delivery.source, metadata.get("queue_url"), metadata.get("group"),
+            metadata.get("subscription"))
+
+
+def _message_attributes(delivery: Delivery, static: Mapping[str, str | int]) -> dict[str, str | int]:
+    """`static` plus what is this delivery's own: message id and size, Kafka position and key, Pub/Sub attempt."""
+    metadata = delivery.metadata
+    message = delivery.message
+    attributes = {**static, msg.MESSAGING_MESSAGE_ID: message.id, msg.MESSAGING_MESSAGE_BODY_SIZE: len(message.payload)}
     if "partition" in metadata:
         attributes[msg.MESSAGING_DESTINATION_PARTITION_ID] = metadata["partition"]
     if metadata.get("offset", "").isdigit():
         attributes[msg.MESSAGING_KAFKA_OFFSET] = int(metadata["offset"])
+    system = static[msg.MESSAGING_SYSTEM]
     if system == msg.MessagingSystemValues.KAFKA.value and message.key is not None:
         attributes[msg.MESSAGING_KAFKA_MESSAGE_KEY] = message.key
     if system == msg.MessagingSystemValues.GCP_PUBSUB.value:
         attributes[msg.MESSAGING_GCP_PUBSUB_MESSAGE_DELIVERY_ATTEMPT] = delivery.attempt
-        attributes[msg.MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = delivery.source
-    if system == msg.MessagingSystemValues.EVENTGRID.value:
-        attributes[msg.MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = delivery.source
     return attributes
+
+
+def _process_attributes(delivery: Delivery, system: str | None, group: str | None) -> dict[str, str | int]:
+    return _message_attributes(delivery, _static_process_attributes(delivery, system, group))
 
 
 @contextmanager
@@ -228,6 +247,8 @@ def tracing(*, system: str | None = None, consumer_group: str | None = None,
     subscription, or SQS queue); `tracer_provider` to the global provider (also one installed after the chain
     was built)."""
     tr = tracer(tracer_provider)
+    # The attributes shared by each (destination, group) seen: built once, not per message.
+    static: dict[tuple[object, ...], dict[str, str | int]] = {}
 
     def middleware(next_handler: Handler) -> Handler:
         def handle(delivery: Delivery) -> None:
@@ -238,7 +259,13 @@ def tracing(*, system: str | None = None, consumer_group: str | None = None,
                 finally:
                     _handled_headers.reset(token)
             parent = extract(delivery.message.headers)
-            attributes = _process_attributes(delivery, system, consumer_group)
+            key = _static_key(delivery)
+            shared = static.get(key)
+            if shared is None:
+                if len(static) >= STATIC_ATTRIBUTES_LIMIT:
+                    static.clear()
+                shared = static[key] = _static_process_attributes(delivery, system, consumer_group)
+            attributes = _message_attributes(delivery, shared)
             with tr.start_as_current_span(f"process {attributes[msg.MESSAGING_DESTINATION_NAME]}", context=parent,
                                           kind=SpanKind.CONSUMER, attributes=attributes, record_exception=False,
                                           set_status_on_exception=False) as span:

@@ -75,6 +75,7 @@ class EventType:
     time_field: str | None
     aggregate_topic: str | None  # originator_topic of a created event
     fields: tuple[str, ...]  # the class attributes carried in the payload
+    _validators: dict[int, PayloadValidator] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -89,7 +90,12 @@ class EventType:
         return [stored_topic(self.name, v) for v in self.subject.versions if v <= self.version]
 
     def validator(self, version: int) -> PayloadValidator:
-        return validator_for(self.subject.path(version))
+        """The compiled validator of `version`, looked up once: `validator_for` checks the file's mtime on every
+        call, which cost more than the validation itself (append 13 k/s instead of 26 k/s on SQLite)."""
+        found = self._validators.get(version)
+        if found is None:
+            found = self._validators[version] = validator_for(self.subject.path(version))
+        return found
 
 
 def _schema_fields(subject: Subject, version: int) -> list[str]:

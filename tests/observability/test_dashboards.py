@@ -16,7 +16,7 @@ from edakit.observability.dashboards import _regex, render_files
 ROOT = Path(__file__).resolve().parents[2]
 PANELS = ["Published per channel", "Consumed per subscriber", "Lag per subscriber (messages)",
           "Lag per subscriber (age)", "Dead-letter queue depth", "Outbox oldest unpublished row", "Handler p95",
-          "Handler error rate"]
+          "Handler error rate", "Retried, dead-lettered, duplicates skipped"]
 PER_SUBSCRIBER = {"Lag per subscriber (messages)": "lag_messages", "Lag per subscriber (age)": "lag_seconds",
                   "Dead-letter queue depth": "dlq_messages"}
 
@@ -58,6 +58,10 @@ def test_one_dashboard_per_spec_with_a_row_of_event_flow_panels_per_environment(
                         assert sub.name not in exprs
                     else:
                         assert exprs[sub.name] == series.aggregate(op)  # what its alert reads
+                decisions = [t["expr"] for t in panels["Retried, dead-lettered, duplicates skipped"]["targets"]]
+                assert [e.split("(rate(")[1].split("{")[0] for e in decisions] == [
+                    "edakit_messages_retried_total", "edakit_messages_dead_lettered_total",
+                    "edakit_messages_duplicates_skipped_total"]  # the runtime's counters, as test_counters reads them
                 error = panels["Handler error rate"]["targets"][0]["expr"]
                 assert re.search(rf'messaging_consumer_group_name=~"[^"]*{re.escape(_regex([what.consumer]))}', error)
     assert len(uids) == len([f for f in files])

@@ -1,7 +1,8 @@
 """Spec -> one Grafana dashboard (`dashboards/<spec>.json`), built with grafana-foundation-sdk, not written by hand.
 
 The event flow of every environment of the spec, one row each: publish and consume rates per channel, lag per
-subscriber in messages and in seconds, DLQ depth, outbox age, handler p95 and error rate. The queries read the
+subscriber in messages and in seconds, DLQ depth, outbox age, handler p95 and error rate, and the rates of retried,
+dead-lettered and duplicate-skipped deliveries (the runtime's `edakit.messages.*` counters). The queries read the
 same series as the generated alert rules (`alerts.measured`), so a panel shows what an alert fires on.
 """
 
@@ -29,6 +30,9 @@ from edakit.observability.alerts import (
 )
 from edakit.spec.model import Spec
 
+# The runtime's own counters (edakit.runtime.middleware.metrics) as a Prometheus exporter writes them.
+DECISIONS = (("edakit_messages_retried_total", "retried"), ("edakit_messages_dead_lettered_total", "dead-lettered"),
+             ("edakit_messages_duplicates_skipped_total", "duplicates skipped"))
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "[$__rate_interval]"
 
@@ -97,6 +101,11 @@ def _environment_row(spec: Spec, dashboard: Dashboard, collapsed: bool) -> Dashb
         [(f'sum by ({CONSUMER_GROUP}) (rate({PROCESS_DURATION}_count{{{in_groups},{ERROR_TYPE}!=""}}{RATE})) / '
           f"sum by ({CONSUMER_GROUP}) (rate({PROCESS_DURATION}_count{{{in_groups}}}{RATE}))",
           f"{{{{{CONSUMER_GROUP}}}}}")]))
+    dashboard = dashboard.with_panel(_panel(
+        "Retried, dead-lettered, duplicates skipped", "msg/s",
+        "Deliveries retry() nacked or dead-lettered and the idempotency middleware skipped, per consumer group.",
+        [(f"sum by ({CONSUMER_GROUP}) (rate({metric}{{{in_groups}}}{RATE}))", f"{{{{{CONSUMER_GROUP}}}}} {what}")
+         for metric, what in DECISIONS]))
     return dashboard
 
 

@@ -28,12 +28,17 @@ from edakit.runtime.middleware import Handler, RetryPolicy, Router, compose, ret
 from edakit.runtime.outbox import OutboxEvent, append
 from edakit.runtime.outbox.tx import Transaction, execute
 
-from .protocol import (FAILED_REPLY, REPLY_TYPE, SUCCEEDED_REPLY, Command, CommandError, parse_command,
+from edakit.runtime.adapters.base import Publisher
+from edakit.runtime.message import Message
+
+from .protocol import (FAILED_REPLY, HEARTBEAT, REPLY_TYPE, SUCCEEDED_REPLY, Command, CommandError, parse_command,
                        reply_id, reply_payload)
 from .store import query
 
 log = logging.getLogger(__name__)
 StepHandler = Callable[[Command, Transaction], Any]  # returns the step's JSON-ready output
+# What Step Functions answers for a token whose task already ended.
+CLOSED_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
 RESULTS_DDL = """CREATE TABLE IF NOT EXISTS saga_step_results (
   participant TEXT NOT NULL,
   step_key TEXT NOT NULL,
@@ -99,7 +104,7 @@ class Participant:
 
         def handle(delivery: Delivery) -> None:
             command = parse_command(delivery.message.payload)
-            self.execute(command, reply=self._reply_in)
+            self.execute(command, reply=self._reply_in, delivery=delivery)
 
         return compose(handle, retry(policy))
 
@@ -116,12 +121,21 @@ class Participant:
                             topic=command.reply_to, source=self.source, event_id=reply_id(command, status))
         append(tx, [event], table=self.outbox_table)
 
+    def heartbeat(self, command: Command, publisher: Publisher) -> None:
+        """Tell the orchestrator the step is still running (for a step with heartbeat_seconds: call it more often
+        than that while a long handler runs). Published directly, not through the outbox: a heartbeat changes no
+        state, and one lost only shortens the wait; it must not wait for the handler's open transaction."""
+        publisher.publish(command.reply_to, [Message.new(REPLY_TYPE, reply_payload(command, HEARTBEAT),
+                                                         source=self.source, key=command.saga_id)])
+
     # --- both engines ----------------------------------------------------------------------------------------------
 
-    def execute(self, command: Command, *,
-                reply: Callable[[Transaction, Command, Answer], None] | None = None) -> Answer:
+    def execute(self, command: Command, *, reply: Callable[[Transaction, Command, Answer], None] | None = None,
+                delivery: Delivery | None = None) -> Answer:
         """Run the command once: `reply(tx, command, answer)` is called in the transaction that records it (the
-        success) or in a transaction of its own (a failure, a duplicate). Returns the answer."""
+        success) or in a transaction of its own (a failure, a duplicate). Returns the answer. `delivery` is the
+        broker's delivery of the command, for the idempotency middleware's log and metrics (a Step Functions
+        envelope gets a stand-in)."""
         key = step_key(command.saga_id, command.step, command.phase)
         answers: list[Answer] = []
 
@@ -148,7 +162,7 @@ class Participant:
         once = transactional(self.db, self.store, run, key=lambda _: key, on_duplicate=duplicate,
                              cleanup_every_seconds=None)
         try:
-            once(_CommandDelivery(command))  # type: ignore[arg-type]
+            once(delivery if delivery is not None else _TaskDelivery(command, self.name))
         except _Answered as answered:
             answer = Answer(FAILED_REPLY, error=answered.failure.error, cause=answered.failure.cause)
             if reply is not None:
@@ -187,18 +201,40 @@ class Participant:
             stop.set()
             if beat is not None:
                 beat.join()
-        if answer.status == SUCCEEDED_REPLY:
-            sfn.send_task_success(taskToken=token, output=json.dumps(answer.output))
-        else:
-            sfn.send_task_failure(taskToken=token, error=answer.error or "StepFailed", cause=answer.cause or "")
+        try:
+            if answer.status == SUCCEEDED_REPLY:
+                sfn.send_task_success(taskToken=token, output=json.dumps(answer.output))
+            else:
+                sfn.send_task_failure(taskToken=token, error=answer.error or "StepFailed", cause=answer.cause or "")
+        except Exception as exc:  # botocore ClientError; the kit does not import botocore for it
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if not answer.duplicate or code not in CLOSED_TOKEN_ERRORS:
+                raise
+            # a redelivered envelope whose task already ended (answered, timed out): nothing is waiting for it
+            log.info("task token of %s/%s/%s is closed (%s); duplicate not answered", command.saga_id,
+                     command.step, command.phase, code)
         return answer
 
 
-class _CommandDelivery:
-    """What `transactional` reads of a delivery (its message id for the log line) when a command is run directly."""
+class _TaskDelivery:
+    """A Step Functions envelope as a Delivery, for the idempotency middleware: the caller settles the SQS message
+    (or SNS delivery) itself, so ack, nack and dead_letter do nothing here."""
 
-    def __init__(self, command: Command) -> None:
-        self.message = type("CommandMessage", (), {"id": command.command_id})()
+    attempt = 1
+
+    def __init__(self, command: Command, group: str) -> None:
+        self.message = Message.new("edakit.saga.task", b"{}", source=f"/stepfunctions/{command.saga}")
+        self.source = f"stepfunctions:{command.saga}"
+        self.metadata = {"group": group}
+
+    def ack(self) -> None:
+        pass
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        pass
+
+    def dead_letter(self, reason: object) -> None:
+        pass
 
 
 def connect_sqlite(path: str) -> sqlite3.Connection:

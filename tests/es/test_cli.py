@@ -68,11 +68,13 @@ def test_rebuild_from_the_cli(store, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out) == {"model": "order_summaries", "events": 3, "position": 3}
 
 
-def test_positions_on_postgres(pg_url) -> None:
+def test_streams_and_positions_on_postgres(pg_url) -> None:
     app = Orders(env=store_env(pg_url))
     app.place_order("c-1", ITEMS)
     code, out, _ = _run("positions", "--store", pg_url, "--format", "json")
     assert code == 0 and json.loads(out) == []
+    code, out, _ = _run("streams", "--store", pg_url, "--format", "json")
+    assert code == 0 and [(s["events"], s["version"], s["first"]) for s in json.loads(out)] == [(1, 1, 1)]
     EventStoreRelay(app, _NullPublisher()).drain()
     code, out, _ = _run("positions", "--store", pg_url, "--format", "json")
     assert code == 0 and [(p["name"], p["position"], p["events_behind"]) for p in json.loads(out)] == [

@@ -52,6 +52,14 @@ def test_validation_can_be_switched_off_per_application(sqlite_env: dict[str, st
     assert app.recorder.max_notification_id() == 1
 
 
+def test_validation_can_be_switched_off_on_the_application_class(sqlite_env: dict[str, str]) -> None:
+    class UncheckedOrders(Orders):
+        validate_schemas = False
+
+    app = UncheckedOrders(env=sqlite_env)
+    assert app.mapper.validate is False and Orders(env=sqlite_env).mapper.validate is True
+
+
 def test_a_stored_event_that_no_longer_validates_names_event_stream_and_version(sqlite_env: dict[str, str]) -> None:
     app = Orders(env=sqlite_env)
     order_id = app.place_order("c-1", ITEMS)

@@ -18,8 +18,8 @@ import pytest
 from eventsourcing.projection import ProjectionRunner
 
 from edakit.es.orders import Order, Orders, OrderSummaries, order_rows
-from edakit.es.projection import (FAULT_BEFORE_COMMIT_ENV, ProjectionConsistencyError, Projector, broker_handler, open_view, projection_for,
-                                  rebuild, view_class)
+from edakit.es.projection import (FAULT_BEFORE_COMMIT_ENV, ProjectionConsistencyError, Projector, broker_handler,
+                                  open_view, projection_for, rebuild, view_class)
 from edakit.es.relay import EventStoreRelay
 from edakit.es.store import store_env
 from edakit.runtime.adapters.embedded import EmbeddedBroker
@@ -163,20 +163,25 @@ def test_sigkilled_projectors_apply_every_event_once(tmp_path: Path, capsys) -> 
     done = threading.Event()
 
     def write() -> None:
-        _history(app, 16)
+        for _ in range(5):  # paced, so the writer outlasts a projector's start and the kill
+            _history(app, 4)
+            time.sleep(0.05)
         done.set()
 
     writer = threading.Thread(target=write)
-    writer.start()
-    rng, kills = random.Random(4), 1
-    while not done.is_set() or kills < 3:
+    rng, kills, under_load = random.Random(4), 1, 0
+    while not done.is_set() or kills < 2:
         projector = worker("run")
         assert projector.stdout.readline().strip() == "ready"
+        if not writer.is_alive() and not done.is_set():
+            writer.start()
         time.sleep(rng.uniform(0.05, 0.25))
+        under_load += not done.is_set()
         projector.send_signal(signal.SIGKILL)
         assert projector.wait(10) == -signal.SIGKILL
         kills += 1
     writer.join()
+    assert under_load >= 1  # at least one kill while the writer was still appending
     Projector(app, view).drain()
     assert _rows(view) == _replayed(app, tmp_path)
     assert Projector(app, view).position == app.recorder.max_notification_id()

@@ -128,12 +128,14 @@ def test_only_one_relay_is_active_on_postgres(pg_env) -> None:
 
 
 def _writer(app: Orders, streams: int, events_per_stream: int, done: threading.Event) -> None:
+    """Appends to `streams` orders until each has `events_per_stream` events, then sets `done`."""
     ids = [app.place_order(f"c-{i}", ITEMS) for i in range(streams)]
     for round_ in range(events_per_stream - 1):
         for order_id in ids:
             order = app.repository.get(order_id)
             order._cancelled(f"round {round_}")  # the event, not the command: the stream just grows
             app.save(order)
+            time.sleep(0.02)  # paced, so the writer outlasts a relay's start and the kill
     done.set()
 
 
@@ -162,20 +164,23 @@ def test_sigkilled_relays_lose_nothing_and_duplicate_at_most_a_batch_per_kill(tm
     assert len(window) == BATCH
 
     done = threading.Event()
-    writer = threading.Thread(target=_writer, args=(app, 8, 8, done))
-    writer.start()
+    writer = threading.Thread(target=_writer, args=(app, 6, 6, done))
     rng = random.Random(15)
-    kills = 1
-    while not done.is_set() or kills < 3:
+    kills, under_load = 1, 0
+    while not done.is_set() or kills < 2:
         relay = _worker(store, tmp_path / "broker.db", BATCH)
         assert relay.stdout.readline().strip() == "active"
+        if not writer.is_alive() and not done.is_set():
+            writer.start()  # once a relay is up: the kills land while events are being appended
         time.sleep(rng.uniform(0.05, 0.3))
+        under_load += not done.is_set()
         relay.send_signal(signal.SIGKILL)
         assert relay.wait(10) == -signal.SIGKILL
         kills += 1
     writer.join()
+    assert under_load >= 1  # at least one kill while the writer was still appending
     in_process.drain()
-    total = 25 + 8 * 8
+    total = 25 + 6 * 6
     received = window + _receive_all(subscriber, total)
     ids = [m.id for m in received]
     assert len(set(ids)) == total  # nothing lost

@@ -194,7 +194,8 @@ def view_class(model_class: type[ReadModel], url: str) -> type[SQLiteView] | typ
 def open_view(model_class: type[ReadModel], url: str) -> Any:
     """The read model's tables and tracking records in the query database at `url` (created when missing)."""
     env = Environment(model_class.name, store_env(url))
-    return InfrastructureFactory.construct(env).tracking_recorder(view_class(model_class, url))  # type: ignore[arg-type]
+    factory = InfrastructureFactory.construct(env)
+    return factory.tracking_recorder(view_class(model_class, url))  # type: ignore[arg-type]
 
 
 def topics_of(app: Application[Any], model_class: type[ReadModel]) -> list[str]:

@@ -47,11 +47,13 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         yield sqs, boto3.client("stepfunctions"), urls
 
 
-def run_saga(aws, failing_step: str | None) -> tuple[dict, list[tuple[str, str]], list[dict]]:
-    """Start the saga and play every worker: each answers success, except the failing step's action."""
+def run_saga(aws, failing_step: str | None, silent_step: str | None = None,
+             saga: str = SAGA) -> tuple[dict, list[tuple[str, str]], list[dict]]:
+    """Start the saga and play every worker: each answers success, except the failing step's action (failure) and
+    the silent step's action (no answer: its task times out)."""
     sqs, sfn, urls = aws
     machine = sfn.create_state_machine(
-        name="fulfilment", definition=json.dumps(to_asl(parse_saga(SAGA, "saga.yaml"))),
+        name="fulfilment", definition=json.dumps(to_asl(parse_saga(saga, "saga.yaml"))),
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/fulfilment",
     )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"order_id": "o-1"}))["executionArn"]
@@ -65,7 +67,9 @@ def run_saga(aws, failing_step: str | None) -> tuple[dict, list[tuple[str, str]]
                 handled.append((body["step"], body["phase"]))
                 if body["phase"] == "compensation":
                     compensation_inputs.append(body["input"])
-                if (body["step"], body["phase"]) == (failing_step, "action"):
+                if (body["step"], body["phase"]) == (silent_step, "action"):
+                    pass  # the charge went through, its answer is lost
+                elif (body["step"], body["phase"]) == (failing_step, "action"):
                     sfn.send_task_failure(taskToken=body["task_token"], error="Declined", cause="card declined")
                 else:
                     sfn.send_task_success(taskToken=body["task_token"], output=json.dumps({"by": queue}))
@@ -97,3 +101,20 @@ def test_failed_step_compensates_completed_steps_in_reverse(aws, failing_step: s
         # Compensations see what failed and what the completed steps returned.
         assert received["failure"]["Error"] == "Declined"
         assert set(received["results"]) == set(actions[: actions.index(failing_step)])
+
+
+def test_a_timed_out_action_is_compensated_itself_then_the_earlier_steps(aws) -> None:
+    # compensate_on defaults to [timeout]: a charge whose answer never came may have gone through, so it is refunded.
+    saga = SAGA.replace(
+        f'resource: "arn:aws:sns:{REGION}:{ACCOUNT}:charge"}}', f'resource: "arn:aws:sns:{REGION}:{ACCOUNT}:charge", timeout_seconds: 1}}')
+    assert saga != SAGA
+    status, handled, _ = run_saga(aws, failing_step=None, silent_step="Charge", saga=saga)
+    assert status["status"] == "FAILED" and status["error"] == "SagaFailed"
+    assert handled == [("Reserve", "action"), ("Charge", "action"), ("Charge", "compensation"), ("Reserve", "compensation")]
+
+
+def test_moto_does_not_evaluate_jsonata_so_the_saga_deadline_runs_on_aws_only(aws) -> None:
+    """A named limit, not a skip: the deadline states are JSONata (moto parses them but has no JSONata engine). The
+    deadline's behaviour is covered by the Python engine's tests and the ASL graph test."""
+    status, handled, _ = run_saga(aws, failing_step=None, saga="timeout_seconds: 60\n" + SAGA)
+    assert (status["status"], status.get("error"), handled) == ("FAILED", "States.Runtime", [])

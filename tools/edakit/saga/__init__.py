@@ -1,4 +1,5 @@
-"""Saga definitions: load and validate the YAML (located errors), generate Amazon States Language."""
+"""Saga definitions: load and validate the YAML (located errors), generate Amazon States Language, and run the same
+definition durably on the kit's own brokers (`engine.Orchestrator`, participants with `worker.Participant`)."""
 
 from edakit.spec.errors import Problem
 

@@ -86,7 +86,7 @@ def test_a_filter_the_broker_refuses_is_refused_here(broker: str, policy: object
 
 
 def test_an_unknown_filter_language_is_refused() -> None:
-    with pytest.raises(ValueError, match="expected one of sqs-sns, eventbridge, pubsub, event-grid"):
+    with pytest.raises(ValueError, match="expected one of sqs-sns, event-grid, pubsub, eventbridge"):
         SubscriptionFilter("kafka", {})
 
 

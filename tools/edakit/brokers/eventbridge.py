@@ -4,8 +4,9 @@
 - Module `aws-eventbridge-routing` (one bus per spec); each rule gets a dead-letter queue `<bus>-<rule>-dlq` (SQS
   names: at most 80 characters); a bus name has at most 40 characters here (the module's limit); deliveries are
   1 + maximum_retry_attempts (1-186).
-- The kit has no EventBridge publisher and does not consume from a bus (rules deliver to their targets' queues):
-  examples are `publisher: external`.
+- The kit does not consume from a bus (rules deliver to their targets' queues). `edakit routes` derives a kit
+  example's event as the embedded broker does (edakit.runtime.adapters.embedded.event_bridge_event: the PutEvents
+  entry Source = source, DetailType = type, Detail = the JSON payload).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from edakit.brokers.profile import BrokerProfile, Capabilities, DeliveryRules, F
 from edakit.brokers.sqs_sns import SQS_QUEUE_NAME_MAX
 
 if TYPE_CHECKING:
+    from edakit.brokers.attributes import AttributeContract
+    from edakit.runtime.message import Message
     from edakit.spec.errors import Problem
     from edakit.spec.model import Channel, Filter, Spec
     from edakit.spec.source import Document
@@ -44,6 +47,20 @@ def _explain(subscription_filter: Filter, body: Any, attributes: Mapping[str, Ma
     from edakit.routing.eventbridge import explain_event_pattern
 
     return explain_event_pattern(dict(subscription_filter.policy), event_of(body))  # type: ignore[arg-type]
+
+
+def _validate(subscription_filter: Filter) -> None:
+    from edakit.routing.eventbridge import validate_event_pattern
+
+    validate_event_pattern(subscription_filter.policy)  # type: ignore[arg-type]
+
+
+def _encode(message: Message, contract: AttributeContract | None) -> tuple[str, dict[str, dict[str, str]]]:
+    """The event a rule's pattern sees for the message put on the bus (the embedded broker's PutEvents entry:
+    Source = message.source, DetailType = message.type, Detail = the JSON payload)."""
+    from edakit.runtime.adapters.embedded import event_bridge_event
+
+    return json.dumps(event_bridge_event(message)), {}
 
 
 def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
@@ -96,7 +113,8 @@ PROFILE = BrokerProfile(
         filter_required="an eventbridge subscriber (a rule) needs `filter.policy`, its event pattern"),
     filters=FilterLanguage(name="EventBridge event pattern", form=dict,
                            form_hint="an EventBridge event pattern is a mapping such as {detail-type: [OrderPlaced]}",
-                           explain=_explain),
+                           explain=_explain, validate=_validate),
+    encode=_encode,
     checks=(names_and_targets,),
     dlq_name=dead_letter_queue_name,
     module_defaults={"archive.retention_days": 7},

@@ -37,6 +37,12 @@ def _explain(subscription_filter: Filter, body: Any, attributes: Mapping[str, Ma
     return explain_eventgrid(dict(subscription_filter.policy), event_of(body))  # type: ignore[arg-type]
 
 
+def _validate(subscription_filter: Filter) -> None:
+    from edakit.routing.eventgrid import validate_eventgrid_filter
+
+    validate_eventgrid_filter(dict(subscription_filter.policy))  # type: ignore[arg-type]
+
+
 def _encode(message: Message, contract: AttributeContract | None) -> tuple[str, dict[str, dict[str, str]]]:
     from edakit.runtime.adapters.eventgrid import encode
 
@@ -123,7 +129,7 @@ PROFILE = BrokerProfile(
         target_required="an event-grid subscriber needs `event_grid.destination` (where Event Grid delivers)"),
     filters=FilterLanguage(name="Event Grid filter", form=dict,
                            form_hint="an Event Grid filter is a mapping such as {includedEventTypes: [OrderPlaced]}",
-                           explain=_explain),
+                           explain=_explain, validate=_validate),
     encode=_encode,
     checks=(names, destinations),
     module_defaults={

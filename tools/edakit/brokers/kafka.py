@@ -1,8 +1,9 @@
 """Apache Kafka profile.
 
 - Attributes: CloudEvents attributes travel as `ce_<name>` record headers (Kafka protocol binding; the key is the
-  record key); Kafka has no header count limit (only the record size) and no broker-side filters, so every
-  consumer group reads the whole topic.
+  record key), declared native attributes as headers under their own names; the publisher refuses undeclared
+  headers. Kafka has no header count limit (only the record size) and no broker-side filters, so every consumer
+  group reads the whole topic.
 - Module `kafka-topics`; DLQ topic `<topic>.<group>.dlq` behind `dlq.max_receive_count - 1` retry topics.
 - URL `kafka://HOST:PORT[,HOST:PORT...]` (`edakit dlq`, `edakit outbox`).
 """
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from edakit.brokers.profile import AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules
 
 if TYPE_CHECKING:
+    from edakit.brokers.attributes import AttributeContract
     from edakit.runtime.adapters.base import Broker
+    from edakit.runtime.message import Message
     from edakit.spec.errors import Problem
     from edakit.spec.model import Channel, Spec, Subscriber
     from edakit.spec.source import Document
@@ -33,6 +36,14 @@ def budget(spec: object, channel: str) -> None:
 
 def filter_attributes(subscription_filter: object) -> set[str]:
     return set()
+
+
+def _encode(message: Message, contract: AttributeContract | None) -> tuple[str, dict[str, dict[str, str]]]:
+    """The record as `edakit routes` sees it: its value and headers (Kafka filters nothing; a refusal matters)."""
+    from edakit.runtime.adapters.kafka import encode
+
+    _key, value, headers = encode(message, contract=contract)
+    return value.decode(errors="replace"), {n: {"DataType": "String", "StringValue": v} for n, v in headers}
 
 
 def dead_letter_topic(topic: str, group: str) -> str:
@@ -110,6 +121,7 @@ PROFILE = BrokerProfile(
     filters=None,
     no_filter_reason="Kafka has no broker-side filtering: every consumer group reads the whole topic; remove `filter`",
     attributes=AttributeMapping(prefix=PREFIX, budget=budget, why=WHY),
+    encode=_encode,
     checks=(topic_rules,),
     consumer_group=_group,
     retry_topics=_retry_topics,

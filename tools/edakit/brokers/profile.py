@@ -55,6 +55,7 @@ class FilterLanguage:
     form: type  # dict or str: the YAML shape of `filter.policy`
     form_hint: str  # shown when the policy has the wrong shape
     explain: Explain
+    validate: Callable[[Filter], None]  # raises InvalidFilterError (the service's own error text) for a bad filter
     scoped: bool = False  # `filter.scope` (MessageAttributes | MessageBody) applies
     max_bytes: int | None = None  # longest policy the broker accepts
     attributes: Callable[[Filter], set[str]] = field(default=lambda _filter: set())  # message attributes it reads

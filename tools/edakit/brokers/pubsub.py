@@ -72,6 +72,12 @@ def dead_letter_topic_name(topic: str, group: str) -> str:
     return f"{topic}-{group}-dlq"
 
 
+def _validate(subscription_filter: Filter) -> None:
+    from edakit.routing.pubsub import validate_pubsub_filter
+
+    validate_pubsub_filter(str(subscription_filter.policy))
+
+
 def _explain(subscription_filter: Filter, body: Any, attributes: Mapping[str, Mapping[str, str]]) -> list[str]:
     from edakit.routing.pubsub import explain_pubsub
 
@@ -157,7 +163,8 @@ PROFILE = BrokerProfile(
     filters=FilterLanguage(name="Pub/Sub filter", form=str,
                            form_hint="a Pub/Sub filter is an expression string such as "
                                      "'attributes.event_type = \"OrderPlaced\"'",
-                           explain=_explain, max_bytes=FILTER_BYTES_MAX, attributes=filter_attributes),
+                           explain=_explain, validate=_validate, max_bytes=FILTER_BYTES_MAX,
+                           attributes=filter_attributes),
     attributes=AttributeMapping(prefix=PREFIX, budget=budget, why=WHY),
     encode=_encode,
     checks=(topic_schema, labels_and_subscriptions),

@@ -89,6 +89,12 @@ def dead_letter_queue_name(topic: str, group: str) -> str:
     return f"{base}-{group}-dlq.fifo" if _fifo(topic) else f"{base}-{group}-dlq"
 
 
+def _validate(subscription_filter: Filter) -> None:
+    from edakit.routing.sns import validate_sns_filter_policy
+
+    validate_sns_filter_policy(subscription_filter.policy, scope=subscription_filter.scope)  # type: ignore[arg-type]
+
+
 def _explain(subscription_filter: Filter, body: Any, attributes: Mapping[str, Mapping[str, str]]) -> list[str]:
     from edakit.routing.sns import explain_sns
 
@@ -170,7 +176,7 @@ PROFILE = BrokerProfile(
     filters=FilterLanguage(name="SNS filter policy", form=dict,
                            form_hint="an SNS filter policy is a mapping such as {event_type: [OrderPlaced]}, "
                                      "not a string",
-                           explain=_explain, scoped=True, attributes=filter_attributes),
+                           explain=_explain, validate=_validate, scoped=True, attributes=filter_attributes),
     attributes=AttributeMapping(prefix=PREFIX, budget=budget, why=WHY),
     encode=_encode,
     channel_needs_subscriber="SNS drops messages nobody subscribed to",

@@ -31,7 +31,6 @@ from typing import Any, TypeVar
 from edakit.runtime.adapters.base import (DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason,
                                          PublishError, SubscriberDeadLetters)
 from edakit.brokers.attributes import AttributeContract
-from edakit.runtime.cloudevents import to_structured
 from edakit.runtime.message import Message
 
 T = TypeVar("T")
@@ -63,17 +62,21 @@ def dead_letter_topic(topic: str, group: str) -> str:
     return f"{topic}.{group}.dlq"
 
 
-# Filter languages, by the spec's broker names; the embedded broker evaluates each like that broker does.
-FILTER_BROKERS = ("sqs-sns", "eventbridge", "pubsub", "event-grid")
+def _filter_brokers() -> dict[str, Any]:
+    """The broker profiles with a filter language (edakit.brokers), imported when first used: the profiles import
+    the evaluators and this module's `event_bridge_event`."""
+    from edakit.brokers import PROFILES
+
+    return {name: p for name, p in PROFILES.items() if p.filters is not None}
 
 
 @dataclass(frozen=True)
 class SubscriptionFilter:
-    """A group's filter, written in the language of `broker` (one of FILTER_BROKERS) as the spec writes it:
-    `policy` is an SNS filter policy (with `scope` MessageAttributes or MessageBody), an EventBridge event pattern,
-    a Pub/Sub filter string or an Event Grid filter object. `contract` is the channel's publish contract
-    (edakit.brokers.contract): which attributes the kit's SNS/Pub/Sub publisher sets, so filters see what the cloud
-    broker would (None: CloudEvents attributes and headers only)."""
+    """A group's filter, written in the language of `broker` (a broker profile with filters: sqs-sns, event-grid,
+    pubsub, eventbridge) as the spec writes it: `policy` is an SNS filter policy (with `scope` MessageAttributes or
+    MessageBody), an EventBridge event pattern, a Pub/Sub filter string or an Event Grid filter object. `contract`
+    is the channel's publish contract (edakit.brokers.contract): which attributes the kit's SNS/Pub/Sub publisher
+    sets, so filters see what the cloud broker would (None: CloudEvents attributes and headers only)."""
 
     broker: str
     policy: Mapping[str, Any] | str
@@ -82,19 +85,15 @@ class SubscriptionFilter:
 
     def __post_init__(self) -> None:
         """Raise InvalidFilterError (a ValueError, the service's own error text) for a filter the broker refuses."""
-        from edakit.routing import (validate_event_pattern, validate_eventgrid_filter, validate_pubsub_filter,
-                                    validate_sns_filter_policy)
+        brokers = _filter_brokers()
+        if self.broker not in brokers:
+            raise ValueError(f"filter broker {self.broker!r}: expected one of {', '.join(brokers)}")
+        brokers[self.broker].filters.validate(self._filter())
 
-        if self.broker not in FILTER_BROKERS:
-            raise ValueError(f"filter broker {self.broker!r}: expected one of {', '.join(FILTER_BROKERS)}")
-        if self.broker == "sqs-sns":
-            validate_sns_filter_policy(self.policy, scope=self.scope)  # type: ignore[arg-type]
-        elif self.broker == "eventbridge":
-            validate_event_pattern(self.policy)  # type: ignore[arg-type]
-        elif self.broker == "pubsub":
-            validate_pubsub_filter(str(self.policy))
-        else:
-            validate_eventgrid_filter(dict(self.policy))  # type: ignore[arg-type]
+    def _filter(self) -> Any:
+        from edakit.spec.model import Filter
+
+        return Filter(self.policy, self.scope)  # type: ignore[arg-type]
 
     @classmethod
     def from_spec(cls, spec: Any, subscriber: str) -> SubscriptionFilter | None:
@@ -126,30 +125,16 @@ class SubscriptionFilter:
 
     def reasons(self, message: Message) -> list[str]:
         """Why the broker would not deliver `message` through this filter; empty when it would. The message is
-        encoded by the broker's own adapter encoder first (SNS, Pub/Sub), or taken as the event that broker
-        delivers (Event Grid: the CloudEvents schema; EventBridge: `event_bridge_event`)."""
+        encoded by the broker profile's encoder first (the runtime's own: SNS, Pub/Sub and Event Grid adapters,
+        EventBridge `event_bridge_event`), then evaluated by the profile's filter evaluator."""
         from edakit.brokers import AttributeContractError
-        from edakit.routing import explain_event_pattern, explain_eventgrid, explain_pubsub, explain_sns
 
+        broker = _filter_brokers()[self.broker]
         try:
-            if self.broker == "sqs-sns":
-                from edakit.runtime.adapters.sqs_sns import encode as sns_encode
-
-                body, attributes = sns_encode(message, contract=self.contract,
-                                              topic=self.contract.topic if self.contract else "SNS")
-                return explain_sns(self.policy, scope=self.scope,  # type: ignore[arg-type]
-                                   message_attributes=attributes, message=body)
-            if self.broker == "pubsub":
-                from edakit.runtime.adapters.pubsub import encode as pubsub_encode
-
-                _, pubsub_attributes = pubsub_encode(message, None, self.contract,
-                                                     self.contract.topic if self.contract else "Pub/Sub")
-                return explain_pubsub(str(self.policy), pubsub_attributes)
+            body, attributes = broker.encode(message, self.contract)
         except AttributeContractError as exc:
             return [f"the kit's publisher refuses it: {exc}"]
-        if self.broker == "event-grid":
-            return explain_eventgrid(dict(self.policy), json.loads(to_structured(message)))  # type: ignore[arg-type]
-        return explain_event_pattern(dict(self.policy), event_bridge_event(message))  # type: ignore[arg-type]
+        return broker.filters.explain(self._filter(), body, attributes)
 
 
 def event_bridge_event(message: Message) -> dict[str, Any]:

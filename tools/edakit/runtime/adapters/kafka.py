@@ -5,7 +5,8 @@ Conventions shared with the kafka-topics Terraform module: a consumer group `g` 
 With retry_topic_count 0 (a DLQ after the first delivery, `dlq.max_receive_count: 1`) nack raises BrokerError.
 
 - Record key = Message.key (the CloudEvents Kafka binding maps `partitionkey` to the key); other attributes are
-  `ce_*` headers and `content-type`.
+  `ce_*` headers and `content-type`. `publisher(settings)` follows each channel's publish contract (edakit.brokers,
+  profile kafka): undeclared headers are refused, declared native attributes (e.g. `event_type`) become headers.
 - Producers use acks=all with idempotence; `publish` returns after every record is acknowledged, or raises
   PublishError within `publish_timeout` (default 30 s) and leaves nothing behind: librdkafka's own delivery timeout
   (`message.timeout.ms`, default 300 s) is bounded by it, and a publish that fails purges what the client still
@@ -35,6 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -43,6 +45,10 @@ from edakit.brokers import kafka as profile
 from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError
 from edakit.runtime.cloudevents import KAFKA_PREFIX, from_binary, pair_builder
 from edakit.runtime.message import Message, MessageError
+
+if TYPE_CHECKING:
+    from edakit.brokers.attributes import AttributeContract
+    from edakit.runtime.settings import PublisherSettings
 
 ATTEMPT_HEADER = "edakit_attempt"
 # librdkafka logs each failed connection attempt; a reachability check reports its own single line instead.
@@ -66,11 +72,16 @@ def retry_topic(topic: str, group: str, n: int) -> str:
 dead_letter_topic = profile.dead_letter_topic  # the DLQ topic the kafka-topics module creates (the profile's naming)
 
 
-def encode(message: Message, extra_headers: Mapping[str, str] | None = None
-           ) -> tuple[str | None, bytes, list[tuple[str, str]]]:
+def encode(message: Message, extra_headers: Mapping[str, str] | None = None,
+           contract: AttributeContract | None = None) -> tuple[str | None, bytes, list[tuple[str, str]]]:
     """Record key, value and headers for a Message (binary content mode); the client encodes str keys and header
-    values as UTF-8 (in C, cheaper than `str.encode` here)."""
+    values as UTF-8 (in C, cheaper than `str.encode` here). With the channel's `contract` (edakit.brokers), a header
+    the spec does not declare is refused (AttributeContractError) and the declared native attributes are set as
+    record headers under their own names; Kafka has no header count limit (the contract's budget is None)."""
     headers = _binary_headers(message)
+    if contract is not None:
+        contract.check_headers(message)
+        headers.extend(contract.native_values(message).items())
     if extra_headers:
         headers.extend(extra_headers.items())
     return message.key, message.payload, headers
@@ -118,8 +129,11 @@ class KafkaBroker:
         self.create_missing_topics = create_missing_topics
         self.partitions = partitions
 
-    def publisher(self) -> KafkaPublisher:
-        return KafkaPublisher(self.producer_config, self.publish_timeout)
+    def publisher(self, settings: PublisherSettings | None = None) -> KafkaPublisher:
+        """`settings` (edakit.runtime.settings.publisher_settings): each channel's publish contract by topic; a topic
+        without one is published as before (CloudEvents headers only)."""
+        return KafkaPublisher(self.producer_config, self.publish_timeout,
+                              contracts=settings.contracts if settings is not None else None)
 
     def check_reachable(self, timeout: float) -> None:
         """Raise BrokerUnreachable unless a broker of the cluster answers a metadata request within `timeout` s
@@ -176,8 +190,10 @@ class KafkaPublisher:
     still holds and replaces the client before it raises, so `len(publisher)` is 0 between publishes and nothing of
     a failed publish is sent behind its caller's back."""
 
-    def __init__(self, config: Mapping[str, object], timeout: float = 30.0) -> None:
+    def __init__(self, config: Mapping[str, object], timeout: float = 30.0,
+                 contracts: Mapping[str, AttributeContract] | None = None) -> None:
         self.timeout = timeout
+        self.contracts = dict(contracts or {})
         self._failures: list[tuple[str, KafkaError]] = []  # (topic, error) per record not delivered
         # One delivery callback for the producer, not one per record: per-record callbacks cost ~10% of produce.
         self._config = {**config, "on_delivery": self._on_delivery}
@@ -198,6 +214,10 @@ class KafkaPublisher:
         # `produce_all(topic, map(encode, messages))` with encode() unrolled into the loop: measured 2-3% more
         # messages/s, which the bench's 0.9 target has no room to give away.
         timeout = self.timeout if timeout is None else timeout
+        contract = self.contracts.get(topic)
+        if contract is not None:  # the channel's contract: checked and encoded per message, before anything is sent
+            self.produce_all(topic, [encode(m, contract=contract) for m in messages], timeout)
+            return
         self._failures.clear()
         produce, headers = self._producer.produce, _binary_headers
         try:

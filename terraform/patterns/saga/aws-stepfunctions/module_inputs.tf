@@ -33,6 +33,27 @@ variable "integration_kms_key_arns" {
   default     = []
 }
 
+variable "alarm_actions" {
+  description = "ARNs (usually SNS topics) notified when executions fail, time out or end in CompensationFailed, and again when each alarm recovers; an empty list still creates the alarms."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "executions_failed_alarm_threshold" {
+  description = "Failed executions within 5 minutes above which the ExecutionsFailed alarm fires. 0: every failed saga alarms; raise it where compensated failures (a declined payment) are routine: the CompensationFailed alarm still fires for each saga that needs a person."
+  type        = number
+  default     = 0
+  nullable    = false
+}
+
+variable "metric_namespace" {
+  description = "CloudWatch namespace of the CompensationFailed metric the module counts from the execution logs (metric <name>-CompensationFailed)."
+  type        = string
+  default     = "EdaKit/Sagas"
+  nullable    = false
+}
+
 variable "tags" {
   description = "Tags applied to every resource that takes them."
   type        = map(string)

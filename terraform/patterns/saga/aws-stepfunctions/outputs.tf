@@ -17,3 +17,8 @@ output "log_group_name" {
   description = "Execution history (level ALL)."
   value       = module.saga.log_group_name
 }
+
+output "alarm_names" {
+  description = "The alarms on failed and timed-out executions and on CompensationFailed ends (notify alarm_actions)."
+  value       = module.saga.alarm_names
+}

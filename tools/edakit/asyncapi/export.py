@@ -48,7 +48,8 @@ def server_id(environment: str | None, broker: str) -> str:
     return f"{environment}-{broker}" if environment else broker
 
 
-def export_spec(path: str | Path, env: str | None = None, *, out_dir: Path | None = None) -> dict[str, Any]:
+def export_spec(path: str | Path, env: str | None = None, *, out_dir: Path | None = None,
+                root: Path | None = None) -> dict[str, Any]:
     """The AsyncAPI document of the spec at `path`: every environment (servers per environment, overrides in
     `x-edakit-environments`), or with `env` that environment resolved. Payload `$ref`s are relative to `out_dir`
     (where the document will be written; default: the repository root). Raises SpecError for a bad spec."""
@@ -56,8 +57,8 @@ def export_spec(path: str | Path, env: str | None = None, *, out_dir: Path | Non
     if problems:
         raise SpecError(problems)
     raw: dict[str, Any] = copy.deepcopy(document.data)
-    spec = load_spec(path, env)
-    variants = [spec] if env is not None else load_environments(path)
+    spec = load_spec(path, env, root=root)
+    variants = [spec] if env is not None else load_environments(path, root=root)
     if env is not None:
         raw = _merged_raw(raw, env)
     return build_document(spec, raw, variants, out_dir or spec.root)

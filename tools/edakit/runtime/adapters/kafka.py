@@ -43,6 +43,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from edakit.brokers import kafka as profile
 from edakit.runtime.adapters.base import DLQ_REASON_KEY, BrokerError, BrokerUnreachable, DeadLetterReason, PublishError
+from edakit.runtime.adapters.security import kafka_config
 from edakit.runtime.cloudevents import KAFKA_PREFIX, from_binary, pair_builder
 from edakit.runtime.message import Message, MessageError
 
@@ -108,22 +109,26 @@ class KafkaBroker:
 
     def __init__(self, bootstrap_servers: str, *, retry_topic_count: int = 3, producer_config: Mapping | None = None,
                  consumer_config: Mapping | None = None, create_missing_topics: bool = False,
-                 partitions: int = 3, publish_timeout: float = 30.0) -> None:
+                 partitions: int = 3, publish_timeout: float = 30.0, security: Mapping | None = None) -> None:
         if retry_topic_count < 0:
             raise ValueError(f"retry_topic_count: expected 0 or more, got {retry_topic_count}")
         if not publish_timeout > 0:
             raise ValueError(f"publish_timeout: expected seconds > 0, got {publish_timeout}")
         self.bootstrap_servers = bootstrap_servers
+        # Every client of this cluster - producers, consumers and admin clients - starts from these settings:
+        # the spec's `kafka.security` as librdkafka settings (edakit.runtime.adapters.security.kafka_config).
+        self.client_config: dict[str, object] = {"bootstrap.servers": bootstrap_servers,
+                                                 **kafka_config(security)}
         self.retry_topic_count = retry_topic_count
         self.publish_timeout = publish_timeout
         timeout_ms = math.ceil(publish_timeout * 1000)
         # Delivery reports only for failures: flush() returning 0 already says every record was acknowledged.
         # A record never outlives the publish that produced it (message.timeout.ms, alias delivery.timeout.ms),
         # and no produce request waits for its ack longer than that either.
-        self.producer_config = {"bootstrap.servers": bootstrap_servers, "acks": "all", "enable.idempotence": True,
+        self.producer_config = {**self.client_config, "acks": "all", "enable.idempotence": True,
                                 "linger.ms": 5, "delivery.report.only.error": True, "message.timeout.ms": timeout_ms,
                                 "request.timeout.ms": min(30_000, timeout_ms), **(producer_config or {})}
-        self.consumer_config = {"bootstrap.servers": bootstrap_servers, "auto.offset.reset": "earliest",
+        self.consumer_config = {**self.client_config, "auto.offset.reset": "earliest",
                                 "enable.auto.commit": True, "enable.auto.offset.store": False,
                                 "isolation.level": "read_committed", **(consumer_config or {})}
         self.create_missing_topics = create_missing_topics
@@ -138,15 +143,25 @@ class KafkaBroker:
     def check_reachable(self, timeout: float) -> None:
         """Raise BrokerUnreachable unless a broker of the cluster answers a metadata request within `timeout` s
         (librdkafka keeps retrying an unreachable bootstrap server silently: a consumer would just see nothing)."""
-        client = AdminClient({k: v for k, v in self.producer_config.items() if k not in _PRODUCER_ONLY}
-                             | {"logger": _SILENT})
+        errors: list[KafkaError] = []
+        client = self.admin_client(error_cb=errors.append)
         try:
             client.list_topics(timeout=timeout)
         except KafkaException as exc:
             error = exc.args[0]
             reason = error.str() if isinstance(error, KafkaError) else str(error)
+            client.poll(0)  # serves the client's error events (error_cb) that list_topics does not
+            refused = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
+            if refused:  # "transport failure" alone would hide why: the broker refused our credentials or TLS
+                reason = f"authentication failed: {refused[-1].str()}"
             raise BrokerUnreachable(f"Kafka {self.bootstrap_servers}: no broker answered within {timeout:g} s "
                                     f"({reason})") from None
+
+    def admin_client(self, **extra: object) -> AdminClient:
+        """An AdminClient with this cluster's connection and security settings (and the producer's, for the ones an
+        admin client shares with it), quiet: callers report failures themselves."""
+        return AdminClient({k: v for k, v in self.producer_config.items() if k not in _PRODUCER_ONLY}
+                           | {"logger": _SILENT, **extra})
 
     def transactional_publisher(self, transactional_id: str) -> KafkaTransactionalPublisher:
         config = {**self.producer_config, "transactional.id": transactional_id}
@@ -172,7 +187,7 @@ class KafkaBroker:
         return KafkaDeadLetters(self, topic, group)
 
     def create_topics(self, names: Sequence[str]) -> None:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        admin = self.admin_client()
         futures = admin.create_topics([NewTopic(name, self.partitions, 1) for name in names], operation_timeout=10)
         for name, future in futures.items():
             try:
@@ -609,7 +624,7 @@ class KafkaDeadLetters:
         if self.broker.retry_topic_count < 1:
             raise PublishError(f"Kafka: group {self.group!r} has no retry topics (retry_topic_count 0), so no topic "
                                f"reaches it alone; replay with --to {self.topic} (every group of it) instead")
-        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap_servers, "logger": _SILENT})
+        admin = self.broker.admin_client()
         try:
             # The whole listing: a metadata request naming the topic may create it (auto.create.topics.enable, and
             # Tansu does), and a replay would then go where no consumer reads.

@@ -166,7 +166,8 @@ class SqsSnsBroker:
 
     def __init__(self, session: boto3.Session | None = None, *, endpoint_url: str | None = None,
                  create_missing: bool = False, max_receive_count: int = 5, visibility_timeout: int = 30,
-                 publish_timeout: float = 30.0, config: Config | None = None) -> None:
+                 publish_timeout: float = 30.0, config: Config | None = None,
+                 topic_arns: Mapping[str, str] | None = None) -> None:
         if not publish_timeout > 0:
             raise ValueError(f"publish_timeout: expected seconds > 0, got {publish_timeout}")
         session = session or boto3.Session()
@@ -181,7 +182,9 @@ class SqsSnsBroker:
         self.create_missing = create_missing
         self.max_receive_count = max_receive_count
         self.visibility_timeout = visibility_timeout
-        self._topic_arns: dict[str, str] = {}
+        # ARNs of existing topics (the aws-sns-sqs-fanout module's topic_arn): publishing to them then needs
+        # sns:Publish only, which is all the module's publisher policy grants; unknown topics go through CreateTopic.
+        self._topic_arns: dict[str, str] = dict(topic_arns or {})
 
     def check_reachable(self, timeout: float) -> None:
         """Raise BrokerUnreachable unless SQS answers one ListQueues within `timeout` s, one attempt (botocore would

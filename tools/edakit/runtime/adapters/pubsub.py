@@ -67,6 +67,8 @@ from edakit.runtime.cloudevents import (
 from edakit.runtime.message import Message, MessageError
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+
     from edakit.runtime.settings import PublisherSettings
 
 log = logging.getLogger(__name__)
@@ -179,8 +181,12 @@ class PubSubBroker:
 
     def __init__(self, project: str, *, create_missing: bool = False, ack_deadline_seconds: int = 10,
                  max_delivery_attempts: int = 5, message_ordering: bool = False, exactly_once: bool = False,
-                 publish_timeout: float = 30.0, emulator_host: str | None = None) -> None:
+                 publish_timeout: float = 30.0, emulator_host: str | None = None,
+                 credentials: Credentials | None = None) -> None:
         self.project = project
+        # google-auth credentials (edakit.runtime.adapters.security.pubsub_credentials: a service account or ADC);
+        # None: the client library's own Application Default Credentials. Emulators take none.
+        self.credentials = credentials
         self.emulator_host = emulator_host
         self.create_missing = create_missing
         self.ack_deadline_seconds = ack_deadline_seconds
@@ -221,14 +227,14 @@ class PubSubBroker:
         # Ordering keys are only accepted by a publisher that enables message ordering.
         options = pubsub_v1.types.PublisherOptions(enable_message_ordering=True)
         if self.emulator_host is None:
-            return pubsub_v1.PublisherClient(publisher_options=options)
+            return pubsub_v1.PublisherClient(publisher_options=options, credentials=self.credentials)
         return pubsub_v1.PublisherClient(
             publisher_options=options,
             transport=PublisherGrpcTransport(host=self.emulator_host, channel=_plaintext(self.emulator_host)))
 
     def subscriber_client(self) -> pubsub_v1.SubscriberClient:
         if self.emulator_host is None:
-            return pubsub_v1.SubscriberClient()
+            return pubsub_v1.SubscriberClient(credentials=self.credentials)
         return pubsub_v1.SubscriberClient(
             transport=SubscriberGrpcTransport(host=self.emulator_host, channel=_plaintext(self.emulator_host)))
 

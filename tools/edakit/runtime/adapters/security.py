@@ -311,7 +311,7 @@ def azure_credential(security: Mapping | None, where: str = "event_grid.security
                                            secret(security["client_secret"], f"{where}.client_secret", env))
 
 
-def spec_security(path: str | Path, env: str | None = None) -> dict[str, Mapping]:
+def spec_security(path: str | Path, env: str | None = None, *, root: Path | None = None) -> dict[str, Mapping]:
     """The `security` block of each broker section (`kafka`, `sqs_sns`, `pubsub`, `event_grid`) of the spec at
     `path`, after its environment `env` is merged in; the spec is checked first (load_spec raises SpecError)."""
     from edakit.spec.limits import MAX_SPEC_BYTES
@@ -319,7 +319,7 @@ def spec_security(path: str | Path, env: str | None = None) -> dict[str, Mapping
     from edakit.spec.overrides import base, merge
     from edakit.spec.source import read_document
 
-    load_spec(path, env)
+    load_spec(path, env, root=root)
     document, _ = read_document(path, what="spec", max_bytes=MAX_SPEC_BYTES)
     data = (merge(document, env)[0] if env else base(document)).data
     return {section: data[section]["security"] for section in ("kafka", "sqs_sns", "pubsub", "event_grid")

@@ -177,7 +177,7 @@ def test_sigkilled_orchestrators_resume_and_every_effect_happens_once(pg_url: st
             duplicates = query(db, "SELECT COUNT(*) AS n FROM saga_history WHERE event = 'duplicate_reply_ignored'",
                                {})[0]["n"]
             db.commit()
-            if mid_transaction and duplicates and kills >= 4:
+            if mid_transaction and duplicates and kills >= 3:
                 break
         # the survivors finish the work
         while time.monotonic() < deadline:

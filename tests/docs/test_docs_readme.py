@@ -57,7 +57,7 @@ def test_check_names_the_readme_and_first_stale_line(module: Path, tmp_path: Pat
     stale_line = next(index for index, line in enumerate(readme) if line.startswith("| `enabled`")) + 1
 
     (problem,) = check_docs(tmp_path, [module])
-    assert (problem.file, problem.line) == (module / "README.md", stale_line)
+    assert (problem.file, problem.line) == (str(module / "README.md"), stale_line)
     assert "Create anything at all." in problem.message and "Create the topic." in problem.message
     assert f"README.md:{stale_line}: generated docs are stale" in str(problem)
     assert (module / "README.md").read_text().split("\n") == readme  # check never writes
@@ -75,7 +75,7 @@ def test_markers_are_appended_when_missing(module: Path, tmp_path: Path) -> None
 def test_missing_readme_is_reported_then_created(module: Path, tmp_path: Path) -> None:
     (module / "README.md").unlink()
     (problem,) = check_docs(tmp_path, [module])
-    assert problem.file == module / "README.md" and "missing" in problem.message
+    assert problem.file == str(module / "README.md") and "missing" in problem.message
     write_docs(tmp_path, [module])
     assert (module / "README.md").read_text().startswith("# complete\n\n" + BEGIN)
 
@@ -108,7 +108,7 @@ def test_misplaced_markers_are_bad_input(module: Path, tmp_path: Path, readme: s
     with pytest.raises(DocsError) as error:
         write_docs(tmp_path, [module])
     (problem,) = error.value.problems
-    assert (problem.file, problem.line) == (module / "README.md", line) and expected in problem.message
+    assert (problem.file, problem.line) == (str(module / "README.md"), line) and expected in problem.message
     assert (module / "README.md").read_text() == readme
 
 
@@ -128,8 +128,8 @@ def test_unreadable_terraform_names_file_and_line(tmp_path: Path, source: str, l
     with pytest.raises(DocsError) as error:
         check_docs(tmp_path, [good, bad, tmp_path / "absent"])
     first, second = error.value.problems  # every bad module in one run; the good one is not a problem
-    assert (first.file, first.line) == (bad / "main.tf", line) and expected in first.message
-    assert second.file == tmp_path / "absent" and "not a Terraform module" in second.message
+    assert (first.file, first.line) == (str(bad / "main.tf"), line) and expected in first.message
+    assert second.file == str(tmp_path / "absent") and "not a Terraform module" in second.message
 
 
 def test_modules_and_pattern_roots_are_found(tmp_path: Path) -> None:

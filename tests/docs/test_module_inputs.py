@@ -113,7 +113,7 @@ def test_a_module_that_gains_an_attribute_makes_the_root_stale(tree: Path) -> No
     module.write_text(MODULE.replace("max_receive_count = optional(number, 5)",
                                      "max_receive_count = optional(number, 5)\n    raw = optional(bool, false)"))
     [problem] = check_docs(tree, [root(tree)])
-    assert problem.file == root(tree) / MODULE_INPUTS and problem.line is not None
+    assert problem.file == str(root(tree) / MODULE_INPUTS) and problem.line is not None
     assert "stale" in problem.message and "raw = optional(bool, false)" in problem.message
 
 
@@ -122,7 +122,7 @@ def test_an_input_the_module_lacks_is_bad_input_at_the_module_block(tree: Path) 
     with pytest.raises(DocsError) as raised:
         module_inputs(root(tree))
     [problem] = raised.value.problems
-    assert (problem.file, problem.line) == (root(tree) / "main.tf", 1)
+    assert (problem.file, problem.line) == (str(root(tree) / "main.tf"), 1)
     assert "passes colour" in problem.message and "no such variable" in problem.message
 
 

@@ -50,7 +50,7 @@ def test_a_drifted_copy_is_stale_at_its_first_differing_line_then_rewritten(tree
     line = text.split("\n").index("  period              = 60") + 1
 
     (problem,) = check_docs(tree)
-    assert (problem.file, problem.line) == (drifted, line)
+    assert (problem.file, problem.line) == (str(drifted), line)
     assert 'found "  period              = 300", expected "  period              = 60"' in problem.message
 
     assert write_docs(tree) == [drifted]
@@ -70,7 +70,7 @@ def test_make_validate_s_docs_step_fails_on_a_drifted_copy(tree: Path) -> None:
 def test_editing_the_template_makes_every_copy_stale(tree: Path) -> None:
     template = tree / DEAD_LETTER.template
     template.write_text(template.read_text(encoding="utf-8") + "\n# a new line\n", encoding="utf-8")
-    assert {problem.file for problem in check_docs(tree)} == {copy(tree, module) for module in DEAD_LETTER.modules}
+    assert {problem.file for problem in check_docs(tree)} == {str(copy(tree, module)) for module in DEAD_LETTER.modules}
 
 
 def test_a_deleted_copy_is_missing_and_recreated(tree: Path) -> None:
@@ -78,7 +78,7 @@ def test_a_deleted_copy_is_missing_and_recreated(tree: Path) -> None:
     expected = missing.read_bytes()
     missing.unlink()
     (problem,) = check_docs(tree)
-    assert problem.file == missing and "missing" in problem.message
+    assert problem.file == str(missing) and "missing" in problem.message
     write_docs(tree)
     assert missing.read_bytes() == expected
 
@@ -87,7 +87,7 @@ def test_paths_limit_the_copies_to_those_modules(tree: Path) -> None:
     for module in DEAD_LETTER.modules:
         copy(tree, module).write_text("# drifted\n", encoding="utf-8")
     only = tree / "terraform/modules/aws-sns-sqs-fanout"
-    assert [problem.file for problem in check_docs(tree, [only])] == [copy(tree, str(only.relative_to(tree)))]
+    assert [problem.file for problem in check_docs(tree, [only])] == [str(copy(tree, str(only.relative_to(tree))))]
 
 
 def test_a_missing_template_is_bad_input_naming_it(tree: Path) -> None:
@@ -95,7 +95,7 @@ def test_a_missing_template_is_bad_input_naming_it(tree: Path) -> None:
     with pytest.raises(DocsError) as caught:
         check_docs(tree)
     (problem,) = caught.value.problems
-    assert problem.file == tree / DEAD_LETTER.template and "missing" in problem.message
+    assert problem.file == str(tree / DEAD_LETTER.template) and "missing" in problem.message
     result = CliRunner().invoke(docs, ["--check", "--root", str(tree)])
     assert result.exit_code == 2 and DEAD_LETTER.template in result.output
 

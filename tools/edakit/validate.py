@@ -1,17 +1,25 @@
 """`edakit validate` (what `make validate` runs): every static check of the repository, in one run.
 
-Each step prints what it checked and every problem with its location; all steps run even when one fails, so a
-single run lists everything to fix. The result is the exit code: 0 clean, 1 findings, 2 a spec that cannot be read.
+Each step prints what it checked and every problem with its location (edakit.spec.errors.Problem, the kit's one
+located-problem type); all steps run even when one fails, so a single run lists everything to fix. The result is
+the exit code: 0 clean, 1 findings, 2 a spec that cannot be read.
+
+Every spec of configs/ is loaded once, with all its environments (`Specs`), before the first step; each step gets
+that model instead of reading the files again.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hcl2
+
+if TYPE_CHECKING:
+    from edakit.spec import Problem, Spec
 
 Echo = Callable[[str], None]
 
@@ -19,28 +27,53 @@ OK, FINDINGS, BAD_INPUT = 0, 1, 2
 
 
 @dataclass(frozen=True)
+class Specs:
+    """Every spec of configs/ (edakit.render.spec_files), each with all its environments (its base alone when it
+    defines none), loaded once; `problems`: those of the files that did not load (which are left out)."""
+
+    loaded: dict[Path, list[Spec]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, root: Path) -> Specs:
+        from edakit.render import spec_files
+        from edakit.spec import SpecError, load_environments
+
+        found = cls()
+        for path in spec_files(root):
+            try:
+                found.loaded[path] = load_environments(path, root=root)
+            except SpecError as exc:
+                found.problems.extend(exc.problems)
+        return found
+
+    def every(self) -> list[Spec]:
+        return [spec for specs in self.loaded.values() for spec in specs]
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
-    run: Callable[[Path, Echo], int]  # returns OK, FINDINGS or BAD_INPUT
+    run: Callable[[Path, Echo, Specs], int]  # returns OK, FINDINGS or BAD_INPUT
 
 
-def _specs(root: Path, echo: Echo) -> int:
-    """Load every spec in configs/, for every environment, and render its tfvars into build/."""
-    from edakit.render import render_all
-    from edakit.spec import SpecError
-
-    try:
-        written = render_all(root)
-    except SpecError as exc:
-        for problem in exc.problems:
-            echo(f"  {problem}")
-        return BAD_INPUT
-    for path in written:
-        echo(f"  rendered {path.relative_to(root)}")
-    return OK
+def _bad_specs(specs: Specs, echo: Echo) -> int:
+    for problem in specs.problems:
+        echo(f"  {problem}")
+    return BAD_INPUT if specs.problems else OK
 
 
-def _schemas(root: Path, echo: Echo) -> int:
+def _specs(root: Path, echo: Echo, specs: Specs) -> int:
+    """Every spec in configs/ loaded, for every environment; render its tfvars into build/."""
+    from edakit.render import default_out_dir, render_spec
+
+    for spec in specs.every():
+        for path in render_spec(spec, default_out_dir(spec, root)):
+            echo(f"  rendered {path.relative_to(root)}")
+    return _bad_specs(specs, echo)
+
+
+def _schemas(root: Path, echo: Echo, specs: Specs) -> int:
     """Every subject version against its predecessors at its level; every example payload against its schema."""
     from edakit.schemas import check_repository
 
@@ -50,7 +83,7 @@ def _schemas(root: Path, echo: Echo) -> int:
     return FINDINGS if problems else OK
 
 
-def _terraform(root: Path, echo: Echo) -> int:
+def _terraform(root: Path, echo: Echo, specs: Specs) -> int:
     """fmt, init, validate, terraform test and checkov over every module and pattern root."""
     from edakit.tfharness import check_all
 
@@ -74,12 +107,11 @@ def pattern_roots_using(root: Path) -> dict[str, list[Path]]:
     return using
 
 
-def _plans(root: Path, echo: Echo) -> int:
+def _plans(root: Path, echo: Echo, specs: Specs) -> int:
     """Every rendered environment through `terraform plan` of its spec's pattern root (`pattern:`), or, for a spec
     that names none, of every pattern root calling its modules. A warning fails too: an undeclared variable in a
     var file is only a warning to Terraform, and it means renderer and root disagree."""
-    from edakit.render import PROVIDER_SETTINGS_FILE, default_out_dir, spec_files, tfvars_file
-    from edakit.spec import SpecError, load_environments
+    from edakit.render import PROVIDER_SETTINGS_FILE, default_out_dir, tfvars_file
     from edakit.spec.schema import did_you_mean
     from edakit.tfharness import Harness
 
@@ -89,12 +121,8 @@ def _plans(root: Path, echo: Echo) -> int:
         for pattern in pattern_roots:
             calls.setdefault(pattern, set()).add(module)
     status = OK
-    for path in spec_files(root):
-        try:
-            specs = load_environments(path, root=root)
-        except SpecError:
-            continue  # the specs step reports it
-        for spec in specs:
+    for environments in specs.loaded.values():  # a spec that did not load: the specs step reports it
+        for spec in environments:
             env_dir = default_out_dir(spec, root)
             rendered = {m for p in calls.values() for m in p if (env_dir / tfvars_file(m)).exists()}
             if spec.pattern is not None:
@@ -125,45 +153,43 @@ def _plans(root: Path, echo: Echo) -> int:
     return status
 
 
-def _lint(root: Path, echo: Echo) -> int:
+def _lint(root: Path, echo: Echo, specs: Specs) -> int:
     """Event-driven best practice over every spec (each environment) and its rendered tfvars."""
-    from edakit.lint import blocking, format_table, lint_paths
-    from edakit.render import spec_files
+    from edakit.lint import blocking, format_table
+    from edakit.lint.run import lint_loaded
     from edakit.spec import SpecError
 
     try:
-        findings = lint_paths(spec_files(root))
-    except SpecError as exc:
+        findings = lint_loaded(specs.loaded)
+    except SpecError as exc:  # an example event that cannot be read
         for problem in exc.problems:
             echo(f"  {problem}")
         return BAD_INPUT
     if findings:
         for line in format_table(findings).splitlines():
             echo(f"  {line}")
-    return FINDINGS if blocking(findings) else OK
+    return max(FINDINGS if blocking(findings) else OK, _bad_specs(specs, echo))
 
 
-def _routes(root: Path, echo: Echo) -> int:
+def _routes(root: Path, echo: Echo, specs: Specs) -> int:
     """Every example event in examples/events/<spec>/ reaches exactly the subscribers it expects."""
-    from edakit.render import spec_files
     from edakit.routing.routes import check_expected
-    from edakit.spec import SpecError, load_environments
+    from edakit.spec import SpecError
 
     problems = []
     try:
-        for path in spec_files(root):
-            for spec in load_environments(path, root=root):
-                problems += check_expected(spec)
+        for spec in specs.every():
+            problems += check_expected(spec)
     except SpecError as exc:
         for problem in exc.problems:
             echo(f"  {problem}")
         return BAD_INPUT
     for problem in problems:
         echo(f"  {problem}")
-    return FINDINGS if problems else OK
+    return max(FINDINGS if problems else OK, _bad_specs(specs, echo))
 
 
-def _sagas(root: Path, echo: Echo) -> int:
+def _sagas(root: Path, echo: Echo, specs: Specs) -> int:
     """Every saga definition in configs/sagas/ loads and generates its Step Functions ASL."""
     from edakit.saga import check_sagas
 
@@ -173,7 +199,7 @@ def _sagas(root: Path, echo: Echo) -> int:
     return BAD_INPUT if problems else OK
 
 
-def _docs(root: Path, echo: Echo) -> int:
+def _docs(root: Path, echo: Echo, specs: Specs) -> int:
     """Every module and pattern README's inputs/outputs tables, and each pattern root's generated module inputs, match
     the code (`edakit docs` rewrites them)."""
     from edakit.docs import DocsError, check_docs
@@ -187,17 +213,17 @@ def _docs(root: Path, echo: Echo) -> int:
     return FINDINGS if problems else OK
 
 
-def _observability(root: Path, echo: Echo) -> int:
+def _observability(root: Path, echo: Echo, specs: Specs) -> int:
     """alerts/ and dashboards/ match a fresh render of the specs (`edakit alerts`, `edakit dashboards`), and
     `promtool check rules` and `promtool test rules` pass over alerts/."""
-    from edakit.observability import generate
-    from edakit.spec import SpecError
+    from edakit.observability import alerts, dashboards, generate
 
-    try:
-        problems = generate.stale(root, generate.alert_files(root), "alerts", "edakit alerts")
-        problems += generate.stale(root, generate.dashboard_files(root), "dashboards", "edakit dashboards")
-    except SpecError:
-        return OK  # the specs step reports it
+    if specs.problems:
+        return OK  # the specs step reports them
+    sets = {environments[0].name: (str(path.relative_to(root)), environments)
+            for path, environments in specs.loaded.items() if environments}
+    problems = generate.stale(root, alerts.render_files(sets, alerts.RUNBOOK), "alerts", "edakit alerts")
+    problems += generate.stale(root, dashboards.render_files(sets), "dashboards", "edakit dashboards")
     passed, lines = generate.promtool(root)
     for line in problems + lines:
         echo(f"  {line}")
@@ -222,10 +248,11 @@ def validate(root: Path, echo: Echo = print, steps: list[Step] | None = None) ->
     """Run every step; return the worst status (2 beats 1 beats 0)."""
     root = Path(root).resolve()
     worst = OK
+    specs = Specs.load(root)
     for step in steps or STEPS:
         echo(f"== {step.name}")
         start = time.perf_counter()
-        status = step.run(root, echo)
+        status = step.run(root, echo, specs)
         verdict = {OK: "ok", FINDINGS: "FAILED", BAD_INPUT: "FAILED (bad input)"}[status]
         echo(f"== {step.name}: {verdict} in {time.perf_counter() - start:.1f}s")
         worst = max(worst, status)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from edakit.docs.errors import DocsError, Problem, fail
+from edakit.docs.errors import DocsError, Problem, fail, problem
 from edakit.docs.inputs import MODULE_INPUTS, module_inputs
 from edakit.docs.readme import generated_section, splice
 from edakit.docs.shared import shared_copies
@@ -43,7 +43,7 @@ def check_docs(root: Path, paths: Iterable[Path] | None = None) -> list[Problem]
     problems = []
     for target, current, expected in _generated(root, paths):
         if current is None:
-            problems.append(Problem(target, None, "missing: run `edakit docs` to create it"))
+            problems.append(problem(target, None, "missing: run `edakit docs` to create it"))
         elif current != expected:
             problems.append(_first_difference(target, current, expected))
     return problems
@@ -106,7 +106,7 @@ def _first_difference(target: Path, current: str, expected: str) -> Problem:
     index = _first_mismatch(found, wanted)
     found_line, wanted_line = (lines[index] if index < len(lines) else None for lines in (found, wanted))
     column = _first_mismatch(found_line or "", wanted_line or "")
-    return Problem(target, index + 1, f"generated docs are stale (run `edakit docs`): from column {column + 1}, found "
+    return problem(target, index + 1, f"generated docs are stale (run `edakit docs`): from column {column + 1}, found "
                                       f"{_excerpt(found_line, column)}, expected {_excerpt(wanted_line, column)}")
 
 

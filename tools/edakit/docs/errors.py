@@ -1,19 +1,18 @@
-"""Located problems: bad input (raised as DocsError) and stale generated files (returned by check_docs)."""
+"""Located problems (edakit.spec.errors.Problem, the kit's one type): bad input (raised as DocsError) and stale
+generated files (returned by check_docs)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from edakit.spec.errors import Problem
 
-@dataclass(frozen=True)
-class Problem:
-    file: Path
-    line: int | None  # None when the problem is the file itself (missing, not a module)
-    message: str
+__all__ = ["DocsError", "Problem", "fail", "problem"]
 
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+def problem(file: Path, line: int | None, message: str) -> Problem:
+    """A docs problem: a file and, unless the problem is the file itself (missing, not a module), a line."""
+    return Problem.at(file, message, line)
 
 
 class DocsError(ValueError):
@@ -25,4 +24,4 @@ class DocsError(ValueError):
 
 
 def fail(file: Path, line: int | None, message: str) -> DocsError:
-    return DocsError([Problem(file, line, message)])
+    return DocsError([problem(file, line, message)])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lark import Tree
 
-from edakit.docs.errors import DocsError, Problem, fail
+from edakit.docs.errors import DocsError, Problem, fail, problem
 from edakit.docs.hcl import template_text
 from edakit.docs.terraform import HclFile, block_parts, body_items, parse_file
 
@@ -51,13 +51,13 @@ def module_inputs(root: Path) -> str | None:
             lines = []
             for name in passed:
                 if name not in variables:
-                    problems.append(Problem(source.path, block.meta.line, (
+                    problems.append(problem(source.path, block.meta.line, (
                         f'module "{labels[0]}" passes {name}, but {_source_text(source, block)} has no such variable')))
                     continue
                 text = variables[name]
                 if name in chosen:
                     if chosen[name][1] != text:
-                        problems.append(Problem(source.path, block.meta.line, (
+                        problems.append(problem(source.path, block.meta.line, (
                             f'var.{name} goes to modules "{chosen[name][0]}" and "{labels[0]}", whose declarations '
                             f"differ: declare variable \"{name}\" by hand in this root")))
                     continue

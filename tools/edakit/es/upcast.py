@@ -117,9 +117,9 @@ def check_upcasting(root: Path, upcasters: Mapping[tuple[str, int, int], Upcaste
                     for schema_type in ("AVRO", "JSON"):
                         path = subject.path(newest, schema_type)
                         if path.exists() and (schema_type == "AVRO" or probe is not probes[0]):
-                            problems += [Problem(str(path), f"a v{older} event upcast to v{newest} is invalid: {e}")
+                            problems += [Problem.at(str(path), f"a v{older} event upcast to v{newest} is invalid: {e}")
                                          for e in validator_for(path).errors(upcast)]
             except SchemaError as exc:
-                problems.append(Problem(where, f"{subject.domain}/{subject.event} v{older} cannot be read as "
+                problems.append(Problem.at(where, f"{subject.domain}/{subject.event} v{older} cannot be read as "
                                                f"v{newest} and no hand-written upcaster is registered: {exc.message}"))
     return problems

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from edakit.routing.routes import ExampleEvent
-from edakit.spec.errors import KeyPath
+from edakit.spec.errors import KeyPath, Problem
 from edakit.spec.model import Location, Spec
 
 
@@ -76,6 +76,12 @@ class Finding:
     severity: Severity = field(compare=False)
     message: str
     suppressed: str | None = field(default=None, compare=False)  # the suppression's reason
+
+    @property
+    def problem(self) -> Problem:
+        """The finding as the kit's one located-problem type (rule id and severity lead the message)."""
+        return Problem(self.location.file, self.location.line, self.location.column, "",
+                       f"{self.rule_id} {self.severity.value}: {self.message}")
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from edakit.lint.core import RULES, Finding, Severity, Target
@@ -10,7 +10,7 @@ from edakit.lint.rules import delivery
 from edakit.lint.suppressions import apply_suppressions, parse_suppressions
 from edakit.render import render_tfvars
 from edakit.routing.routes import examples_dir, load_examples
-from edakit.spec import Problem, SpecError, load_environments, load_spec
+from edakit.spec import Problem, Spec, SpecError, load_environments, load_spec
 from edakit.spec.limits import MAX_SPEC_BYTES
 from edakit.spec.source import read_document
 
@@ -65,8 +65,23 @@ def load_targets(path: Path, env: str | None, events_dir: Path | None = None) ->
                                                         "<module>.auto.tfvars.json file")])
 
 
+def lint_loaded(loaded: Mapping[Path, list[Spec]]) -> list[Finding]:
+    """Lint specs already loaded (spec file -> its environments, e.g. edakit.validate.Specs): like `lint_paths` on
+    the files, without reading them again. Raises SpecError for example events that cannot be read."""
+    findings: set[Finding] = set()
+    for path, specs in loaded.items():
+        for target in loaded_targets(path, specs):
+            findings.update(lint_target(target))
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
 def spec_targets(path: Path, env: str | None, events_dir: Path | None = None) -> list[Target]:
     specs = [load_spec(path, env)] if env is not None else load_environments(path)
+    return loaded_targets(path, specs, events_dir)
+
+
+def loaded_targets(path: Path, specs: list[Spec], events_dir: Path | None = None) -> list[Target]:
+    """One target per loaded environment of the spec at `path` (its suppressions and example events read once)."""
     spec = specs[0]
     suppressions = tuple(parse_suppressions(path.read_text(encoding="utf-8")))
     examples = tuple(load_examples(events_dir / spec.name if events_dir else examples_dir(spec)))

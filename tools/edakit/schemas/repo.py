@@ -17,6 +17,7 @@ from typing import Any
 from edakit.schemas.compat import LEVELS, check_compatibility
 from edakit.schemas.errors import SchemaError
 from edakit.schemas.validate import AVRO_SUFFIX, JSON_SUFFIX, read_json, read_schema_json, validator_for
+from edakit.spec.errors import Problem  # the kit's one located-problem type
 from edakit.spec.limits import read_text
 from edakit.spec.source import parse
 
@@ -28,18 +29,6 @@ DOMAIN_KEYS = {"compatibility", "subject_name_strategy", "serialization", "event
 EVENT_KEYS = {"topic", "compatibility"}
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 PAYLOAD_NAME = re.compile(r"^v([1-9][0-9]*)(?:[-_.].*)?\.json$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: the file, the line when known, what is wrong."""
-
-    file: str
-    message: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
 
 
 @dataclass
@@ -89,16 +78,16 @@ def _load_config(path: Path) -> tuple[dict[str, Any], list[Problem]]:
         return {}, []
     text, unreadable = read_text(path, max_bytes=CONFIG_MAX_BYTES, what="schema config")
     if text is None:
-        return {}, [Problem(str(path), p.message, p.line) for p in unreadable]
+        return {}, [Problem.at(str(path), p.message, p.line) for p in unreadable]
     if all(line.strip() in ("", "---", "...") or line.lstrip().startswith("#") for line in text.splitlines()):
         return {}, []  # an empty config: every setting at its default
     doc, found = parse(text, str(path), what="schema config", max_bytes=CONFIG_MAX_BYTES)
     if found:
-        return {}, [Problem(str(path), p.message if p.path == "(root)" else f"{p.path}: {p.message}", p.line)
+        return {}, [Problem.at(str(path), p.message if p.path == "(root)" else f"{p.path}: {p.message}", p.line)
                     for p in found]
     data = doc.data
     if not isinstance(data, dict):
-        return {}, [Problem(str(path), "expected a mapping of settings", 1)]
+        return {}, [Problem.at(str(path), "expected a mapping of settings", 1)]
     problems = []
 
     def line_of(*key_path: str) -> int | None:
@@ -107,30 +96,30 @@ def _load_config(path: Path) -> tuple[dict[str, Any], list[Problem]]:
 
     for key in data:
         if key not in DOMAIN_KEYS:
-            problems.append(Problem(str(path), f"unknown key '{key}' (expected one of {sorted(DOMAIN_KEYS)})",
+            problems.append(Problem.at(str(path), f"unknown key '{key}' (expected one of {sorted(DOMAIN_KEYS)})",
                                     line_of(key)))
     checks = [("compatibility", LEVELS), ("subject_name_strategy", STRATEGIES), ("serialization", ("AVRO", "JSON"))]
     for key, allowed in checks:
         if key in data and data[key] not in allowed:
-            problems.append(Problem(str(path), f"{key}: expected one of {', '.join(allowed)}, got {data[key]!r}",
+            problems.append(Problem.at(str(path), f"{key}: expected one of {', '.join(allowed)}, got {data[key]!r}",
                                     line_of(key)))
     events = data.get("events") or {}
     if not isinstance(events, dict):
-        problems.append(Problem(str(path), "events: expected a mapping of event name to settings",
+        problems.append(Problem.at(str(path), "events: expected a mapping of event name to settings",
                                 line_of("events")))
         events = {}
     for event, settings in events.items():
         if settings is None:
             continue
         if not isinstance(settings, dict):
-            problems.append(Problem(str(path), f"events.{event}: expected a mapping", line_of("events", event)))
+            problems.append(Problem.at(str(path), f"events.{event}: expected a mapping", line_of("events", event)))
             continue
         for key in settings:
             if key not in EVENT_KEYS:
-                problems.append(Problem(str(path), f"events.{event}: unknown key '{key}' (expected one of "
+                problems.append(Problem.at(str(path), f"events.{event}: unknown key '{key}' (expected one of "
                                                    f"{sorted(EVENT_KEYS)})", line_of("events", event, key)))
         if "compatibility" in settings and settings["compatibility"] not in LEVELS:
-            problems.append(Problem(str(path), f"events.{event}.compatibility: expected one of "
+            problems.append(Problem.at(str(path), f"events.{event}.compatibility: expected one of "
                                                f"{', '.join(LEVELS)}, got {settings['compatibility']!r}",
                                     line_of("events", event, "compatibility")))
     return data, problems
@@ -141,7 +130,7 @@ def load_subjects(root: Path) -> tuple[list[Subject], list[Problem]]:
     subjects: list[Subject] = []
     problems: list[Problem] = []
     if not root.is_dir():
-        return [], [Problem(str(root), "schemas directory not found")]
+        return [], [Problem.at(str(root), "schemas directory not found")]
     for domain_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         config, found = _load_config(domain_dir / CONFIG_NAME)
         problems += found
@@ -151,12 +140,12 @@ def load_subjects(root: Path) -> tuple[list[Subject], list[Problem]]:
                 continue
             match = VERSION_DIR.match(version_dir.name)
             if not match:
-                problems.append(Problem(str(version_dir), "expected a version directory named v<N> (v1, v2, ...)"))
+                problems.append(Problem.at(str(version_dir), "expected a version directory named v<N> (v1, v2, ...)"))
                 continue
             for schema_file in sorted(version_dir.iterdir()):
                 event = _event_name(schema_file)
                 if event is None:
-                    problems.append(Problem(str(schema_file), f"expected <event>{AVRO_SUFFIX} or <event>{JSON_SUFFIX}"))
+                    problems.append(Problem.at(str(schema_file), f"expected <event>{AVRO_SUFFIX} or <event>{JSON_SUFFIX}"))
                     continue
                 versions = events.setdefault(event, [])
                 if int(match.group(1)) not in versions:
@@ -164,7 +153,7 @@ def load_subjects(root: Path) -> tuple[list[Subject], list[Problem]]:
         settings = config.get("events") or {}
         for event in settings:
             if event not in events:
-                problems.append(Problem(str(domain_dir / CONFIG_NAME), f"events.{event}: no schema files for this "
+                problems.append(Problem.at(str(domain_dir / CONFIG_NAME), f"events.{event}: no schema files for this "
                                         f"event under {domain_dir}/v<N>/"))
         for event, versions in sorted(events.items()):
             own = settings.get(event) or {}
@@ -195,9 +184,9 @@ def check_subject_history(subject: Subject) -> list[Problem]:
                 schema = read_schema_json(path)
                 result = check_compatibility(schema_type, schema, history, subject.compatibility)
             except SchemaError as exc:
-                problems.append(Problem(str(path), exc.message))
+                problems.append(Problem.at(str(path), exc.message))
                 break
-            problems += [Problem(str(path), f"incompatible with earlier versions at {subject.compatibility}: {m}")
+            problems += [Problem.at(str(path), f"incompatible with earlier versions at {subject.compatibility}: {m}")
                          for m in result.messages]
             history.append(schema)
     return problems
@@ -213,12 +202,12 @@ def check_payload_examples(subjects: list[Subject], payload_root: Path) -> list[
         parts = payload.relative_to(payload_root).parts
         match = PAYLOAD_NAME.match(payload.name)
         if len(parts) != 3 or not match:
-            problems.append(Problem(str(payload), "expected examples/payloads/<domain>/<event>/v<N>[-name].json"))
+            problems.append(Problem.at(str(payload), "expected examples/payloads/<domain>/<event>/v<N>[-name].json"))
             continue
         subject = by_key.get((parts[0], parts[1]))
         version = int(match.group(1))
         if subject is None or version not in subject.versions:
-            problems.append(Problem(str(payload), f"no schema {parts[0]}/v{version}/{parts[1]} for this example"))
+            problems.append(Problem.at(str(payload), f"no schema {parts[0]}/v{version}/{parts[1]} for this example"))
             continue
         for schema_type in ("AVRO", "JSON"):
             schema_path = subject.path(version, schema_type)
@@ -227,9 +216,9 @@ def check_payload_examples(subjects: list[Subject], payload_root: Path) -> list[
             try:
                 errors = validator_for(schema_path).errors(read_json(payload))
             except SchemaError as exc:
-                problems.append(Problem(exc.source, exc.message))
+                problems.append(Problem.at(exc.source, exc.message))
                 continue
-            problems += [Problem(str(payload), f"invalid against {schema_path}: {e}") for e in errors]
+            problems += [Problem.at(str(payload), f"invalid against {schema_path}: {e}") for e in errors]
     return problems
 
 
@@ -243,11 +232,11 @@ def check_repository(root: Path) -> list[Problem]:
         try:
             name = subject.name
         except SchemaError as exc:
-            problems.append(Problem(exc.source, exc.message))
+            problems.append(Problem.at(exc.source, exc.message))
             continue
         if name in seen:
             other = seen[name]
-            problems.append(Problem(str(root / "schemas" / subject.domain / CONFIG_NAME),
+            problems.append(Problem.at(str(root / "schemas" / subject.domain / CONFIG_NAME),
                                     f"subject '{name}' is used by both {other.domain}/{other.event} and "
                                     f"{subject.domain}/{subject.event}"))
         seen[name] = subject

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edakit.spec.errors import Problem
 from edakit.tfharness.install import Installation, install, interpreter
 
 CHECKOV_ENV = "EDAKIT_CHECKOV"
@@ -38,10 +39,19 @@ class Diagnostic:
             path = path.relative_to(relative_to)
         return f"{path}:{self.line or 1}:{self.column or 1}"
 
-    def format(self, relative_to: Path | None = None) -> str:
-        where = self.location(relative_to)
+    def problem(self, relative_to: Path | None = None) -> Problem:
+        """The diagnostic as the kit's one located-problem type (edakit.spec.errors.Problem); a diagnostic about
+        no file (init failed, a plugin error) has an empty file and prints its text alone."""
         text = f"{self.severity}: {self.summary}" + (f": {self.detail}" if self.detail else "")
-        return f"{where}: {text}" if where else text
+        if self.file is None:
+            return Problem("", 0, 0, "", text)
+        path = self.file
+        if relative_to is not None and path.is_relative_to(relative_to):
+            path = path.relative_to(relative_to)
+        return Problem(str(path), self.line or 1, self.column or 1, "", text)
+
+    def format(self, relative_to: Path | None = None) -> str:
+        return str(self.problem(relative_to))
 
 
 @dataclass

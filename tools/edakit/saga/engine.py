@@ -84,7 +84,8 @@ class Orchestrator:
 
     `time_scale` multiplies every duration of the definition (timeouts, retry intervals): 1.0 in production; tests
     and demos shrink whole seconds to milliseconds with it. `clock` returns seconds since the epoch.
-    `on_transition(outcome)` is called after each committed transition (the demo prints them).
+    `on_transition(outcome)` is called after each committed transition (the demo prints them); those of `start`
+    once `transaction()` commits, or with the next reply or timer when `start` ran in the caller's transaction.
     """
 
     def __init__(self, saga: Saga, db: Transaction, *, outbox_table: str = "outbox", time_scale: float = 1.0,

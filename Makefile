@@ -40,7 +40,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python -m edakit.bench
+	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY))
 
 demo: setup
 	$(BIN)/python -m edakit.demos

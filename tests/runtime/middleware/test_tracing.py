@@ -20,7 +20,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 from otel_spans import install, spans_of
 from tracing_fanout import GROUPS, check_fanout, consume, place_order, run_fanout
 
-from edakit.runtime.bench import bench_instrumentation
 from edakit.runtime.dlq import DeadLetterQueue, Selection
 from edakit.runtime.message import Message
 from edakit.runtime.middleware import (RetryPolicy, batch_span, compose, extract, retry, trace_headers, tracer,
@@ -218,14 +217,6 @@ def test_the_demo_says_which_package_an_otlp_endpoint_needs(tmp_path):
                           timeout=120, env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
     assert done.returncode == 2
     assert "OTEL_EXPORTER_OTLP_ENDPOINT is set: install opentelemetry-exporter-otlp-proto-http" in done.stderr
-
-
-def test_the_instrumentation_bench_measures_the_three_modes(tmp_path):
-    results = bench_instrumentation(tmp_path, messages=60, repeats=1)  # each mode handled every message
-    assert set(results) == {"otel_sdk_bare_span_us", "router_us_per_msg_untraced", "router_us_per_msg_traced_sdk",
-                            "router_us_per_msg_traced_api_only", "instrumentation_overhead_ratio",
-                            "instrumentation_overhead_ratio_api_only"}
-    assert all(value > 0 for value in results.values())
 
 
 def test_a_batch_handlers_span_links_every_message_it_processes(embedded):

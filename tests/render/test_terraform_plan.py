@@ -143,7 +143,8 @@ def test_every_pattern_root_plans_its_spec_s_staging_render(
         assert bucket["bucket"] == "orders-claims-staging-claim-checks"
     elif spec_file == "order-saga":
         (machine,) = _resources(planned, "aws_sfn_state_machine").values()
-        assert json.loads(machine["definition"])["StartAt"] == "CreateOrder"
+        definition = json.loads(machine["definition"])  # the saga has a deadline: its clock state comes first
+        assert definition["StartAt"] == "SagaClock" and definition["States"]["SagaClock"]["Next"] == "DeadlineCreateOrder"
     else:  # the SQS patterns: one queue and one DLQ per subscriber
         assert channel is not None
         queues = {q["name"] for q in _resources(planned, "aws_sqs_queue").values()}

@@ -58,6 +58,7 @@ DDL = (
   awaiting TEXT
 )""",
     "CREATE INDEX IF NOT EXISTS saga_timers_due ON saga_timers (due_at)",
+    "CREATE INDEX IF NOT EXISTS saga_timers_instance ON saga_timers (saga_id)",
 )
 COLUMNS = ("saga_id", "saga", "state", "step", "phase", "attempt", "awaiting", "data", "completed", "pending",
            "last_error", "created_at", "updated_at")
@@ -199,9 +200,9 @@ def add_timer(tx: Transaction, timer: Timer) -> None:
 
 
 def delete_timers(tx: Transaction, saga_id: str, kinds: tuple[str, ...]) -> None:
-    for kind in kinds:
-        execute(tx, "DELETE FROM saga_timers WHERE saga_id = :saga_id AND kind = :kind",
-                {"saga_id": saga_id, "kind": kind})
+    names = {f"k{n}": kind for n, kind in enumerate(kinds)}
+    execute(tx, f"DELETE FROM saga_timers WHERE saga_id = :saga_id AND kind IN ({', '.join(':' + k for k in names)})",
+            {"saga_id": saga_id, **names})
 
 
 def postpone_heartbeat(tx: Transaction, saga_id: str, awaiting: str, due_at: float) -> None:

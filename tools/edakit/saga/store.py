@@ -214,8 +214,8 @@ def claim_due_timer(tx: Transaction, now: float, saga: str) -> tuple[Timer, Inst
     """The earliest due timer of this saga definition with its instance, both locked for `tx`.
 
     On PostgreSQL `FOR UPDATE ... SKIP LOCKED` passes over a timer another orchestrator holds, or whose instance a
-    reply is changing right now, so orchestrators never wait for each other and never fire one timer twice. SQLite
-    has one writer at a time: run one orchestrator process per database there."""
+    reply is changing right now, so a timer claim never waits and one timer is fired once (the caller deletes it in
+    the claiming transaction). SQLite has one writer at a time: run one orchestrator process per database there."""
     sql = ("SELECT t.timer_id, t.kind, t.due_at, t.awaiting AS timer_awaiting, i.* FROM saga_timers t "
            "JOIN saga_instances i ON i.saga_id = t.saga_id WHERE t.due_at <= :now AND i.saga = :saga "
            "ORDER BY t.due_at LIMIT 1")

@@ -112,7 +112,8 @@ def test_render_all_renders_every_environment_of_every_spec(tmp_path: Path) -> N
     with pytest.raises(SpecError) as caught:
         render_all(tmp_path)
     assert [str(p) for p in caught.value.problems] == [
-        f"{broken}:3:9 kafka.bootstrap_servers: [] should be non-empty"
+        f"{broken}:3:9 kafka.bootstrap_servers: []: expected host:port brokers: a list, or one comma-separated "
+        'string such as "host1:9092,host2:9092"'
     ]
 
 

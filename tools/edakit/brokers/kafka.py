@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from edakit.brokers.attributes import AttributeContract
     from edakit.runtime.adapters.base import Broker
     from edakit.runtime.message import Message
+    from edakit.runtime.settings import BrokerSettings
     from edakit.spec.errors import Problem
     from edakit.spec.model import Channel, Spec, Subscriber
     from edakit.spec.source import Document
@@ -66,6 +67,13 @@ def open_url(url: str, rest: str) -> Broker:
     if not bootstrap or any(not h.rpartition(":")[2].isdigit() for h in bootstrap.split(",")):
         raise BrokerUrlError(f"broker {url!r}: expected kafka://HOST:PORT[,HOST:PORT...]")
     return KafkaBroker(bootstrap, consumer_config=TOOL_CONSUMER)
+
+
+def connect(settings: BrokerSettings) -> Broker:
+    """KafkaBroker on the spec's `kafka.bootstrap_servers` (a list or the seed's comma-separated string)."""
+    from edakit.runtime.adapters.kafka import KafkaBroker
+
+    return KafkaBroker(settings.bootstrap_servers or "")
 
 
 def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
@@ -129,6 +137,7 @@ PROFILE = BrokerProfile(
     url_scheme="kafka",
     url_forms="kafka://HOST:PORT[,HOST:PORT...]",
     open_url=open_url,
+    connect=connect,
     module_defaults={
         "default_partitions": 3,
         "default_replication_factor": 3,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from edakit.brokers.attributes import AttributeContract
     from edakit.runtime.adapters.base import Broker
     from edakit.runtime.message import Message
+    from edakit.runtime.settings import BrokerSettings
     from edakit.spec.errors import Problem
     from edakit.spec.model import Channel, Filter, Spec, Subscriber
     from edakit.spec.source import Document
@@ -107,6 +108,7 @@ class BrokerProfile:
     url_forms: str = ""  # the accepted URL forms, for messages
     open_url: Callable[[str, str], Broker] | None = None  # (url as shown, text after "<scheme>:") -> the adapter
     url_bare: bool = False  # `<scheme>:` alone names a broker (sqs: the default endpoint)
+    connect: Callable[[BrokerSettings], Broker] | None = None  # the adapter from the spec's broker settings
     # Defaults of the module's variables.tf that lint (and render) rely on when a tfvars file leaves a key out:
     # "<variable>" or "<variable>.<attribute>[.<attribute>]" (an optional() default) -> the value. Tied to the
     # module by tests/brokers/test_module_defaults.py.

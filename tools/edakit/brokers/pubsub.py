@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from edakit.brokers.attributes import AttributeContract
     from edakit.runtime.adapters.base import Broker
     from edakit.runtime.message import Message
+    from edakit.runtime.settings import BrokerSettings
     from edakit.spec.errors import Problem
     from edakit.spec.model import Channel, Filter, Spec, Subscriber
     from edakit.spec.source import Document
@@ -104,6 +105,13 @@ def open_url(url: str, rest: str) -> Broker:
     return PubSubBroker(rest)
 
 
+def connect(settings: BrokerSettings) -> Broker:
+    """PubSubBroker in the spec's `pubsub.project_id` (Application Default Credentials)."""
+    from edakit.runtime.adapters.pubsub import PubSubBroker
+
+    return PubSubBroker(settings.project_id or "")
+
+
 def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
     from edakit.render import gcp_pubsub
 
@@ -173,6 +181,7 @@ PROFILE = BrokerProfile(
     url_scheme="pubsub",
     url_forms="pubsub:PROJECT or pubsub://HOST:PORT/PROJECT (an emulator)",
     open_url=open_url,
+    connect=connect,
     module_defaults={
         "subscriptions.dead_letter_policy.enabled": True,
         "subscriptions.dead_letter_policy.max_delivery_attempts": 5,

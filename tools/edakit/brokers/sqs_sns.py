@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from edakit.brokers.attributes import AttributeContract
     from edakit.runtime.adapters.base import Broker
     from edakit.runtime.message import Message
+    from edakit.runtime.settings import BrokerSettings
     from edakit.spec.errors import Problem
     from edakit.spec.model import Channel, Filter, Spec, Subscriber
     from edakit.spec.source import Document
@@ -123,6 +124,15 @@ def open_url(url: str, rest: str) -> Broker:
                              "~/.aws/config)") from None
 
 
+def connect(settings: BrokerSettings) -> Broker:
+    """SqsSnsBroker in the spec's `sqs_sns.region` (credentials from boto3's usual sources)."""
+    import boto3
+
+    from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
+
+    return SqsSnsBroker(boto3.Session(region_name=settings.region))
+
+
 def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:
     from edakit.render import sns_sqs_fanout
 
@@ -187,6 +197,7 @@ PROFILE = BrokerProfile(
     url_forms="sqs: or sqs:ENDPOINT_URL",
     url_bare=True,
     open_url=open_url,
+    connect=connect,
     module_defaults={
         "subscribers.create_dlq": True,
         "subscribers.max_receive_count": 5,

@@ -5,16 +5,22 @@ The spec's `consumer` block holds the defaults of the kit's consumer runtime and
 blocks its redelivery; the renderers turn the same values into the queue's redrive policy, the Kafka retry topics
 or the Pub/Sub dead_letter_policy. `consumer_settings(spec, name)` hands them to the runtime; the end-to-end test in
 tests/runtime/test_settings.py shows the whole path (spec -> settings -> subscriber, retry, Router).
+`broker_settings(spec)` is how the service reaches the broker (Kafka bootstrap servers, schema registry, AWS region,
+Google project) and `spec_broker(spec)` the adapter its profile opens from them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edakit.brokers import AttributeContract, consumed, contract, profile
 from edakit.runtime.middleware.retry import RetryPolicy
 from edakit.spec.model import Spec
+
+if TYPE_CHECKING:
+    from edakit.runtime.adapters.base import Broker
 
 
 class SettingsError(ValueError):
@@ -77,3 +83,38 @@ def publisher_settings(spec: Spec) -> PublisherSettings:
         if found is not None:
             contracts[channel.resource_name] = found
     return PublisherSettings(contracts)
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """How a service reaches its spec's broker (the spec's `broker` and that broker's settings block), so the
+    adapters and the Terraform pattern roots read the same values."""
+
+    broker: str  # the spec's default broker, a profile name (edakit.brokers)
+    bootstrap_servers: str | None  # kafka.bootstrap_servers joined with "," as librdkafka's bootstrap.servers
+    schema_registry_url: str | None  # kafka.schema_registry_url
+    region: str | None  # sqs_sns.region
+    project_id: str | None  # pubsub.project_id
+
+
+def broker_settings(spec: Spec) -> BrokerSettings:
+    return BrokerSettings(
+        broker=spec.broker,
+        bootstrap_servers=",".join(spec.kafka.bootstrap_servers) if spec.kafka is not None else None,
+        schema_registry_url=spec.kafka.schema_registry_url if spec.kafka is not None else None,
+        region=spec.sqs_sns.region if spec.sqs_sns is not None else None,
+        project_id=spec.pubsub.project_id if spec.pubsub is not None else None,
+    )
+
+
+def spec_broker(spec: Spec) -> Broker:
+    """The adapter of the spec's broker, opened from its settings by the broker's profile (not yet contacted:
+    `check_reachable` tells whether it answers)."""
+    found = profile(spec.broker)
+    if found.connect is None:
+        raise SettingsError(f"{spec.location('broker')} broker: {spec.broker} is not consumed through a Broker "
+                            f"adapter (the runtime opens {', '.join(p.name for p in consumed())})")
+    if getattr(spec, found.block) is None:  # the Spec's settings fields are named like the blocks
+        raise SettingsError(f"{spec.location('broker')} broker: {spec.broker} needs the top-level `{found.block}` "
+                            "block (how to reach it)")
+    return found.connect(broker_settings(spec))

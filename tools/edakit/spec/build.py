@@ -97,10 +97,16 @@ def _consumer(values: dict[str, Any]) -> ConsumerSettings:
     )
 
 
+def bootstrap_servers(value: str | list[str]) -> tuple[str, ...]:
+    """`kafka.bootstrap_servers` as a list, or as the seed's comma-separated string ("h1:9092, h2:9092")."""
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(item.strip() for item in items)
+
+
 def _kafka(raw: dict[str, Any]) -> KafkaSettings:
     values = {**defaults("kafka_settings"), **raw}
     return KafkaSettings(
-        bootstrap_servers=tuple(values["bootstrap_servers"]),
+        bootstrap_servers=bootstrap_servers(values["bootstrap_servers"]),
         schema_registry_url=values.get("schema_registry_url"),
         default_replication_factor=int(values["default_replication_factor"]),
         default_partitions=int(values["default_partitions"]),

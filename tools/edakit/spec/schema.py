@@ -107,7 +107,7 @@ def _problems(error: ValidationError, path: KeyPath, document: Document) -> list
         got = _JSON_TYPES.get(type(error.instance), "null")
         shown = "" if error.instance is None else f" {_show(error.instance)}"
         return [document.problem(path, f"expected {expected}, got {got}{shown}")]
-    if error.validator in ("pattern", "not") and "x-edakit-message" in error.schema:
+    if error.validator in ("pattern", "not", "oneOf") and "x-edakit-message" in error.schema:
         # A field whose rule a regex states badly explains itself (e.g. what a KMS key reference looks like).
         return [document.problem(path, f"{_show(error.instance)}: {error.schema['x-edakit-message']}")]
     if error.validator == "enum":

@@ -67,11 +67,35 @@ def version_of(doc: Any) -> str:
 
 
 def identifier(text: str, limit: int = 40) -> str:
-    """`lightingMeasured`, `user/signedup` -> `lighting-measured`, `user-signedup`: the kit's name pattern."""
+    """`lightingMeasured`, `a.{id}.turn.on` -> `lighting-measured`, `a-turn-on`: the kit's name pattern. Address
+    parameters are dropped; a name too long keeps its last words (the distinctive end of a dotted address)."""
+    text = re.sub(r"\{[^}]*\}", "", text)
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", text).lower()
-    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    text = re.sub(r"^[^a-z]+", "", text) or "x"
-    return text[:limit].rstrip("-")
+    words = [w for w in re.split(r"[^a-z0-9]+", text) if w]
+    while words and not words[0][0].isalpha():
+        words.pop(0)
+    kept: list[str] = []
+    for word in reversed(words):
+        if len("-".join([word, *kept])) > limit:
+            break
+        kept.insert(0, word)
+    while kept and not kept[0][0].isalpha():
+        kept.pop(0)
+    if not kept and words:
+        kept = [words[-1][:limit]] if words[-1][0].isalpha() else []
+    return "-".join(kept) or "x"
+
+
+def unique(name: str, taken: object, limit: int = 40) -> str:
+    """`name`, or `name` cut to fit and numbered (`-2`, `-3`, ...) when that is taken."""
+    if name not in taken:  # type: ignore[operator]
+        return name
+    number = 2
+    while True:
+        candidate = f"{name[: limit - len(str(number)) - 1].rstrip('-')}-{number}"
+        if candidate not in taken:  # type: ignore[operator]
+            return candidate
+        number += 1
 
 
 def event_name(text: str) -> str:
@@ -169,6 +193,7 @@ class _Foreign:
         self.message_events: dict[str, str] = {}  # message pointer -> event name
         self.name = "imported"
         self.schemas_dir = schemas_dir
+        self.environments: dict[str, Any] = {}
 
     def run(self) -> ImportResult:
         doc, r = self.r.doc, self.r
@@ -179,7 +204,7 @@ class _Foreign:
         r.take("/info/version")  # the document's version; the kit versions events, not the system
         spec: dict[str, Any] = {"name": self.name}
         if isinstance(info.get("description"), str):
-            spec["description"] = " ".join(info["description"].split())
+            spec["description"] = info["description"].strip()
             r.take("/info/description")
         if doc.get("defaultContentType") is not None:
             self._content_type(doc["defaultContentType"], "/defaultContentType")
@@ -192,6 +217,8 @@ class _Foreign:
             spec["subscribers"] = subscribers
         if not self.events:
             del spec["events"]
+        if self.environments:
+            spec["environments"] = self.environments
         self.result.unmapped = r.leftovers()
         return self.result
 
@@ -212,7 +239,7 @@ class _Foreign:
             raise ImportError_("servers: no server with a protocol the kit maps (kafka, kafka-secure, sns, sqs, "
                                "googlepubsub); pass --broker kafka|sqs-sns|pubsub")
         self.broker = chosen
-        bootstrap: list[str] = []
+        per_server: dict[str, dict[str, Any]] = {}  # server -> its Kafka settings
         for name, server in servers.items():
             at = pointer("servers", name)
             if not isinstance(server, dict) or KIT_PROTOCOLS.get(server.get("protocol")) != chosen:
@@ -220,14 +247,16 @@ class _Foreign:
                                 f": the spec describes one {chosen} system")
                 continue
             self.r.take(pointer_join(at, "protocol"))
-            host = server.get("host") if self.v3 else server.get("url")
+            host_key = "host" if self.v3 else "url"
+            host = server.get(host_key)
+            settings: dict[str, Any] = {}
             if isinstance(host, str):
-                self.r.take(pointer_join(at, "host" if self.v3 else "url"))
+                self.r.take(pointer_join(at, host_key))
                 if "{" in host:
-                    self.r.miss(pointer_join(at, "host" if self.v3 else "url"),
+                    self.r.miss(pointer_join(at, host_key),
                                 f"host {host!r} has server variables; the kit needs a concrete address")
                 elif chosen == "kafka":
-                    bootstrap.append(host.split("://")[-1])
+                    settings["bootstrap_servers"] = [host.split("://")[-1]]
                 elif chosen == "sqs-sns" and (m := re.match(r"^(?:sns|sqs)\.([a-z0-9-]+)\.amazonaws\.com", host)):
                     spec.setdefault("sqs_sns", {})["region"] = m.group(1)
                 elif chosen == "pubsub" and (m := re.search(r"projects/([a-z][a-z0-9-]{4,28}[a-z0-9])",
@@ -237,21 +266,34 @@ class _Foreign:
                         self.r.take(pointer_join(at, "pathname"))
             kafka = (server.get("bindings") or {}).get("kafka") if chosen == "kafka" else None
             if isinstance(kafka, dict) and isinstance(kafka.get("schemaRegistryUrl"), str):
-                spec.setdefault("kafka", {})["schema_registry_url"] = kafka["schemaRegistryUrl"]
-                self.r.take(at + "/bindings/kafka/schemaRegistryUrl")
-                self.r.take(at + "/bindings/kafka/bindingVersion")
-                if "schemaRegistryVendor" in kafka:
-                    self.r.take(at + "/bindings/kafka/schemaRegistryVendor")
+                settings["schema_registry_url"] = kafka["schemaRegistryUrl"]
+                for key in ("schemaRegistryUrl", "schemaRegistryVendor", "bindingVersion"):
+                    if key in kafka:
+                        self.r.take(at + "/bindings/kafka/" + key)
+            if chosen == "kafka" and "bootstrap_servers" in settings:
+                per_server[name] = settings
         if chosen == "kafka":
-            if bootstrap:
-                spec["kafka"] = {"bootstrap_servers": list(dict.fromkeys(bootstrap)), **spec.get("kafka", {})}
-            else:
-                self.r.miss("/servers", "no Kafka server with a concrete host: kafka.bootstrap_servers is required")
+            self._kafka_environments(spec, per_server)
         if chosen == "sqs-sns" and "sqs_sns" not in spec:
             self.r.miss("/servers", "no SNS/SQS server host sns.<region>.amazonaws.com: sqs_sns.region is required")
         if chosen == "pubsub" and "pubsub" not in spec:
             self.r.miss("/servers", "no Pub/Sub server naming projects/<id>: pubsub.project_id is required")
         return chosen
+
+    def _kafka_environments(self, spec: dict[str, Any], per_server: dict[str, dict[str, Any]]) -> None:
+        """One Kafka server: the spec's cluster. Several: the first is the base and each server an environment
+        (the way the kit exports them: one server per environment)."""
+        if not per_server:
+            self.r.miss("/servers", "no Kafka server with a concrete host: kafka.bootstrap_servers is required")
+            return
+        first = next(iter(per_server.values()))
+        spec["kafka"] = dict(first)
+        if len(per_server) > 1:
+            environments: dict[str, Any] = {}
+            for name, settings in per_server.items():
+                override = {k: v for k, v in settings.items() if first.get(k) != v}
+                environments[unique(identifier(name), environments)] = {"kafka": override} if override else {}
+            self.environments = environments
 
     # channels, messages and operations --------------------------------------------------------------------------
 
@@ -265,9 +307,7 @@ class _Foreign:
             channel, at = self.r.deref(node, at)
             if not isinstance(channel, dict):
                 continue
-            name = identifier(key)
-            while name in channels:
-                name = identifier(name + "-x")
+            name = unique(identifier(key), channels)
             by_pointer[at] = name
             out: dict[str, Any] = {}
             if self.v3:
@@ -283,7 +323,7 @@ class _Foreign:
                                 f"<spec>-<environment>-{name}")
                 self.r.read.discard(at)  # still walk its children
             if isinstance(channel.get("description"), str):
-                out["description"] = " ".join(channel["description"].split())
+                out["description"] = channel["description"].strip()
                 self.r.take(at + "/description")
             events, headers = self._channel_messages(channel, at)
             if headers:
@@ -362,10 +402,11 @@ class _Foreign:
         event: dict[str, Any] = {"schema": schema, "version": 1}
         text = message.get("description") or message.get("summary")
         if isinstance(text, str):
-            event["description"] = " ".join(text.split())
+            event["description"] = text.strip()
             take(resolved_at + ("/description" if "description" in message else "/summary"))
+        base, number = name, 2
         while name in self.events and self.events[name] != event:
-            name += "X"
+            name, number = f"{base}{number}", number + 1
         self.events[name] = event
         self.message_events[resolved_at] = name
         if isinstance(message.get("headers"), dict):
@@ -496,12 +537,11 @@ class _Foreign:
         name = identifier(str(key or op.get("operationId") or f"{channel}-consumer"))
         if "operationId" in op:
             self.r.take(at + "/operationId")
-        while name in subscribers:
-            name = identifier(name + "-x")
+        name = unique(name, subscribers)
         sub: dict[str, Any] = {"channel": channel}
         text = op.get("description") or op.get("summary")
         if isinstance(text, str):
-            sub["description"] = " ".join(text.split())
+            sub["description"] = text.strip()
             self.r.take(at + ("/description" if "description" in op else "/summary"))
         kafka = (op.get("bindings") or {}).get("kafka") if self.broker == "kafka" else None
         if isinstance(kafka, dict) and isinstance(kafka.get("groupId"), dict):

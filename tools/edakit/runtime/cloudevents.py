@@ -57,9 +57,17 @@ def pair_builder(prefix: str, partitionkey: bool = True,
     dumps = orjson.dumps
     specversion, id_, type_, source, time, subject, key = (
         prefix + name for name in ("specversion", "id", "type", "source", "time", "subject", "partitionkey"))
+    version = (specversion, SPECVERSION)  # the one pair that never changes: built once
 
     def pairs(message: Message) -> list[tuple[str, str]]:
-        built = [(specversion, SPECVERSION), (id_, message.id), (type_, message.type), (source, message.source),
+        if message.subject is None and not message.headers and (not partitionkey or message.key is None):
+            # the common event (no subject, no extensions): one list display, no appends (the Kafka hot path)
+            if content_type:
+                return [version, (id_, message.id), (type_, message.type), (source, message.source),
+                        (time, dumps(message.time)[1:-1].decode()), (CONTENT_TYPE, message.content_type)]
+            return [version, (id_, message.id), (type_, message.type), (source, message.source),
+                    (time, dumps(message.time)[1:-1].decode())]
+        built = [version, (id_, message.id), (type_, message.type), (source, message.source),
                  (time, dumps(message.time)[1:-1].decode())]
         if message.subject is not None:
             built.append((subject, message.subject))

@@ -58,6 +58,8 @@ _SILENT.addHandler(logging.NullHandler())
 _SILENT.propagate = False
 _PRODUCER_ONLY = {"acks", "enable.idempotence", "linger.ms", "delivery.report.only.error", "message.timeout.ms",
                   "request.timeout.ms", "transactional.id"}
+# Client errors that mean the cluster answered but refused this client, and how check_reachable names them.
+_REFUSED = {KafkaError._AUTHENTICATION: "authentication failed", KafkaError._SSL: "TLS handshake failed"}
 NOT_BEFORE_HEADER = "edakit_not_before"  # epoch milliseconds
 # Where a retry copy was first read (source topic), so its dead-letter reason names the original position.
 ORIGINAL_HEADERS = ("edakit_original_topic", "edakit_original_partition", "edakit_original_offset")
@@ -151,9 +153,11 @@ class KafkaBroker:
             error = exc.args[0]
             reason = error.str() if isinstance(error, KafkaError) else str(error)
             client.poll(0)  # serves the client's error events (error_cb) that list_topics does not
-            refused = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
-            if refused:  # "transport failure" alone would hide why: the broker refused our credentials or TLS
-                reason = f"authentication failed: {refused[-1].str()}"
+            refused = [e for e in errors if e.code() in _REFUSED]
+            if refused:  # "transport failure" alone would hide why: the credentials or the TLS handshake failed
+                reason = f"{_REFUSED[refused[-1].code()]}: {refused[-1].str()}"
+            elif errors and errors[-1].str() != reason:  # e.g. a TLS 1.3 alert only shows on the first read
+                reason = f"{reason}; last client error: {errors[-1].str()}"
             raise BrokerUnreachable(f"Kafka {self.bootstrap_servers}: no broker answered within {timeout:g} s "
                                     f"({reason})") from None
 

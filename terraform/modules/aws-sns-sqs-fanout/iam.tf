@@ -15,6 +15,10 @@
 # keys of that account and region whose alias it is (kms:ResourceAliases), still only that key.
 
 locals {
+  # The action lists, shared with the kit's test that records which API calls its adapter makes
+  # (tests/runtime/security/test_least_privilege.py): an adapter change that needs more fails there.
+  iam_actions = jsondecode(file("${path.module}/iam_actions.json"))
+
   kms_given    = coalesce(var.kms_master_key_id, "-")
   kms_is_alias = can(regex("(^|:)alias/", local.kms_given))
   kms_is_arn   = startswith(local.kms_given, "arn:")
@@ -32,8 +36,8 @@ locals {
   publisher_policy = {
     Version = "2012-10-17"
     Statement = [
-      { Sid = "PublishToTopic", Effect = "Allow", Action = ["sns:Publish"], Resource = aws_sns_topic.this.arn },
-      merge({ Sid = "EncryptWithTopicKey", Effect = "Allow", Action = ["kms:GenerateDataKey", "kms:Decrypt"], Resource = local.kms_iam_resource }, local.kms_condition),
+      { Sid = "PublishToTopic", Effect = "Allow", Action = local.iam_actions.publisher, Resource = aws_sns_topic.this.arn },
+      merge({ Sid = "EncryptWithTopicKey", Effect = "Allow", Action = local.iam_actions.publisher_kms, Resource = local.kms_iam_resource }, local.kms_condition),
     ]
   }
 
@@ -44,19 +48,19 @@ locals {
         [{
           Sid      = "ConsumeOwnQueue"
           Effect   = "Allow"
-          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+          Action   = local.iam_actions.consumer_queue
           Resource = aws_sqs_queue.this[key].arn
         }],
         contains(keys(local.dlq_subscribers), key) ? [{
           Sid      = "DeadLetterToOwnQueue"
           Effect   = "Allow"
-          Action   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+          Action   = local.iam_actions.consumer_dead_letter_queue
           Resource = aws_sqs_queue.dead_letter[key].arn
         }] : [],
         [merge({
           Sid      = "DecryptWithQueueKey"
           Effect   = "Allow"
-          Action   = contains(keys(local.dlq_subscribers), key) ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
+          Action   = contains(keys(local.dlq_subscribers), key) ? local.iam_actions.consumer_kms_with_dead_letter_queue : local.iam_actions.consumer_kms
           Resource = local.kms_iam_resource
         }, local.kms_condition)],
       )
@@ -70,16 +74,16 @@ locals {
         {
           Sid      = "ReadAndRedriveDeadLetters"
           Effect   = "Allow"
-          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask"]
+          Action   = local.iam_actions.dead_letter_operator_dead_letter_queue
           Resource = aws_sqs_queue.dead_letter[key].arn
         },
         {
           Sid      = "ReplayToSourceQueue"
           Effect   = "Allow"
-          Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+          Action   = local.iam_actions.dead_letter_operator_source_queue
           Resource = aws_sqs_queue.this[key].arn
         },
-        merge({ Sid = "DecryptAndReencrypt", Effect = "Allow", Action = ["kms:Decrypt", "kms:GenerateDataKey"], Resource = local.kms_iam_resource }, local.kms_condition),
+        merge({ Sid = "DecryptAndReencrypt", Effect = "Allow", Action = local.iam_actions.dead_letter_operator_kms, Resource = local.kms_iam_resource }, local.kms_condition),
       ]
     }
   }

@@ -102,6 +102,8 @@ def trace_headers(ctx: otel_context.Context | None = None) -> dict[str, str]:
 
 
 def _link(headers: Mapping[str, str]) -> Link | None:
+    if "traceparent" not in headers:  # no context to link (extract would return an empty one): most relayed rows
+        return None
     span_context = trace.get_current_span(extract(headers)).get_span_context()
     return Link(span_context) if span_context.is_valid else None
 

@@ -95,3 +95,13 @@ def test_publish_and_consume_through_kms_encrypted_topic_and_queues_as_an_assume
     assert sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]["KmsMasterKeyId"] == key
     # The name alone would have made (CreateTopic) and published to a second topic, `<topic>`, not the module's.
     assert [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{topic}")] == []
+
+
+def test_assumed_role_credentials_are_assumed_again_when_they_expire(aws_env):
+    from datetime import datetime, timedelta, timezone
+
+    credentials = aws_session({"role_arn": ROLE, "duration_seconds": 900}, REGION).get_credentials()
+    first = credentials.get_frozen_credentials().access_key
+    assert credentials._expiry_time <= datetime.now(timezone.utc) + timedelta(seconds=900)  # noqa: SLF001
+    credentials._expiry_time = datetime.now(timezone.utc) - timedelta(seconds=1)  # noqa: SLF001 - as if 15 min passed
+    assert credentials.get_frozen_credentials().access_key not in (first, None)

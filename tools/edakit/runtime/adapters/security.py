@@ -2,7 +2,7 @@
 
 A spec never holds a secret: where one is needed it names where to read it, `{env: NAME}` (an environment variable)
 or `{file: PATH}` (a mounted secret, at most MAX_SECRET_BYTES, one trailing newline stripped). The schema refuses a
-literal string there, and every error here names the spec key and the variable or file, never the value.
+literal string there, and every error here names the spec key and the variable or file, never a secret's value.
 
 - Kafka (`kafka.security`) -> librdkafka settings for every client of a KafkaBroker (producers, consumers and admin
   clients alike): `protocol` PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL (default SASL_SSL with `sasl`, else SSL),

@@ -63,8 +63,8 @@ def names(spec: Spec, doc: Document) -> Iterator[Problem]:
         name = channel.resource_name
         low, high = TOPIC_NAME
         if not low <= len(name) <= high:
-            yield doc.problem(("channels", channel.name),
-                              f"Event Grid topic name '{name}' is {len(name)} characters; Event Grid allows {low}-{high}")
+            yield doc.problem(("channels", channel.name), f"Event Grid topic name '{name}' is {len(name)} characters; "
+                                                          f"Event Grid allows {low}-{high}")
         low, high = SUBSCRIPTION_NAME
         for sub in spec.subscribers_of(channel.name):
             if not low <= len(sub.name) <= high:

@@ -24,6 +24,7 @@ VISIBILITY_FACTOR = 6
 SQS_RETENTION_SECONDS = SQS("subscribers.message_retention_seconds")
 SQS_DLQ_RETENTION_SECONDS = SQS("subscribers.dlq_message_retention_seconds")
 SQS_VISIBILITY_SECONDS = SQS("subscribers.visibility_timeout_seconds")
+CREATE_STORAGE = EVENTGRID_DEFAULT("dead_letter_storage.create")
 
 
 @rule("EDA001", "dlq-required", Severity.ERROR,
@@ -132,7 +133,8 @@ def pubsub_dead_letter(target: Target) -> Iterator[tuple[Location, str]]:
     pubsub = module_vars(target, PUBSUB)
     for name, subscription in items(pubsub.get("subscriptions")):
         policy = subscription.get("dead_letter_policy") or {}
-        if isinstance(policy, dict) and policy.get("enabled", PUBSUB_DEFAULT("subscriptions.dead_letter_policy.enabled")) is False:
+        enabled = PUBSUB_DEFAULT("subscriptions.dead_letter_policy.enabled")
+        if isinstance(policy, dict) and policy.get("enabled", enabled) is False:
             yield (target.at(("subscriptions", name, "dead_letter_policy", "enabled")),
                    f"subscription '{name}' disables its dead_letter_policy: no DLQ topic, no subscription on it and "
                    "no service-agent IAM are created")
@@ -151,10 +153,9 @@ def eventgrid_dead_letter(target: Target) -> Iterator[tuple[Location, str]]:
     if not isinstance(storage, dict):
         yield (target.at(("dead_letter_storage",)),
                "dead_letter_storage is not set: undeliverable events are dropped after the retry policy ends")
-    elif storage.get("create", EVENTGRID_DEFAULT("dead_letter_storage.create")) and not storage.get("storage_account_name"):
+    elif storage.get("create", CREATE_STORAGE) and not storage.get("storage_account_name"):
         yield (target.at(("dead_letter_storage",)), "dead_letter_storage.create needs storage_account_name")
-    elif (not storage.get("create", EVENTGRID_DEFAULT("dead_letter_storage.create"))
-          and not storage.get("storage_account_id")):
+    elif not storage.get("create", CREATE_STORAGE) and not storage.get("storage_account_id"):
         yield (target.at(("dead_letter_storage",)), "dead_letter_storage.create = false needs storage_account_id")
     identity = eventgrid.get("identity", {})
     kind = identity.get("type", EVENTGRID_DEFAULT("identity.type")) if isinstance(identity, dict) else None

@@ -8,6 +8,7 @@ added field) is listed as unmapped, since the kit would build from the spec, not
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -105,5 +106,5 @@ def differences(doc: Any, derived: Any, at: str) -> list[tuple[str, str]]:
 
 
 def _short(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,17 @@
+"""Fixtures of the AsyncAPI, diagram and docs-site tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture()
+def import_root(tmp_path: Path) -> Path:
+    """An empty repository root for imports (inline payload schemas are written under it)."""
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    return tmp_path

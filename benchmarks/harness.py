@@ -55,7 +55,7 @@ class Figure:
     target: tuple[str, float] | None = None
     budget: float = 20.0
     min_rounds: int = 5
-    max_rounds: int = 15
+    max_rounds: int = 21
     warmup: bool = True
 
     def __post_init__(self) -> None:

@@ -284,14 +284,14 @@ def _idempotent_consumer(ctx: Servers) -> Sides:
 
 GROUP = Group("runtime", [
     Figure("kafka_publish_ratio", "raw confluent-kafka produce() called positionally on pre-encoded records, "
-           "flush() per 1000, same producer config", _kafka_publish, target=(">=", 0.9), budget=25, max_rounds=11),
+           "flush() per 1000, same producer config", _kafka_publish, target=(">=", 0.9), budget=25),
     Figure("kafka_encode_us_per_msg", "none: the adapter's Message -> record encoding alone, us per message",
            _kafka_encode, kind="value", unit="us/msg", budget=5),
     Figure("outbox_relay_ratio", "raw DELETE ... FOR UPDATE SKIP LOCKED LIMIT 500 RETURNING, positional produce "
            "with CloudEvents headers built inline, flush, commit", _outbox_relay, target=(">=", 0.7), budget=40,
-           max_rounds=9),
+           max_rounds=15),
     Figure("outbox_append_lock_ratio", "the same one-event transactions of 4 concurrent writers through "
-           "writer.insert, without the commit-order lock", _outbox_append, budget=20, max_rounds=9),
+           "writer.insert, without the commit-order lock", _outbox_append, budget=20, max_rounds=15),
     Figure("idempotent_consumer_cost_ratio", "bare INSERT ... ON CONFLICT DO NOTHING + the same business write in "
            "one transaction per delivery", _idempotent_consumer, kind="cost", target=("<=", 1.1), budget=20),
 ], context=servers)

@@ -53,6 +53,11 @@ class ImportResult:
     unmapped: list[Unmapped] = field(default_factory=list)
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` when the document has a mapping there, else empty (what is there is then listed as unmapped)."""
+    return value if isinstance(value, dict) else {}
+
+
 def pointer(*tokens: str | int) -> str:
     return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
 
@@ -264,7 +269,7 @@ class _Foreign:
                     spec.setdefault("pubsub", {})["project_id"] = m.group(1)
                     if "pathname" in server:
                         self.r.take(pointer_join(at, "pathname"))
-            kafka = (server.get("bindings") or {}).get("kafka") if chosen == "kafka" else None
+            kafka = mapping(server.get("bindings")).get("kafka") if chosen == "kafka" else None
             if isinstance(kafka, dict) and isinstance(kafka.get("schemaRegistryUrl"), str):
                 settings["schema_registry_url"] = kafka["schemaRegistryUrl"]
                 for key in ("schemaRegistryUrl", "schemaRegistryVendor", "bindingVersion"):
@@ -346,7 +351,8 @@ class _Foreign:
                 op, op_at = self.r.deref(node, op_at)
                 if not isinstance(op, dict):
                     continue
-                target = op.get("channel", {}).get("$ref", "") if isinstance(op.get("channel"), dict) else ""
+                target = mapping(op.get("channel")).get("$ref")
+                target = target if isinstance(target, str) else ""
                 channel_name = by_pointer.get(target[1:]) if target.startswith("#") else None
                 if channel_name is None or channel_name not in channels:
                     self.r.miss(op_at, "operation on a channel that was not mapped")
@@ -360,7 +366,7 @@ class _Foreign:
         headers: set[str] = set()
         messages: list[tuple[Any, str, str]] = []
         if self.v3:
-            for key, node in (channel.get("messages") or {}).items():
+            for key, node in mapping(channel.get("messages")).items():
                 messages.append((node, at + pointer("messages", key), key))
         else:
             for action in ("publish", "subscribe"):
@@ -418,7 +424,7 @@ class _Foreign:
         if not isinstance(schema, dict):
             return
         self.r.take(at + "/type")
-        for header in schema.get("properties") or {}:
+        for header in mapping(schema.get("properties")):
             where = at + pointer("properties", header)
             name = header.removeprefix("ce_").removeprefix("ce-")
             if name in CLOUDEVENTS_CORE or header == "content-type":
@@ -508,7 +514,7 @@ class _Foreign:
                 if isinstance(kafka.get(source), int):
                     topic[target] = kafka[source]
                     self.r.take(where + "/" + source)
-            config = kafka.get("topicConfiguration") or {}
+            config = mapping(kafka.get("topicConfiguration"))
             retention = config.get("retention.ms")
             if isinstance(retention, int) and retention > 0 and retention % 3_600_000 == 0:
                 topic["retention_hours"] = retention // 3_600_000
@@ -543,10 +549,11 @@ class _Foreign:
         if isinstance(text, str):
             sub["description"] = text.strip()
             self.r.take(at + ("/description" if "description" in op else "/summary"))
-        kafka = (op.get("bindings") or {}).get("kafka") if self.broker == "kafka" else None
+        kafka = mapping(op.get("bindings")).get("kafka") if self.broker == "kafka" else None
         if isinstance(kafka, dict) and isinstance(kafka.get("groupId"), dict):
             group = kafka["groupId"]
             values = group.get("enum") or ([group["const"]] if "const" in group else [])
+            values = values if isinstance(values, list) else []
             if len(values) == 1 and isinstance(values[0], str):
                 sub["kafka"] = {"consumer_group": values[0]}
                 self.r.take(at + "/bindings/kafka/groupId")

@@ -3,7 +3,8 @@ service without the kit would write with the same client library.
 
 - kafka_publish_ratio: messages/s through KafkaPublisher.publish (batches of PUBLISH_BATCH, each returning once all
   are acknowledged) / raw confluent-kafka `produce` called positionally, as the adapter calls it, with records
-  encoded before the clock starts, and `flush` per batch; the same producer config (KafkaBroker.producer_config).
+  encoded before the clock starts, and `flush` per batch, failures checked; the same producer config
+  (KafkaBroker.producer_config, a delivery callback that collects failures).
   The gap is the adapter's Message -> record encoding (kafka_encode_us_per_msg) and its ack bookkeeping.
 - kafka_encode_us_per_msg: microseconds per message of that encoding alone (the CloudEvents headers).
 - outbox_relay_ratio: rows/s of Relay.drain (PostgreSQL outbox -> Kafka, acked, deleted) / a raw loop doing the same
@@ -82,7 +83,8 @@ def _kafka_publish(ctx: Servers) -> Sides:
     messages = _messages(PUBLISH_MESSAGES)
     records = [encode(m) for m in messages]
     batches = [messages[i:i + PUBLISH_BATCH] for i in range(0, PUBLISH_MESSAGES, PUBLISH_BATCH)]
-    producer = Producer(ctx.kafka.producer_config)
+    failures: list[object] = []  # delivery reports come for failures only (delivery.report.only.error), as the kit's
+    producer = Producer({**ctx.kafka.producer_config, "on_delivery": lambda err, _r: err and failures.append(err)})
     publisher = ctx.kafka.publisher()
 
     def raw() -> float:
@@ -91,8 +93,8 @@ def _kafka_publish(ctx: Servers) -> Sides:
         for first in range(0, PUBLISH_MESSAGES, PUBLISH_BATCH):
             for key, value, headers in records[first:first + PUBLISH_BATCH]:
                 produce("bench.publish", value, key, -1, None, None, 0, headers)
-            if producer.flush(30):
-                raise RuntimeError("kafka bench: raw records not acknowledged")
+            if producer.flush(30) or failures:
+                raise RuntimeError(f"kafka bench: raw records not acknowledged: {failures[:1]}")
         return time.perf_counter() - start
 
     def kit() -> float:

@@ -71,14 +71,14 @@ def parse_json(data: bytes | bytearray | memoryview | str, source: str, *, max_b
     (brackets inside strings only add to it), so a text of at most 2 * max_depth + 1 bytes, or whose count of
     opening brackets (taken in C) is within `max_depth`, is not walked: for nearly every payload the bounds then
     cost a fraction of the parse (`make bench`: json_validation_ratio)."""
-    size = len(data.encode() if isinstance(data, str) else data)
+    size = len(data) if type(data) is bytes else len(data.encode() if isinstance(data, str) else data)
     if size > max_bytes:
         raise SchemaError(source, f"{size} bytes: larger than the {max_bytes}-byte limit")
     try:
         document = _loads(data)
     except orjson.JSONDecodeError as exc:  # orjson itself stops at 1024 levels
         raise SchemaError(source, f"not valid JSON: {exc}") from exc
-    if size > 2 * max_depth + 1 and _may_nest_deeper(data, max_depth):
+    if size > max_depth + max_depth + 1 and _may_nest_deeper(data, max_depth):
         check_depth(document, max_depth, source)
     return document
 

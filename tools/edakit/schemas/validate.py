@@ -144,7 +144,8 @@ class PayloadValidator:
 
     is_valid: Callable[[Any], bool]
     """True when the payload matches: the compiled validator's own function, no Python frame in between (it runs
-    once per payload; binding it directly moved json_validation_ratio from 0.53-0.57 to 0.58-0.60)."""
+    once per payload; binding it directly moved the ratio to orjson parsing alone, now
+    json_validation_vs_parse_ratio, from 0.53-0.57 to 0.58-0.60)."""
 
     dependencies: dict[Path, int]
     """The files of the schemas/ tree this schema's refs reach, with their mtimes (a cache key)."""
@@ -267,7 +268,7 @@ def validator_for(path: Path) -> PayloadValidator:
     except FileNotFoundError as exc:
         raise SchemaError(str(path), "schema file not found") from exc
     # The file's identity and the path as given, not path.resolve(): resolving costs a syscall per path component,
-    # most of a consumer's per-message validation (`make bench`: json_validation_ratio).
+    # most of a consumer's per-message validation (`make bench`: json_consumer_decode_ratio 0.05 -> 0.24).
     key, mtime = (stat.st_dev, stat.st_ino, str(path)), stat.st_mtime_ns
     with _cache_lock:
         hit = _cache.get(key)

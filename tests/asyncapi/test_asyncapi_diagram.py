@@ -5,9 +5,9 @@ are generated and checked to be current."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
-from pathlib import Path
 
 from click.testing import CliRunner
 from conftest import CONFIGS
@@ -129,7 +129,7 @@ def test_abridged_filters_stay_short_and_keep_short_ones_whole(policy):
     assert len(text) <= 40 and "\n" not in text
     if not text.endswith("…"):
         assert text == " ".join((policy if isinstance(policy, str) else
-                                 __import__("json").dumps(policy, separators=(",", ":"), sort_keys=True)).split())
+                                 json.dumps(policy, separators=(",", ":"), sort_keys=True)).split())
 
 
 def test_a_label_with_quotes_and_newlines_still_renders(repo_root):

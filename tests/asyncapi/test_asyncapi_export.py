@@ -4,7 +4,6 @@ servers per environment and broker, bindings, CloudEvents headers and x-edakit e
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import yaml
 from conftest import CONFIGS

@@ -4,13 +4,15 @@ Standard AsyncAPI carries what it can: one server per environment and broker, on
 address is the cloud name, `{environment}` a parameter), a `send` operation per channel (the publishers) and a
 `receive` operation per subscriber, messages whose payload references the event's schema file (Avro with its
 schemaFormat, JSON Schema), the CloudEvents attributes and declared broker attributes as headers, and the official
-bindings (Kafka 0.5.0, SNS 0.1.0, SQS 0.2.0, Google Pub/Sub 0.2.0: the versions the parser accepts in 3.0) with the resolved values the broker gets.
+bindings (Kafka 0.5.0, SNS 0.1.0, SQS 0.2.0, Google Pub/Sub 0.2.0: the versions AsyncAPI's parser accepts in a 3.0
+document) holding the resolved values: of `--env`'s environment, or of the base spec when the document covers every
+environment (their overrides are then in `x-edakit-environments`).
 
 `x-edakit-*` extensions carry the rest: `x-edakit-spec` (the spec-wide settings as written), `x-edakit-environments`
 (the overrides as written), `x-edakit-channel` / `x-edakit-subscriber` (each block as written, minus what the
 standard fields hold), `x-edakit-event` (schema path, version, domain), and, resolved for readers, `x-edakit-retry`,
-`x-edakit-dlq`, `x-edakit-alerts` and `x-edakit-event-grid` on each receive operation. `edakit asyncapi import`
-reads the kit's spec back from exactly these places (edakit.asyncapi.importer).
+`x-edakit-dlq`, `x-edakit-alerts`, `x-edakit-filter` and `x-edakit-event-grid` on each receive operation.
+`edakit asyncapi import` reads the kit's spec back from exactly these places (edakit.asyncapi.roundtrip).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ SQS_BINDING = "0.2.0"
 PUBSUB_BINDING = "0.2.0"
 # The spec's top-level keys standard AsyncAPI fields carry; every other one goes to x-edakit-spec as written.
 STANDARD_KEYS = ("name", "description", "events", "channels", "subscribers", "environments")
-PROTOCOLS = {"kafka": "kafka", "sqs-sns": "sns", "pubsub": "googlepubsub", "event-grid": "https", "eventbridge": "https"}
+PROTOCOLS = {"kafka": "kafka", "sqs-sns": "sns", "pubsub": "googlepubsub", "event-grid": "https",
+             "eventbridge": "https"}
 
 
 def operation_id(kind: str, name: str) -> str:
@@ -227,7 +230,8 @@ def _headers(spec: Spec, channel: Channel, event: str) -> dict[str, Any] | None:
     for header in sorted(found.headers):
         properties[found.prefix + header] = {**string, "description": "CloudEvents extension declared by the spec"}
     for native in found.native:
-        properties[native.name] = {**string, "description": f"broker attribute; the publisher sets it from {native.source}"}
+        properties[native.name] = {**string,
+                                   "description": f"broker attribute; the publisher sets it from {native.source}"}
     return {"type": "object", "properties": properties, "required": [found.prefix + n for n in ALWAYS]}
 
 

@@ -5,12 +5,13 @@ extensions; the imported spec is then exported again and every place where the d
 (an edited binding, an added field) is listed: nothing the kit would regenerate differently passes silently.
 
 Any other document is mapped field by field onto one broker (`kafka`, `sqs-sns`, `pubsub`; from `--broker` or the
-servers' protocols): servers -> broker settings, channels -> channels (names made kit identifiers), messages ->
+servers' protocols): servers -> broker settings (several Kafka servers: the first is the base, each one an
+environment), channels -> channels (names made kit identifiers), messages ->
 events (payload schemas inline or under components are written as schema files; a relative file `$ref` is kept),
 header names that are CloudEvents extension names -> the channel's declared headers, Kafka channel bindings ->
 partitions, replicas, retention and cleanup policy, receive operations (2.6: `publish`) -> subscribers (Kafka
-`groupId` -> consumer group), send operations (2.6: `subscribe`) -> the channel's publishers. Whatever is left
-unread is listed. Only `#/...` references inside the document and relative file paths are followed, never a URL.
+`groupId` with one value -> consumer group); send operations (2.6: `subscribe`) need nothing, any service may
+publish to a kit channel. Whatever is left unread is listed. Only `#/...` references inside the document and relative file paths are followed, never a URL.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from edakit.asyncapi.export import AVRO_FORMAT
 
 KIT_PROTOCOLS = {"kafka": "kafka", "kafka-secure": "kafka", "sns": "sqs-sns", "sqs": "sqs-sns",
                  "googlepubsub": "pubsub"}

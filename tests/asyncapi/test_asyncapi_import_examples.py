@@ -141,3 +141,17 @@ def test_any_document_imports_or_is_refused_cleanly(channels, operations, versio
         return
     assert result.spec["broker"] == "kafka"
     assert all(u.pointer.startswith("/") for u in result.unmapped)
+
+
+def test_a_payload_whose_refs_expand_exponentially_is_refused_quickly(import_root):
+    schemas = {"s0": {"type": "string"}}
+    for n in range(1, 8):  # shallow but wide: s7 would expand to 10**7 leaves
+        schemas[f"s{n}"] = {"type": "object",
+                            "properties": {f"p{i}": {"$ref": f"#/components/schemas/s{n - 1}"} for i in range(10)}}
+    doc = {"asyncapi": "3.0.0", "info": {"title": "bomb", "version": "1"},
+           "servers": {"k": {"host": "k:9092", "protocol": "kafka"}},
+           "channels": {"c": {"messages": {"m": {"payload": {"$ref": "#/components/schemas/s7"}}}}},
+           "components": {"schemas": schemas}}
+    result = import_document(doc, doc_dir=import_root, root=import_root)
+    assert result.schemas == {}
+    assert any("more than 100000 values" in u.why for u in result.unmapped)

@@ -78,3 +78,21 @@ def test_chromium_renders_the_page_without_console_messages_and_keeps_a_screensh
     for sub in spec.subscribers:
         assert f'id="subscriber-{sub}"' in dom
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_site_and_check_commands(repo_root, tmp_path):
+    from click.testing import CliRunner
+
+    from edakit.asyncapi.check import ParserUnavailable, validate_documents
+    from edakit.cli import main
+
+    out = tmp_path / "page.html"
+    result = CliRunner().invoke(main, ["asyncapi", "site", str(repo_root / "configs/order-events-sns.yaml"),
+                                       "-o", str(out)])
+    assert result.exit_code == 0 and 'id="subscriber-billing"' in out.read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Bad\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["asyncapi", "check", str(bad), "--out", str(tmp_path / "exports")])
+    assert result.exit_code == 1 and "bad.yaml" in result.output  # the spec's own problems; no export to parse
+    with pytest.raises(ParserUnavailable, match="install-azurite.sh"):
+        validate_documents([bad], tmp_path)  # no .edakit-cache/node under this root

@@ -30,6 +30,7 @@ CLOUDEVENTS_CORE = {"specversion", "id", "type", "source", "time", "subject", "p
 HEADER_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 JSON_CONTENT = re.compile(r"^application/(.+\+)?json$|^application/(vnd\.apache\.)?avro")
 MAX_REF_DEPTH = 32
+MAX_INLINED_NODES = 100_000  # a payload whose local $refs expand beyond this is refused (a $ref "billion laughs")
 
 
 class ImportError_(ValueError):
@@ -198,6 +199,7 @@ class _Foreign:
         self.name = "imported"
         self.schemas_dir = schemas_dir
         self.environments: dict[str, Any] = {}
+        self.budget = MAX_INLINED_NODES
 
     def run(self) -> ImportResult:
         doc, r = self.r.doc, self.r
@@ -465,6 +467,7 @@ class _Foreign:
                 return None
             self.r.take(payload_at)
             return relative
+        self.budget = MAX_INLINED_NODES
         inlined = self._inline(payload, payload_at, 0)
         if inlined is None:
             return None
@@ -481,6 +484,11 @@ class _Foreign:
         """The schema with its local `$ref`s replaced by what they point at (every read pointer recorded)."""
         if depth > MAX_REF_DEPTH:
             self.r.miss(at, "schema nested too deeply (a recursive reference?)")
+            return None
+        self.budget -= 1
+        if self.budget < 0:
+            if self.budget == -1:
+                self.r.miss(at, f"schema expands to more than {MAX_INLINED_NODES} values once its $refs are inlined")
             return None
         if isinstance(node, dict) and "$ref" in node:
             target, target_at = self.r.deref(node, at)

@@ -171,8 +171,9 @@ def _state_resource(kind: str, name: str, attributes: dict[str, Any]) -> dict[st
 
 def test_state_of_the_old_sns_sqs_dlq_addresses_moves_without_replacement(harness: Harness, tmp_path: Path) -> None:
     """A user's state from the release that named the DLQ resources `dlq`: the plan moves them, replacing nothing."""
-    for file in (ROOT / "terraform/modules/aws-sns-sqs-fanout").glob("*.tf"):
-        (tmp_path / file.name).write_bytes(file.read_bytes())
+    for file in (ROOT / "terraform/modules/aws-sns-sqs-fanout").iterdir():  # the module as a user copies it
+        if file.is_file() and file.suffix in {".tf", ".json"}:
+            (tmp_path / file.name).write_bytes(file.read_bytes())
     url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-billing-dlq"
     state = {"version": 4, "terraform_version": "1.15.0", "serial": 1,
              "lineage": "6f1c1c52-0000-4000-8000-000000000000", "outputs": {}, "resources": [

@@ -155,3 +155,22 @@ def test_a_payload_whose_refs_expand_exponentially_is_refused_quickly(import_roo
     result = import_document(doc, doc_dir=import_root, root=import_root)
     assert result.schemas == {}
     assert any("more than 100000 values" in u.why for u in result.unmapped)
+
+
+def test_a_foreign_sns_sqs_document_maps_its_bindings_onto_a_spec_that_loads(import_root):
+    result = imported("orders-sns-foreign-3.0", import_root)
+    assert result.unmapped == []
+    for relative, text in result.schemas.items():
+        (import_root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (import_root / relative).write_text(text, encoding="utf-8")
+    path = import_root / "spec.yaml"
+    path.write_text(yaml.safe_dump(result.spec, sort_keys=False), encoding="utf-8")
+    [spec] = load_environments(path, root=import_root)
+    assert spec.broker == "sqs-sns" and spec.sqs_sns.region == "eu-west-1"
+    sub = spec.subscribers["notify-customer"]
+    assert sub.filter.policy == {"kind": ["invoice"]} and sub.filter.scope == "MessageAttributes"
+    assert sub.dlq.max_receive_count == 4
+    assert (sub.queue.visibility_timeout_seconds, sub.queue.message_retention_hours, sub.queue.raw_message_delivery) \
+        == (120, 96, True)
+    # the attribute the filter reads is one the publisher sends
+    assert spec.channels["invoice-issued"].native_attributes == {"kind": "header.kind"}

@@ -187,6 +187,22 @@ def import_document(doc: Any, *, doc_dir: Path, root: Path, broker: str | None =
     return _Foreign(doc, version, doc_dir, root, broker, schemas_dir).run()
 
 
+def _declare_filtered_attributes(channels: dict[str, Any], subscribers: dict[str, Any]) -> None:
+    """An SNS filter on message attributes reads attributes the publisher must set: each becomes a declared header
+    of the channel, sent as a broker attribute of the same name (`native: {kind: header.kind}`)."""
+    for sub in subscribers.values():
+        policy = mapping(sub.get("filter")).get("policy")
+        if not isinstance(policy, dict) or sub["filter"].get("scope", "MessageAttributes") != "MessageAttributes":
+            continue
+        attributes = channels[sub["channel"]].setdefault("attributes", {})
+        for key in policy:
+            if HEADER_NAME.match(key):
+                attributes.setdefault("headers", [])
+                if key not in attributes["headers"]:
+                    attributes["headers"].append(key)
+                attributes.setdefault("native", {})[key] = f"header.{key}"
+
+
 class _Foreign:
     def __init__(self, doc: dict[str, Any], version: str, doc_dir: Path, root: Path, broker: str | None,
                  schemas_dir: str) -> None:
@@ -219,6 +235,7 @@ class _Foreign:
         channels, subscribers = self._channels()
         spec["events"] = self.events
         spec["channels"] = channels
+        _declare_filtered_attributes(channels, subscribers)
         if subscribers:
             spec["subscribers"] = subscribers
         if not self.events:
@@ -565,4 +582,51 @@ class _Foreign:
                 sub["kafka"] = {"consumer_group": values[0]}
                 self.r.take(at + "/bindings/kafka/groupId")
                 self.r.take(at + "/bindings/kafka/bindingVersion")
+        if self.broker == "sqs-sns":
+            self._sqs_sns_bindings(mapping(op.get("bindings")), at + "/bindings", sub)
         subscribers[name] = sub
+
+    def _sqs_sns_bindings(self, bindings: dict[str, Any], at: str, sub: dict[str, Any]) -> None:
+        """An SNS subscription (the first SQS consumer: filter policy and scope, raw delivery) and its SQS queue
+        (the first queue: visibility timeout, long polling, retention, redrive count) onto the subscriber."""
+        take = self.r.take
+        sns = mapping(bindings.get("sns"))
+        consumers = sns.get("consumers") if isinstance(sns.get("consumers"), list) else []
+        queue_settings: dict[str, Any] = {}
+        for i, consumer in enumerate(consumers[:1]):
+            where = f"{at}/sns/consumers/{i}"
+            if not isinstance(consumer, dict) or consumer.get("protocol") != "sqs":
+                continue
+            take(where + "/protocol")
+            take(where + "/endpoint")
+            if isinstance(consumer.get("filterPolicy"), dict):
+                sub["filter"] = {"policy": consumer["filterPolicy"]}
+                take(where + "/filterPolicy")
+                if consumer.get("filterPolicyScope") in ("MessageAttributes", "MessageBody"):
+                    sub["filter"]["scope"] = consumer["filterPolicyScope"]
+                    take(where + "/filterPolicyScope")
+            if isinstance(consumer.get("rawMessageDelivery"), bool):
+                queue_settings["raw_message_delivery"] = consumer["rawMessageDelivery"]
+                take(where + "/rawMessageDelivery")
+        if consumers:
+            take(f"{at}/sns/bindingVersion")
+        sqs = mapping(bindings.get("sqs"))
+        queues = sqs.get("queues") if isinstance(sqs.get("queues"), list) else []
+        if queues and isinstance(queues[0], dict):
+            queue, where = queues[0], f"{at}/sqs/queues/0"
+            take(where + "/name")  # the kit names queues <topic>-<subscriber>
+            take(where + "/fifoQueue")
+            for source, target, scale in (("visibilityTimeout", "visibility_timeout_seconds", 1),
+                                          ("receiveMessageWaitTime", "receive_wait_time_seconds", 1),
+                                          ("messageRetentionPeriod", "message_retention_hours", 3600)):
+                value = queue.get(source)
+                if isinstance(value, int) and not isinstance(value, bool) and value % scale == 0:
+                    queue_settings[target] = value // scale
+                    take(f"{where}/{source}")
+            redrive = mapping(queue.get("redrivePolicy"))
+            if isinstance(redrive.get("maxReceiveCount"), int):
+                sub["dlq"] = {"max_receive_count": redrive["maxReceiveCount"]}
+                take(f"{where}/redrivePolicy")  # the DLQ's name is the kit's: <queue>-dlq
+            take(f"{at}/sqs/bindingVersion")
+        if queue_settings:
+            sub["sqs_sns"] = queue_settings

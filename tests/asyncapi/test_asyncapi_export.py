@@ -22,7 +22,7 @@ def test_every_config_export_is_valid_for_the_asyncapi_parser_and_a_broken_one_i
     broken["channels"]["order-placed"]["bindings"]["kafka"]["partitions"] = "twelve"
     broken["operations"]["receive-billing"]["bindings"]["kafka"]["groupid"] = "typo"
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump(broken, sort_keys=False), encoding="utf-8")
-    diagnostics = validate_documents([*files, tmp_path / "broken.yaml"], repo_root)
+    diagnostics = validate_documents([tmp_path / "broken.yaml", *files], repo_root)  # first: argv offsets show
     assert len(files) == 10
     assert {d.file for d in diagnostics} == {str((tmp_path / "broken.yaml").resolve())}, diagnostics
     pointers = {d.path for d in diagnostics}

@@ -75,9 +75,11 @@ def _specs(root: Path, echo: Echo, specs: Specs) -> int:
 
 def _schemas(root: Path, echo: Echo, specs: Specs) -> int:
     """Every subject version against its predecessors at its level; every example payload against its schema."""
+    from edakit.es.upcast import check_upcasting
     from edakit.schemas import check_repository
 
     problems = check_repository(root)
+    problems += check_upcasting(root)  # every older version of an event reads as its newest (event store upcasting)
     for problem in problems:
         echo(f"  {problem}")
     return FINDINGS if problems else OK
@@ -230,6 +232,20 @@ def _observability(root: Path, echo: Echo, specs: Specs) -> int:
     return FINDINGS if problems or not passed else OK
 
 
+def _asyncapi(root: Path, echo: Echo, specs: Specs) -> int:
+    """Every spec exports to AsyncAPI 3.0 that AsyncAPI's own parser accepts (build/asyncapi/), and the README's
+    diagram files are what the fan-out spec draws now (`edakit diagram --readme`)."""
+    from edakit.asyncapi.check import check_exports
+    from edakit.asyncapi.diagram import stale_readme_diagrams
+
+    if specs.problems:
+        return OK  # the specs step reports them
+    problems = check_exports(sorted(specs.loaded), root) + stale_readme_diagrams(root)
+    for problem in problems:
+        echo(f"  {problem}")
+    return FINDINGS if problems else OK
+
+
 STEPS: list[Step] = [
     Step("specs: load and render", _specs),
     Step("sagas: definitions", _sagas),
@@ -239,6 +255,7 @@ STEPS: list[Step] = [
     Step("docs: READMEs and pattern roots' module inputs match the code", _docs),
     Step("observability: generated alert rules and dashboards are current; promtool check and test rules",
          _observability),
+    Step("asyncapi: every spec exports to a valid AsyncAPI document; README diagram current", _asyncapi),
     Step("terraform: fmt, validate, test, checkov", _terraform),
     Step("terraform: plan every rendered tfvars file", _plans),
 ]

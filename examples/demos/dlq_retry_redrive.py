@@ -93,7 +93,15 @@ def order(order_id: str, body: dict[str, object] | None = None) -> Message:
 
 
 def main() -> int:
+    previous = logging.root.manager.disable
     logging.disable(logging.WARNING)  # the demo prints each attempt itself; the middleware's log would repeat it
+    try:
+        return _main()
+    finally:
+        logging.disable(previous)  # a caller's logging (a test run importing the demo) is left as it was
+
+
+def _main() -> int:
     problems: list[str] = []
 
     def check(ok: bool, problem: str) -> None:

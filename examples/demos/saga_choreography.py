@@ -198,7 +198,15 @@ def place(order: Service, order_id: str, customer: str, sku: str, amount: float)
 
 
 def main() -> int:
+    previous = logging.root.manager.disable
     logging.disable(logging.WARNING)  # the relay logs the lost acknowledgement; the demo prints it itself
+    try:
+        return _main()
+    finally:
+        logging.disable(previous)  # a caller's logging (a test run importing the demo) is left as it was
+
+
+def _main() -> int:
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="edakit-choreo-") as tmp:
         workdir = Path(tmp)

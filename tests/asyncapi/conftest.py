@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from asyncapi_paths import CONFIGS, FIXTURES  # noqa: F401 - re-exported for the fixtures below
 
 
 @pytest.fixture()

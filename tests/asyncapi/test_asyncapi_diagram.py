@@ -10,7 +10,7 @@ import re
 import shutil
 
 from click.testing import CliRunner
-from conftest import CONFIGS
+from asyncapi_paths import CONFIGS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 
 import yaml
-from conftest import CONFIGS
+from asyncapi_paths import CONFIGS
 
 from edakit.asyncapi.check import validate_documents
 from edakit.asyncapi.export import AVRO_FORMAT, export_spec

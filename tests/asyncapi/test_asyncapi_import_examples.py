@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import FIXTURES
+from asyncapi_paths import FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import CONFIGS
+from asyncapi_paths import CONFIGS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

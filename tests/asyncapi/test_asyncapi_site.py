@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS
+from asyncapi_paths import CONFIGS
 
 from edakit.asyncapi.site import write_site
 from edakit.spec import load_spec

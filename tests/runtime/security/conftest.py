@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from edakit import devservers
 
-KEY_PASSWORD = "client-key-pw"
+from security_consts import KEY_PASSWORD  # noqa: E402 - shared with the tests
 
 
 @dataclass

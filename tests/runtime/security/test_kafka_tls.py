@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from conftest import KEY_PASSWORD
+from security_consts import KEY_PASSWORD
 
 from edakit.runtime.adapters.base import BrokerUnreachable
 from edakit.runtime.adapters.kafka import KafkaBroker

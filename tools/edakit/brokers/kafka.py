@@ -70,10 +70,11 @@ def open_url(url: str, rest: str) -> Broker:
 
 
 def connect(settings: BrokerSettings) -> Broker:
-    """KafkaBroker on the spec's `kafka.bootstrap_servers` (a list or the seed's comma-separated string)."""
+    """KafkaBroker on the spec's `kafka.bootstrap_servers` (a list or the seed's comma-separated string), every
+    client configured from `kafka.security` (TLS, SASL)."""
     from edakit.runtime.adapters.kafka import KafkaBroker
 
-    return KafkaBroker(settings.bootstrap_servers or "")
+    return KafkaBroker(settings.bootstrap_servers or "", security=settings.security)
 
 
 def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:

@@ -106,10 +106,13 @@ def open_url(url: str, rest: str) -> Broker:
 
 
 def connect(settings: BrokerSettings) -> Broker:
-    """PubSubBroker in the spec's `pubsub.project_id` (Application Default Credentials)."""
+    """PubSubBroker in the spec's `pubsub.project_id`, with the credentials `pubsub.security` names (a service
+    account key, impersonation); without one, the client library's Application Default Credentials."""
     from edakit.runtime.adapters.pubsub import PubSubBroker
+    from edakit.runtime.adapters.security import pubsub_credentials
 
-    return PubSubBroker(settings.project_id or "")
+    credentials = pubsub_credentials(settings.security) if settings.security else None
+    return PubSubBroker(settings.project_id or "", credentials=credentials)
 
 
 def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:

@@ -125,12 +125,12 @@ def open_url(url: str, rest: str) -> Broker:
 
 
 def connect(settings: BrokerSettings) -> Broker:
-    """SqsSnsBroker in the spec's `sqs_sns.region` (credentials from boto3's usual sources)."""
-    import boto3
-
+    """SqsSnsBroker in the spec's `sqs_sns.region`, with the session `sqs_sns.security` names (a profile, a role to
+    assume) or boto3's usual credential sources."""
+    from edakit.runtime.adapters.security import aws_session
     from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
 
-    return SqsSnsBroker(boto3.Session(region_name=settings.region))
+    return SqsSnsBroker(aws_session(settings.security, settings.region))
 
 
 def _render(spec: Spec, channels: list[Channel]) -> dict[str, Any] | None:

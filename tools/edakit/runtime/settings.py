@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edakit.brokers import AttributeContract, consumed, contract, profile
+from edakit.runtime.adapters.security import spec_security
 from edakit.runtime.middleware.retry import RetryPolicy
 from edakit.spec.model import Spec
 
@@ -95,21 +96,29 @@ class BrokerSettings:
     schema_registry_url: str | None  # kafka.schema_registry_url
     region: str | None  # sqs_sns.region
     project_id: str | None  # pubsub.project_id
+    # The `security` block of the broker's settings block (edakit.runtime.adapters.security.spec_security), after
+    # the spec's environment is merged in; None: none written (plaintext Kafka, the default AWS/Google chains).
+    security: Mapping | None = None
 
 
-def broker_settings(spec: Spec) -> BrokerSettings:
+def broker_settings(spec: Spec, security: Mapping[str, Mapping] | None = None) -> BrokerSettings:
+    """The spec's broker settings; `security` is spec_security's result for the spec (read from the spec's file
+    for its environment when not given), of which the spec's broker block's entry is kept."""
+    if security is None:
+        security = spec_security(spec.file, spec.environment, root=spec.root)
     return BrokerSettings(
         broker=spec.broker,
         bootstrap_servers=",".join(spec.kafka.bootstrap_servers) if spec.kafka is not None else None,
         schema_registry_url=spec.kafka.schema_registry_url if spec.kafka is not None else None,
         region=spec.sqs_sns.region if spec.sqs_sns is not None else None,
         project_id=spec.pubsub.project_id if spec.pubsub is not None else None,
+        security=security.get(profile(spec.broker).block),
     )
 
 
-def spec_broker(spec: Spec) -> Broker:
-    """The adapter of the spec's broker, opened from its settings by the broker's profile (not yet contacted:
-    `check_reachable` tells whether it answers)."""
+def spec_broker(spec: Spec, security: Mapping[str, Mapping] | None = None) -> Broker:
+    """The adapter of the spec's broker, opened from its settings and its `security` block by the broker's profile
+    (not yet contacted: `check_reachable` tells whether it answers)."""
     found = profile(spec.broker)
     if found.connect is None:
         raise SettingsError(f"{spec.location('broker')} broker: {spec.broker} is not consumed through a Broker "
@@ -117,4 +126,4 @@ def spec_broker(spec: Spec) -> Broker:
     if getattr(spec, found.block) is None:  # the Spec's settings fields are named like the blocks
         raise SettingsError(f"{spec.location('broker')} broker: {spec.broker} needs the top-level `{found.block}` "
                             "block (how to reach it)")
-    return found.connect(broker_settings(spec))
+    return found.connect(broker_settings(spec, security))

@@ -8,9 +8,11 @@
 #   state's name is not execution data) each time an execution enters the CompensationFailed Fail state. The saga
 #   then waits for a person: Step Functions cannot retry the compensation itself (a redrive restarts at the Fail
 #   state), so the failed compensations are run by hand after the fix.
+# Each description ends with its runbook section of alerts/README.md (var.runbook_url).
 
 locals {
   compensation_failed_metric = "${var.name}-CompensationFailed"
+  runbook                    = { for section in ["sagacompensationfailed", "sagaexecutionsfailed", "sagaexecutionstimedout"] : section => "Runbook: ${var.runbook_url}#${section}" }
 }
 
 resource "aws_cloudwatch_log_metric_filter" "compensation_failed" {
@@ -29,7 +31,7 @@ resource "aws_cloudwatch_log_metric_filter" "compensation_failed" {
 
 resource "aws_cloudwatch_metric_alarm" "compensation_failed" {
   alarm_name          = "${var.name}-compensation-failed"
-  alarm_description   = "A saga execution of ${var.name} ended in CompensationFailed: a compensation failed after its retries and the saga needs manual repair (the execution's history names the failed compensation and what is left to undo)."
+  alarm_description   = "A saga execution of ${var.name} ended in CompensationFailed: a compensation failed after its retries and the saga needs manual repair (the execution's history names the failed compensation and what is left to undo). ${local.runbook.sagacompensationfailed}"
   namespace           = var.metric_namespace
   metric_name         = local.compensation_failed_metric
   statistic           = "Sum"
@@ -47,7 +49,7 @@ resource "aws_cloudwatch_metric_alarm" "compensation_failed" {
 
 resource "aws_cloudwatch_metric_alarm" "executions_failed" {
   alarm_name          = "${var.name}-executions-failed"
-  alarm_description   = "More than ${var.executions_failed_alarm_threshold} saga execution(s) of ${var.name} failed within 5 minutes (compensated failures and CompensationFailed ends alike)."
+  alarm_description   = "More than ${var.executions_failed_alarm_threshold} saga execution(s) of ${var.name} failed within 5 minutes (compensated failures and CompensationFailed ends alike). ${local.runbook.sagaexecutionsfailed}"
   namespace           = "AWS/States"
   metric_name         = "ExecutionsFailed"
   dimensions          = { StateMachineArn = aws_sfn_state_machine.this.arn }
@@ -64,7 +66,7 @@ resource "aws_cloudwatch_metric_alarm" "executions_failed" {
 
 resource "aws_cloudwatch_metric_alarm" "executions_timed_out" {
   alarm_name          = "${var.name}-executions-timed-out"
-  alarm_description   = "A saga execution of ${var.name} hit its TimeoutSeconds backstop (deadline plus the compensations' worst case): its compensations may not have run."
+  alarm_description   = "A saga execution of ${var.name} hit its TimeoutSeconds backstop (deadline plus the compensations' worst case): its compensations may not have run. ${local.runbook.sagaexecutionstimedout}"
   namespace           = "AWS/States"
   metric_name         = "ExecutionsTimedOut"
   dimensions          = { StateMachineArn = aws_sfn_state_machine.this.arn }

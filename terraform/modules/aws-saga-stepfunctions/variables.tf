@@ -73,6 +73,18 @@ variable "alarm_actions" {
   }
 }
 
+variable "runbook_url" {
+  description = "Where the kit's alert runbooks (alerts/README.md) are published for the people paged; every alarm's description ends with `Runbook: <runbook_url>#<section>` (sagacompensationfailed, sagaexecutionsfailed, sagaexecutionstimedout). The default is the file's path in the kit repository."
+  type        = string
+  default     = "alerts/README.md"
+  nullable    = false
+
+  validation {
+    condition     = length(var.runbook_url) > 0 && length(var.runbook_url) <= 512 && !strcontains(var.runbook_url, "#") && !can(regex("\\s", var.runbook_url))
+    error_message = "runbook_url must be a URL or path of at most 512 characters without spaces and without a #fragment (each alarm adds its section's anchor)."
+  }
+}
+
 variable "executions_failed_alarm_threshold" {
   description = "Failed executions within 5 minutes above which the ExecutionsFailed alarm fires. 0: every failed saga alarms; raise it where compensated failures (a declined payment) are routine: the CompensationFailed alarm still fires for each saga that needs a person."
   type        = number

@@ -73,6 +73,40 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f"; expected one of: {', '.join(sorted(choices))}" if choices else ""
 
 
+@functools.cache
+def _secret_schemas() -> frozenset[int]:
+    """The ids of `$defs/secret_ref` and every schema inside it: an error there is about a value that may be a
+    secret written in the spec by mistake, so its text never quotes the value."""
+    found: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            found.add(id(node))
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(spec_schema()["$defs"]["secret_ref"])
+    return frozenset(found)
+
+
+def _is_secret(error: ValidationError) -> bool:
+    """Whether the error was raised by the secret reference schema (or inside it), at any depth of its context."""
+    return id(error.schema) in _secret_schemas() or any(_is_secret(e) for e in error.context or ())
+
+
+def _secret_problem(error: ValidationError, path: KeyPath, document: Document) -> Problem:
+    got = _JSON_TYPES.get(type(error.instance), "null")
+    if error.validator == "type" and error.schema is not spec_schema()["$defs"]["secret_ref"]:
+        types = error.validator_value
+        expected = types if isinstance(types, str) else " or ".join(types)
+        return document.problem(path, f"expected {expected}, got {got} (value not shown: it may be a secret)")
+    return document.problem(path, f"expected a secret reference, one of {{env: NAME}} or {{file: PATH}}, got "
+                                  f"{got} (value not shown: a secret is never written in the spec)")
+
+
 def _show(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -87,6 +121,8 @@ def check(document: Document) -> list[Problem]:
 
 
 def _problems(error: ValidationError, path: KeyPath, document: Document) -> list[Problem]:
+    if error.validator != "additionalProperties" and _is_secret(error):  # unknown keys are named, not values
+        return [_secret_problem(error, path, document)]
     if error.validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         return [

@@ -49,9 +49,11 @@ steps:
     compensate_on: []
     action: {{service: sqs, resource: "{ARN.format('e')}"}}
 """
-# Charge's 6 s timeout becomes 1.5 s (the silent charges time out twice), retry intervals 0.25 s; the other steps'
-# 10 s outlast any restart, so only the silent charges time out.
-TIME_SCALE = 0.25
+# Charge's 6 s timeout becomes 3 s (the silent charges time out twice), retry intervals 0.5 s; the other steps'
+# 20 s outlast any restart. 3 s is the margin for an answered Charge: 60 sagas dispatch it at once to one
+# participant thread, on a loaded machine (two parallel runs) that round trip took over 1.5 s and an `ok` saga timed
+# out twice and was compensated. The kills also never leave both orchestrators down (see the loop).
+TIME_SCALE = 0.5
 # kind -> (final state, the (step, phase) effects that must exist, once each)
 EXPECTED = {
     "ok": ("Succeeded", {("Reserve", "action"), ("Charge", "action"), ("Ship", "action")}),
@@ -164,8 +166,10 @@ def test_sigkilled_orchestrators_resume_and_every_effect_happens_once(pg_url: st
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             victim = rng.randrange(2)
-            while "R" not in (marks[victim].read_text() if marks[victim].exists() else ""):
-                time.sleep(0.02)  # started: Python and the kit take about a second to import
+            # both started (Python and the kit take about a second to import): one orchestrator always serves
+            # replies and timers, so a restart alone never lets an answered step's timeout expire
+            while not all("R" in (m.read_text() if m.exists() else "") for m in marks):
+                time.sleep(0.02)
             time.sleep(rng.uniform(0.05, 0.4))
             procs[victim].send_signal(signal.SIGKILL)
             procs[victim].wait()

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from edakit.brokers.profile import AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules
@@ -60,13 +60,14 @@ def _retry_topics(sub: Subscriber) -> int:
     return sub.dlq.max_receive_count - 1
 
 
-def open_url(url: str, rest: str) -> Broker:
+def open_url(url: str, rest: str, security: Mapping | None = None) -> Broker:
+    """KafkaBroker on the URL's bootstrap servers; `security` is a spec's `kafka.security` (a URL carries none)."""
     from edakit.runtime.adapters.kafka import KafkaBroker
 
     bootstrap = rest.removeprefix("//")
     if not bootstrap or any(not h.rpartition(":")[2].isdigit() for h in bootstrap.split(",")):
         raise BrokerUrlError(f"broker {url!r}: expected kafka://HOST:PORT[,HOST:PORT...]")
-    return KafkaBroker(bootstrap, consumer_config=TOOL_CONSUMER)
+    return KafkaBroker(bootstrap, consumer_config=TOOL_CONSUMER, security=security)
 
 
 def connect(settings: BrokerSettings) -> Broker:

@@ -106,7 +106,9 @@ class BrokerProfile:
     dlq_name: Callable[[str, str], str] | None = None  # (topic, group) -> the DLQ the module creates and the tools read
     url_scheme: str | None = None  # `edakit dlq --broker <scheme>:...`
     url_forms: str = ""  # the accepted URL forms, for messages
-    open_url: Callable[[str, str], Broker] | None = None  # (url as shown, text after "<scheme>:") -> the adapter
+    # (url as shown, text after "<scheme>:", the spec's `<block>.security` or None) -> the adapter: a URL carries
+    # no credentials, `edakit dlq replay --spec` and `edakit outbox relay --spec` pass the spec's.
+    open_url: Callable[[str, str, Mapping | None], Broker] | None = None
     url_bare: bool = False  # `<scheme>:` alone names a broker (sqs: the default endpoint)
     connect: Callable[[BrokerSettings], Broker] | None = None  # the adapter from the spec's broker settings
     # Defaults of the module's variables.tf that lint (and render) rely on when a tfvars file leaves a key out:

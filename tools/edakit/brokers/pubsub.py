@@ -92,8 +92,11 @@ def _encode(message: Message, contract: AttributeContract | None) -> tuple[str, 
     return data.decode(errors="replace"), {n: {"DataType": "String", "StringValue": v} for n, v in attributes.items()}
 
 
-def open_url(url: str, rest: str) -> Broker:
+def open_url(url: str, rest: str, security: Mapping | None = None) -> Broker:
+    """PubSubBroker in the URL's project (an emulator takes no credentials); `security` is a spec's
+    `pubsub.security`, else Application Default Credentials."""
     from edakit.runtime.adapters.pubsub import PubSubBroker
+    from edakit.runtime.adapters.security import pubsub_credentials
 
     if rest.startswith("//"):
         host, _, project = rest[2:].partition("/")
@@ -102,7 +105,7 @@ def open_url(url: str, rest: str) -> Broker:
         return PubSubBroker(project, emulator_host=host)
     if "/" in rest:
         raise BrokerUrlError(f"broker {url!r}: expected pubsub:PROJECT or pubsub://HOST:PORT/PROJECT")
-    return PubSubBroker(rest)
+    return PubSubBroker(rest, credentials=pubsub_credentials(security) if security else None)
 
 
 def connect(settings: BrokerSettings) -> Broker:

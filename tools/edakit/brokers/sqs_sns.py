@@ -110,15 +110,18 @@ def _encode(message: Message, contract: AttributeContract | None) -> tuple[str, 
     return encode(message, contract=contract, topic=contract.topic if contract else "SNS")
 
 
-def open_url(url: str, rest: str) -> Broker:
+def open_url(url: str, rest: str, security: Mapping | None = None) -> Broker:
+    """SqsSnsBroker on the URL's endpoint; `security` is a spec's `sqs_sns.security` (a profile, a role to assume),
+    else boto3's usual credential sources."""
     from botocore.exceptions import NoRegionError
 
+    from edakit.runtime.adapters.security import aws_session
     from edakit.runtime.adapters.sqs_sns import SqsSnsBroker
 
     if rest and not rest.startswith(("http://", "https://")):
         raise BrokerUrlError(f"broker {url!r}: expected sqs: or sqs:http(s)://HOST:PORT (an endpoint URL)")
     try:
-        return SqsSnsBroker(endpoint_url=rest or None)
+        return SqsSnsBroker(aws_session(security) if security else None, endpoint_url=rest or None)
     except NoRegionError:
         raise BrokerUrlError(f"broker {url!r}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION, or region in "
                              "~/.aws/config)") from None

@@ -16,7 +16,9 @@ import click
 from edakit.cli._problems import exit_bad_input, exit_error, printable
 from edakit.redact import redact, secrets_in
 from edakit.runtime.adapters.base import Broker, BrokerError, Publisher
-from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, connect_broker
+from edakit.brokers import PROFILES
+from edakit.runtime.adapters.security import SecurityConfigError, spec_security
+from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, connect_broker, reachable_timeout
 from edakit.runtime.dlq import DeadLetter, DeadLetterQueue, Outcome, Selection
 from edakit.runtime.settings import PublisherSettings, publisher_settings
 from edakit.spec import SpecError, load_spec
@@ -29,9 +31,7 @@ NO_SPEC_WARNING = ("warning: no --spec: {broker} publishes the CloudEvents attri
 def spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--spec, --env: passes `settings`, the spec's publisher settings (None without --spec); a bad spec is exit 2."""
 
-    @click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False),
-                  help="system spec whose channels' attribute contracts the publisher follows (native attributes "
-                       "such as event_type, header list, attribute budget)")
+    @click.option("--spec", "spec_path", type=click.Path(path_type=Path, dir_okay=False), help=SPEC_SECURITY_HELP)
     @click.option("--env", "env", default=None, help="environment of --spec whose overrides apply (topic names)")
     @wraps(command)
     def wrapper(spec_path: Path | None, env: str | None, **kwargs: Any) -> Any:
@@ -46,6 +46,33 @@ def spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(settings=settings, **kwargs)
 
     return wrapper
+
+
+SPEC_SECURITY_HELP = ("system spec whose channels' attribute contracts the publisher follows (native attributes such "
+                      "as event_type, header list, attribute budget) and whose broker `security` block it connects "
+                      "with: a --broker URL carries no credentials or TLS settings")
+
+
+def connect_with_spec(broker_url: str, spec_path: Path | None, env: str | None) -> Broker:
+    """connect_broker(broker_url), but with the `security` block (TLS, SASL, AWS role, service account) that the
+    spec at `spec_path` writes for the URL's broker: a `kafka://`, `sqs:` or `pubsub:` URL alone carries none.
+    A bad spec or security block is exit 2 (one line, no secret)."""
+    scheme = broker_url.partition(":")[0]
+    found = next((p for p in PROFILES.values() if p.url_scheme == scheme and p.open_url is not None), None)
+    if spec_path is None or found is None or found.open_url is None:
+        return connect_broker(broker_url)
+    try:
+        security = spec_security(spec_path, env).get(found.block)
+    except SpecError as exc:
+        exit_bad_input(exc.problems)
+    if not security:
+        return connect_broker(broker_url)
+    try:
+        broker = found.open_url(redact(broker_url), broker_url.partition(":")[2], security)
+    except SecurityConfigError as exc:
+        exit_error(exc)
+    broker.check_reachable(reachable_timeout())
+    return broker
 
 
 def takes_settings(broker: Broker) -> bool:
@@ -79,8 +106,9 @@ def _queue_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(command)
     def wrapper(broker_url: str, topic: str, group: str, wait: float, **kwargs: Any) -> Any:
         known = secrets_in(broker_url)
+        params = click.get_current_context().params  # `replay --spec`: connect with the spec's security block
         try:
-            broker = connect_broker(broker_url)
+            broker = connect_with_spec(broker_url, params.get("spec_path"), params.get("env"))
         except (BrokerUrlError, BrokerError) as exc:  # BrokerError: BrokerUnreachable, or a client that cannot start
             exit_error(exc, known)
         try:

@@ -16,11 +16,10 @@ import click
 import psycopg
 
 from edakit.cli._problems import RedactingFormatter, exit_error, printable
-from edakit.cli.dlq import contract_publisher, spec_options
+from edakit.cli.dlq import connect_with_spec, contract_publisher, spec_options
 from edakit.redact import redact, secrets_in
 from edakit.runtime.adapters.base import BrokerError, PublishError
-from edakit.runtime.adapters.urls import (SCHEMES, BrokerUrlError, DatabaseUnreachable, check_database,
-                                          connect_broker)
+from edakit.runtime.adapters.urls import SCHEMES, BrokerUrlError, DatabaseUnreachable, check_database
 from edakit.runtime.outbox import DB_SCHEMES, OutboxStore, OutboxUrlError, Relay, RetryPolicy, open_outbox
 from edakit.runtime.settings import PublisherSettings
 
@@ -113,11 +112,14 @@ def relay(store: OutboxStore, broker_url: str, batch_size: int, poll_interval: f
     several for throughput; they share the table.
 
     Give --spec (and --env) on SNS/SQS and Pub/Sub: the publisher then sets each channel's declared native
-    attributes (e.g. event_type) that subscription filters read. Without it the relay still runs (it cannot know the
-    spec) but warns: such filters then miss what it sends.
+    attributes (e.g. event_type) that subscription filters read, and it connects with the spec's broker `security`
+    block (TLS, SASL, AWS role, service account: a --broker URL carries none). Without it the relay still runs (it
+    cannot know the spec) but warns: such filters then miss what it sends.
     """
     try:
-        publisher = contract_publisher(connect_broker(broker_url), settings, broker_url)
+        params = click.get_current_context().params
+        broker = connect_with_spec(broker_url, params.get("spec_path"), params.get("env"))
+        publisher = contract_publisher(broker, settings, broker_url)
     except (BrokerUrlError, BrokerError) as exc:  # BrokerError: BrokerUnreachable, or a client that cannot start
         exit_error(exc, secrets_in(broker_url))
     runner = Relay(store, publisher, batch_size=batch_size, poll_interval=poll_interval,

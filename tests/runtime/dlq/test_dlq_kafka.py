@@ -15,6 +15,11 @@ from edakit.brokers.kafka import TOOL_CONSUMER as KAFKA_TOOL_CONSUMER
 from edakit.runtime.message import Message
 from edakit.runtime.middleware import RetryPolicy, Router, compose, retry
 
+# Each sweep waits this long after its last message before the DLQ counts as read to the end. A sweep's first
+# message waits for the group join instead (join_wait, 15 s), and one fetch brings the rest of this one-partition
+# DLQ into the client, so a longer wait only idles (it was 1 s: 0.7 s more per sweep, four sweeps).
+WAIT = 0.3
+
 
 def receive_all(subscriber, n: int, rounds: int = 30) -> list:
     out: list = []
@@ -44,7 +49,7 @@ def test_kafka_dlq_list_replay_purge(tansu_bootstrap):
             break
     assert handled == 3
 
-    q = DeadLetterQueue(broker, topic, "billing", wait=1)
+    q = DeadLetterQueue(broker, topic, "billing", wait=WAIT)
     listed = q.list()
     assert [x.message.id for x in listed] == [m.id for m in messages]
     reason = listed[1].reason
@@ -60,7 +65,7 @@ def test_kafka_dlq_list_replay_purge(tansu_bootstrap):
     assert [x.message.id for x in left] == [messages[0].id, messages[2].id]  # re-appended, reasons kept
     assert left[0].reason.error_message == "cannot handle A"
 
-    base = ["--broker", f"kafka://{tansu_bootstrap}", "--topic", topic, "--group", "billing", "--wait", "1"]
+    base = ["--broker", f"kafka://{tansu_bootstrap}", "--topic", topic, "--group", "billing", "--wait", str(WAIT)]
     purged = CliRunner().invoke(dlq_cli, ["purge", *base])
     assert purged.exit_code == 0 and "2 purged, 0 failed" in purged.output
     # Purged = the DLQ group's committed offset is past all 5 records: 3 dead letters + the 2 kept and re-appended.

@@ -64,7 +64,8 @@ def test_confluent_wire_format_with_the_registered_id(kafka_spec, registry_url: 
     payload, content_type, headers = codec.encode("OrderPlaced", example("v1"))
     assert payload[0] == 0 and int.from_bytes(payload[1:5], "big") == registered.schema_id
     assert content_type == AVRO_CONTENT_TYPE
-    assert headers == {}  # the id travels in the bytes; the channel declares no schema headers
+    # The id travels in the bytes, and in the kit's schema headers (allowed on every channel undeclared).
+    assert headers == {"schemaversion": "1", "schemaid": str(registered.schema_id)}
     decoded = codec.decode(_message(payload))
     assert decoded.value["order_id"] == "ord-1001" and decoded.writer_schema_id == registered.schema_id
 
@@ -119,12 +120,8 @@ def test_json_wire_validates_with_the_kits_validators(sns_spec, repo_root: Path,
     codec = channel_codec(sns_spec, "order-placed")
     assert codec.wire == "json" and codec.registry is None  # no registry needed for JSON text
     payload, content_type, headers = codec.encode("OrderPlaced", example("v1"))
-    assert (content_type, headers) == ("application/json", {})  # undeclared headers would be refused at publish
-    declared = tmp_path / "declared.yaml"
-    declared.write_text((repo_root / "configs/order-events-sns.yaml").read_text().replace(
-        "    attributes:\n", "    attributes:\n      headers: [schemaversion]\n", 1))
-    declaring = channel_codec(load_spec(declared, root=repo_root), "order-placed")
-    assert declaring.encode("OrderPlaced", example("v1"))[2] == {"schemaversion": "1"}
+    # The schema version is a kit header: set whether or not the channel declares it (no registry: no schemaid).
+    assert (content_type, headers) == ("application/json", {"schemaversion": "1"})
     assert codec.decode(_message(payload)).value == example("v1")
     bad = example("v1")
     bad["items"][0]["quantity"] = "two"
@@ -221,7 +218,8 @@ def test_append_refuses_an_invalid_payload_with_its_schema_path(kafka_spec, regi
     append(conn, [event(example("v1"))], serialize=serialize)
     conn.commit()
     payload, content_type, headers = conn.execute("SELECT payload, content_type, headers FROM outbox").fetchone()
-    assert payload[0] == 0 and content_type == AVRO_CONTENT_TYPE and json.loads(headers) == {}
+    assert payload[0] == 0 and content_type == AVRO_CONTENT_TYPE
+    assert json.loads(headers) == {"schemaversion": "1", "schemaid": str(int.from_bytes(payload[1:5], "big"))}
     assert channel_codec(kafka_spec, "order-placed", registry_url=registry_url).decode(
         _message(bytes(payload))).value["order_id"] == "ord-1001"  # what the relay will publish decodes
 

@@ -37,6 +37,12 @@ REQUEST_REPLY_HEADERS = frozenset({"correlationid", "replyto"})
 # the messages that carry it. SNS/SQS carry it as AWS's ExtendedPayloadSize attribute (adapters/sqs_sns.py).
 CLAIM_CHECK_SIZE_HEADER = "extendedpayloadsize"
 CLAIM_CHECK_HEADERS = frozenset({CLAIM_CHECK_SIZE_HEADER})
+# Serde headers (edakit.runtime.serde): the schema version of the payload and, with a schema registry, its id. Allowed
+# on every channel without declaring them, counted at publish time on the messages that carry them (serde sets
+# `schemaversion` on every message it encodes, `schemaid` only with a registry).
+SERDE_HEADERS = frozenset({"schemaversion", "schemaid"})
+# Every header the kit itself may set on any channel, declared or not.
+KIT_HEADERS = RESERVED_HEADERS | REQUEST_REPLY_HEADERS | CLAIM_CHECK_HEADERS | SERDE_HEADERS
 NATIVE_SOURCE = re.compile(r"(type|subject|key|source|header\.[a-z0-9]{1,20}|payload\.[A-Za-z_][A-Za-z0-9_]{0,63})")
 
 
@@ -93,8 +99,7 @@ class AttributeContract:
     def names(self) -> frozenset[str]:
         """Every broker attribute name a message on this channel can carry (the reserved trace headers too)."""
         return frozenset({*(self.prefix + n for n in (*ALWAYS, *OPTIONAL)), CONTENT_TYPE,
-                          *(self.prefix + h for h in self.headers | RESERVED_HEADERS | REQUEST_REPLY_HEADERS
-                            | CLAIM_CHECK_HEADERS),
+                          *(self.prefix + h for h in self.headers | KIT_HEADERS),
                           *(a.name for a in self.native)})
 
     def most_attributes(self) -> int:
@@ -103,8 +108,7 @@ class AttributeContract:
         return len(ALWAYS) + len(OPTIONAL) + 1 + len(self.headers | BUDGETED_RESERVED) + len(self.native)
 
     def check_headers(self, message: Message) -> None:
-        undeclared = sorted(set(message.headers) - self.headers - RESERVED_HEADERS - REQUEST_REPLY_HEADERS
-                            - CLAIM_CHECK_HEADERS)
+        undeclared = sorted(set(message.headers) - self.headers - KIT_HEADERS)
         if undeclared:
             raise AttributeContractError(
                 f"{self.topic}: message {message.id} sets header(s) {', '.join(undeclared)}, which the spec does not "

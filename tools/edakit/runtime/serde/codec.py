@@ -11,8 +11,8 @@ Two wire forms:
   checked with the kit's validators on both sides.
 - `json` (every other broker's default): the payload as JSON, validated against the event's schema file (Avro or
   JSON Schema) with the kit's compiled validators, the schema version in the `schemaversion` header (and its
-  registry id in `schemaid` when a registry is used) where the channel declares those headers
-  (`channels.<c>.attributes.headers`; a publish contract refuses undeclared ones).
+  registry id in `schemaid` when a registry is used): kit headers every publish contract allows undeclared and
+  counts against its budget on the messages that carry them (edakit.brokers.attributes.SERDE_HEADERS).
 
 Subjects are named by the domain's `subject_name_strategy` (schemas/<domain>/schema-config.yaml), as `edakit schema
 push` registers them. A payload that does not match, cannot be decoded, or names a schema id the registry does not
@@ -115,8 +115,8 @@ class ChannelCodec:
     def __init__(self, topic: str, schemas: Mapping[str, EventSchema], *, wire: str,
                  registry: SchemaRegistryClient | None = None,
                  headers: frozenset[str] = frozenset({SCHEMA_VERSION_HEADER, SCHEMA_ID_HEADER})) -> None:
-        """`headers`: which of `schemaversion` and `schemaid` the producer sets (a channel's publish contract
-        refuses headers it does not declare, so `channel_codec` passes the declared ones)."""
+        """`headers`: which of `schemaversion` and `schemaid` the producer sets (every publish contract allows both
+        undeclared, edakit.brokers.attributes.SERDE_HEADERS; `channel_codec` passes both)."""
         if wire not in WIRES:
             raise SerdeError(f"wire: expected one of {', '.join(WIRES)}, got {wire!r}")
         self.topic, self.wire, self.registry, self.headers = topic, wire, registry, headers

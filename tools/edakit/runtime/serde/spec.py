@@ -7,7 +7,6 @@ from pathlib import Path
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from edakit.brokers import contract
 from edakit.runtime.serde.codec import (REGISTRY_TIMEOUT_SECONDS, SCHEMA_ID_HEADER, SCHEMA_VERSION_HEADER,
                                         ChannelCodec, SerdeError, Serializer, event_schema)
 from edakit.spec.model import Spec
@@ -31,8 +30,8 @@ def channel_codec(spec: Spec, channel: str, *, registry_url: str | None = None, 
                   schemas_root: Path | None = None, registry: SchemaRegistryClient | None = None) -> ChannelCodec:
     """The codec of `channel` (a key of spec.channels). `registry_url` defaults to kafka.schema_registry_url;
     `wire` to the broker's (`default_wire`); `schemas_root` to the schemas/ directory each schema file sits in.
-    The producer sets the schema headers the channel's publish contract declares (all of them on a channel with no
-    contract, as on Kafka)."""
+    The producer sets the schema headers on every channel: every publish contract allows them undeclared
+    (edakit.brokers.attributes.SERDE_HEADERS) and counts them against the budget on the messages that carry them."""
     if channel not in spec.channels:
         raise SerdeError(f"{spec.file}: no channel {channel!r}; the spec has {', '.join(sorted(spec.channels))}")
     found = spec.channels[channel]
@@ -43,9 +42,7 @@ def channel_codec(spec: Spec, channel: str, *, registry_url: str | None = None, 
         event = spec.events[name]
         schemas[name] = event_schema(name, event.schema_path, event.version, found.resource_name, schemas_root)
     client = registry if registry is not None else registry_client(url) if url and wire == "confluent" else None
-    publish_contract = contract(spec, channel)
-    headers = SCHEMA_HEADERS if publish_contract is None else SCHEMA_HEADERS & publish_contract.headers
-    return ChannelCodec(found.resource_name, schemas, wire=wire, registry=client, headers=headers)
+    return ChannelCodec(found.resource_name, schemas, wire=wire, registry=client, headers=SCHEMA_HEADERS)
 
 
 def serializer(spec: Spec, channels: Iterable[str] | None = None, **options: object) -> Serializer:

@@ -102,12 +102,25 @@ def saga_file_exists(doc: Document, root: Path) -> Iterator[Problem]:
         yield doc.problem(("saga", "definition"), f"saga definition {why}")
 
 
+def saga_channels_exist(doc: Document, root: Path) -> Iterator[Problem]:
+    """A spec that declares channels and points at a saga file: the saga's step and reply channels are among them
+    (located in the saga file). A spec without `channels` runs its saga on Step Functions only: not checked."""
+    saga, channels = doc.data.get("saga"), _names(doc.data, "channels")
+    if not isinstance(saga, dict) or "channels" not in doc.data or channels is None:
+        return
+    if _unusable(root, saga.get("definition"), "") is None:
+        from edakit.saga.check import step_channel_problems  # the saga package imports spec
+
+        yield from step_channel_problems(root / saga["definition"], channels)
+
+
 REFERENCE_CHECKS: tuple[Callable[[Document, Path], Iterator[Problem]], ...] = (
     events_exist,
     schema_files_exist,
     channels_exist,
     brokers_configured,
     saga_file_exists,
+    saga_channels_exist,
 )
 
 

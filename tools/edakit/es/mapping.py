@@ -17,8 +17,9 @@ not match the schema's fields. Events with no registration (snapshots) use the l
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import sys
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,7 +27,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import CanInitAggregate
-from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
+import orjson
+from eventsourcing.persistence import Cipher, Compressor, JSONTranscoder, Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
 
 from edakit.schemas.errors import SchemaError
@@ -36,6 +38,8 @@ from edakit.es.upcast import Upcaster, upcaster_chain
 
 # namespace of the stable event ids (uuid5 of "<stream id>:<version>")
 EVENT_ID_NAMESPACE = UUID("6f1b5a3e-4a8e-5c51-9d0f-0ed0a6e2c1b7")
+_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+_sha1 = hashlib.sha1
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 TOPIC_SEPARATOR = "@v"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -47,14 +51,21 @@ class EventSchemaError(ValueError):
 
 
 def event_id(originator_id: UUID | str, originator_version: int) -> str:
-    """The stable CloudEvent/payload id of the event at `originator_version` of stream `originator_id`."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{originator_id}:{originator_version}"))
+    """The stable CloudEvent/payload id of the event at `originator_version` of stream `originator_id`:
+    `str(uuid.uuid5(EVENT_ID_NAMESPACE, "<stream id>:<version>"))`, computed without the UUID object (RFC 4122's
+    name-based SHA-1 with the version and variant bits set), which took a third of the time; the ids are the same."""
+    digest = bytearray(_sha1(_NAMESPACE_BYTES + f"{originator_id}:{originator_version}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def stored_topic(subject: str, version: int) -> str:
     return f"{subject}{TOPIC_SEPARATOR}{version}"
 
 
+@functools.lru_cache(maxsize=1024)  # read per stored event; an application has a handful of topics
 def parse_topic(topic: str) -> tuple[str, int] | None:
     """(subject, version) of a schema-mapped stored topic, None for a library (class path) topic."""
     subject, sep, version = topic.rpartition(TOPIC_SEPARATOR)
@@ -176,6 +187,11 @@ def _enclosing_class(cls: type) -> type:
     return owner
 
 
+def _where(stored_event: StoredEvent) -> str:
+    """The event's place for an error message (built only when there is one: it is read for every event)."""
+    return f"stream {stored_event.originator_id}, version {stored_event.originator_version}"
+
+
 class SchemaMapper(Mapper[Any]):
     """pyeventsourcing Mapper storing registered events as schema payloads; `validate=False` skips the schema
     check on save and on read (the mapping and upcasting still apply)."""
@@ -185,6 +201,21 @@ class SchemaMapper(Mapper[Any]):
         super().__init__(transcoder, compressor, cipher)
         self.schemas = schemas
         self.validate = validate
+        # the library's JSON decoding, unchanged by a subclass: orjson reads the same documents in a quarter of
+        # the time (see `decode`)
+        self._orjson = type(transcoder).decode is JSONTranscoder.decode
+
+    def decode(self, state: bytes) -> Any:
+        """The transcoder's decoding of a stored payload. With the library's JSONTranscoder, orjson decodes it when
+        it can: the same values, as the payload holds no transcoded object (the library writes those as
+        {"_type_": ..., "_data_": ...}; a payload with "_type_" or a \\u escape in it goes to the transcoder), and
+        what orjson refuses (NaN, integers beyond 64 bits, lone surrogates) goes to the transcoder too."""
+        if self._orjson and b'"_type_"' not in state and b"\\u" not in state:
+            try:
+                return orjson.loads(state)
+            except orjson.JSONDecodeError:
+                pass
+        return self.transcoder.decode(state)
 
     def payload(self, domain_event: Any) -> tuple[EventType, dict[str, Any]]:
         """The schema payload of a registered event (validated when the mapper validates)."""
@@ -192,11 +223,12 @@ class SchemaMapper(Mapper[Any]):
         state = domain_event.__dict__
         payload: dict[str, Any] = {}
         originator_id = state["originator_id"]
+        stream = str(originator_id)
         if event_type.event_id_field:
-            payload[event_type.event_id_field] = event_id(originator_id, state["originator_version"])
+            payload[event_type.event_id_field] = event_id(stream, state["originator_version"])
         if event_type.time_field:
             payload[event_type.time_field] = (state["timestamp"] - EPOCH) // MILLISECOND  # exact: no float
-        payload[event_type.id_field] = str(originator_id)
+        payload[event_type.id_field] = stream
         for name in event_type.fields:
             payload[name] = state[name]
         if self.validate:
@@ -227,23 +259,23 @@ class SchemaMapper(Mapper[Any]):
             raise EventSchemaError(f"stored topic {stored_event.topic!r} names no schema subject")
         name, version = parsed
         event_type = self.schemas.by_name.get(name)
-        where = f"stream {stored_event.originator_id}, version {stored_event.originator_version}"
         if event_type is None:
-            raise EventSchemaError(f"stored event {name} v{version} ({where}): no event class is registered for it")
+            raise EventSchemaError(f"stored event {name} v{version} ({_where(stored_event)}): no event class is "
+                                   "registered for it")
         if version > event_type.version:
-            raise EventSchemaError(f"stored event {name} v{version} ({where}) is newer than "
+            raise EventSchemaError(f"stored event {name} v{version} ({_where(stored_event)}) is newer than "
                                    f"{event_type.cls.__qualname__}, which reads v{event_type.version}")
         state = stored_event.state
         if self.cipher:
             state = self.cipher.decrypt(state)
         if self.compressor:
             state = self.compressor.decompress(state)
-        payload = self.transcoder.decode(state)
+        payload = self.decode(state)
         if self.validate:
             validator = event_type.validator(version)
             if not validator.is_valid(payload):
-                raise EventSchemaError(f"stored event {name} v{version} ({where}) no longer validates: "
-                                       f"{'; '.join(validator.errors(payload)[:3])}")
+                raise EventSchemaError(f"stored event {name} v{version} ({_where(stored_event)}) no longer "
+                                       f"validates: {'; '.join(validator.errors(payload)[:3])}")
         return event_type, version, payload
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:

@@ -178,7 +178,8 @@ def aws_region_agrees(spec: Spec, doc: Document) -> Iterator[Problem]:
 
 
 def claim_check_store(spec: Spec, doc: Document) -> Iterator[Problem]:
-    """The store sits in the same cloud as the broker and takes its location from that broker's block."""
+    """The store sits in the same cloud as the broker and takes its location from that broker's block; the
+    channels that offload (`claim_check.channels`) are channels of the spec."""
     store = spec.claim_check
     if store is None:
         return
@@ -196,6 +197,10 @@ def claim_check_store(spec: Spec, doc: Document) -> Iterator[Problem]:
             )
     if store.store == "gcs" and (spec.pubsub is None or spec.pubsub.location is None):
         yield doc.problem(("claim_check", "store"), "a gcs store takes its project and location from `pubsub`")
+    for index, channel in enumerate(store.channels or ()):
+        if channel not in spec.channels:
+            yield doc.problem(("claim_check", "channels", index),
+                              f"'{channel}' is not a channel of this spec; channels: {', '.join(spec.channels)}")
     longest = spec.longest_message_retention_hours()
     if longest is not None and store.payload_expiration_days * 24 < longest:
         yield doc.problem(

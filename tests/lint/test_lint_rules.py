@@ -50,6 +50,7 @@ POINTS_AT = {
     "EDA018/fail-kafka": "retention_hours: 168",
     "EDA018/fail-archive": "archive_retention_days: 0",
     "EDA030/fail": "attributes:",
+    "EDA030/fail-claim-check": "attributes:",
 }
 
 

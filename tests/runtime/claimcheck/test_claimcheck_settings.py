@@ -11,6 +11,7 @@ import pytest
 from edakit.render import render_spec
 from edakit.runtime.claimcheck import MESSAGE_LIMIT_BYTES, OffloadPolicy, default_threshold
 from edakit.runtime.claimcheck.limits import ATTRIBUTE_ROOM, LIMITS
+from edakit.spec.errors import SpecError
 from edakit.runtime.claimcheck.settings import claim_check_settings
 from edakit.runtime.settings import SettingsError
 from edakit.spec import load_spec
@@ -67,7 +68,9 @@ def test_a_threshold_at_the_brokers_limit_is_refused(tmp_path: Path) -> None:
 
 def test_an_unknown_channel_is_named(tmp_path: Path) -> None:
     path = variant(tmp_path, "  payload_expiration_days: 30\n", "  payload_expiration_days: 30\n  channels: [orders]\n")
-    with pytest.raises(SettingsError, match=r"claim_check.channels: no channel 'orders'; the spec has order-documents"):
+    # The spec check refuses it where it is written, before any runtime setting is read.
+    with pytest.raises(SpecError, match=r"claim_check.channels\[0\]: 'orders' is not a channel of this spec; "
+                                        r"channels: order-documents"):
         settings(path)
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PROFILES", "AttributeContract", "AttributeContractError", "BrokerProfile", "BrokerUrlError",
            "BudgetProblem", "NativeAttribute", "budget_problem", "channels_on", "consumed", "contract",
-           "filter_attributes", "profile", "profile_of"]
+           "filter_attributes", "offloads", "profile", "profile_of"]
 
 # In the spec's `broker` enum order (configs/edakit-spec.schema.json; tests/brokers check they agree).
 PROFILES: dict[str, BrokerProfile] = {
@@ -79,10 +79,20 @@ class BudgetProblem:
     why: str
 
 
+def offloads(spec: Spec, channel_name: str) -> bool:
+    """Whether the channel's messages may be claim-checked (`claim_check.channels`, default every channel)."""
+    block = spec.claim_check
+    return block is not None and (block.channels is None or channel_name in block.channels)
+
+
 def budget_problem(spec: Spec, channel_name: str) -> BudgetProblem | None:
-    """Set when a message on the channel, with every declared attribute set, would exceed the broker's budget."""
+    """Set when a message on the channel, with every declared attribute set, would exceed the broker's budget; on
+    a channel that offloads (claim-check), the offloaded message's size attribute counts too."""
     found = contract(spec, channel_name)
-    if found is None or found.budget is None or found.most_attributes() <= found.budget:
+    if found is None or found.budget is None:
+        return None
+    most = found.most_attributes() + (1 if offloads(spec, channel_name) else 0)
+    if most <= found.budget:
         return None
     mapping = profile_of(spec, channel_name).attributes
-    return BudgetProblem(channel_name, found.most_attributes(), found.budget, mapping.why if mapping else "")
+    return BudgetProblem(channel_name, most, found.budget, mapping.why if mapping else "")

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from edakit.brokers.profile import BrokerProfile, Capabilities, DeliveryRules, FilterLanguage
+from edakit.brokers.profile import BrokerProfile, Capabilities, DeliveryRules, FilterLanguage, SizeLimit
 from edakit.brokers.sqs_sns import SQS_QUEUE_NAME_MAX
 
 if TYPE_CHECKING:
@@ -118,4 +118,6 @@ PROFILE = BrokerProfile(
     checks=(names_and_targets,),
     dlq_name=dead_letter_queue_name,
     module_defaults={"archive.retention_days": 7},
+    # 1 MB per event since January 2026 (256 KB before).
+    size_limit=SizeLimit(1_000_000, base64=True, default_threshold=704 * 1024),
 )

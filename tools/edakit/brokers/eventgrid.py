@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from edakit.brokers.eventbridge import event_of
-from edakit.brokers.profile import BrokerProfile, Capabilities, DeliveryRules, FilterLanguage
+from edakit.brokers.profile import BrokerProfile, Capabilities, DeliveryRules, FilterLanguage, SizeLimit
 
 if TYPE_CHECKING:
     from edakit.brokers.attributes import AttributeContract
@@ -139,4 +139,6 @@ PROFILE = BrokerProfile(
         "dead_letter_storage.retention_days": 30,
         "identity.type": "SystemAssigned",
     },
+    # 1 MB per event and per published array (a larger one is refused with 413): "1 MB", the smaller reading.
+    size_limit=SizeLimit(1_000_000, base64=True, default_threshold=704 * 1024),
 )

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from edakit.brokers.profile import AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules
+from edakit.brokers.profile import (
+    AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules, SizeLimit,
+)
 
 if TYPE_CHECKING:
     from edakit.brokers.attributes import AttributeContract
@@ -147,4 +149,7 @@ PROFILE = BrokerProfile(
         "default_retention_hours": 168,
         "consumer_groups.retry_topic_count": 3,
     },
+    # The topic's `max.message.bytes` (default 1 MiB + 12 bytes, the broker's `message.max.bytes`) and the producer's
+    # `max.request.size` (default 1 MiB). Record values are bytes: no base64.
+    size_limit=SizeLimit(1024 * 1024, base64=False, default_threshold=768 * 1024),
 )

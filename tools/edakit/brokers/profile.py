@@ -49,6 +49,19 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class SizeLimit:
+    """The largest message the broker accepts, and the claim-check threshold below it (edakit.runtime.claimcheck).
+
+    A broker counts more than the payload: the attributes, and on the JSON bindings the CloudEvents envelope, where a
+    binary payload is base64-encoded to 4/3 of its size; threshold x expansion + ATTRIBUTE_ROOM (claimcheck.limits)
+    stays within the limit (tests/runtime/claimcheck checks each profile)."""
+
+    limit_bytes: int  # the largest message the broker accepts, attributes included
+    base64: bool  # a binary payload may travel base64-encoded in a JSON body
+    default_threshold: int  # payloads above this many bytes are offloaded unless `claim_check.threshold_bytes`
+
+
+@dataclass(frozen=True)
 class FilterLanguage:
     """A subscriber's `filter.policy` on this broker: its native form, what it reads, and the evaluator."""
 
@@ -115,6 +128,7 @@ class BrokerProfile:
     # "<variable>" or "<variable>.<attribute>[.<attribute>]" (an optional() default) -> the value. Tied to the
     # module by tests/brokers/test_module_defaults.py.
     module_defaults: Mapping[str, Any] = field(default_factory=dict)
+    size_limit: SizeLimit | None = None  # the message size limit and the default claim-check threshold
 
     @property
     def consumed(self) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from edakit.brokers.profile import (
-    AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules, FilterLanguage,
+    AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules, FilterLanguage, SizeLimit,
 )
 from edakit.routing.pubsub import And, Equals, Expr, Has, HasPrefix, Not, Or, parse_pubsub_filter
 
@@ -193,4 +193,6 @@ PROFILE = BrokerProfile(
         "subscriptions.dead_letter_policy.max_delivery_attempts": 5,
         "subscriptions.message_retention_duration": "604800s",
     },
+    # 10 MB per message, data and attributes ("Pub/Sub quotas and limits"). Data is bytes.
+    size_limit=SizeLimit(10_000_000, base64=False, default_threshold=7_500_000),
 )

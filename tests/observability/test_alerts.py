@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -111,6 +111,7 @@ def test_every_rule_of_every_committed_spec_has_severity_annotations_and_a_runbo
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lag=st.integers(1, 10**6), age=st.integers(1, 10**5), dlq=st.integers(0, 1000),
        ratio=st.sampled_from([0.001, 0.01, 0.05, 0.25, 0.5, 0.99]), hold=st.sampled_from([0, 60, 300, 900]))
+@example(lag=999_999, age=1, dlq=0, ratio=0.05, hold=0)  # fires at 1000000, which {{ $value }} prints as 1e+06
 def test_generated_promtool_tests_pass_for_any_thresholds(tmp_path_factory: pytest.TempPathFactory, lag: int,
                                                           age: int, dlq: int, ratio: float, hold: int) -> None:
     """promtool evaluates the real PromQL: one above each threshold fires with the expected labels and
@@ -245,3 +246,18 @@ def test_runbook_base_makes_absolute_links_in_rules_and_their_tests(tmp_path: Pa
     assert f"runbook_url: {base}#consumerlaghigh" in rules and "alerts/README.md#" not in rules.replace(base, "")
     tests = (root / "alerts" / "tests" / "shop.prod.test.yml").read_text()
     assert f"runbook_url: {base}#deadletterqueuenotempty" in tests
+
+
+@pytest.mark.parametrize(("value", "printed"), [
+    (1e6, "1e+06"), (999_999, "999999"), (1_234_567, "1.234567e+06"), (0.0001, "0.0001"), (0.00001, "1e-05"),
+    (0.5, "0.5"), (0, "0"), (301, "301"), (123456.5, "123456.5"), (1.5e-7, "1.5e-07"), (-2.5, "-2.5"),
+    (2**53, "9.007199254740992e+15")])
+def test_value_is_printed_as_go_prints_a_float64(value: float, printed: str) -> None:
+    """{{ $value }} in an annotation is Go's %v of a float64 (the expected annotations of the promtool tests)."""
+    assert alerts.go_float(value) == printed
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-1e300, max_value=1e300, allow_nan=False).filter(lambda v: v != 0))
+def test_go_float_reads_back_as_the_same_number(value: float) -> None:
+    assert float(alerts.go_float(value)) == value

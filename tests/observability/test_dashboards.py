@@ -15,7 +15,8 @@ from edakit.observability.dashboards import _regex, render_files
 
 ROOT = Path(__file__).resolve().parents[2]
 PANELS = ["Published per channel", "Consumed per subscriber", "Lag per subscriber (messages)",
-          "Lag per subscriber (age)", "Dead-letter queue depth", "Outbox oldest unpublished row", "Handler p95",
+          "Lag per subscriber (age)", "Dead-letter queue depth", "Outbox oldest unpublished row",
+          "Event-store relay and projection lag", "Handler p95",
           "Handler error rate", "Retried, dead-lettered, duplicates skipped"]
 PER_SUBSCRIBER = {"Lag per subscriber (messages)": "lag_messages", "Lag per subscriber (age)": "lag_seconds",
                   "Dead-letter queue depth": "dlq_messages"}
@@ -62,6 +63,9 @@ def test_one_dashboard_per_spec_with_a_row_of_event_flow_panels_per_environment(
                 assert [e.split("(rate(")[1].split("{")[0] for e in decisions] == [
                     "edakit_messages_retried_total", "edakit_messages_dead_lettered_total",
                     "edakit_messages_duplicates_skipped_total"]  # the runtime's counters, as test_counters reads them
+                followers = [t["expr"] for t in panels["Event-store relay and projection lag"]["targets"]]
+                assert followers == ["max by (target, relay) (edakit_event_store_relay_lag_seconds)",
+                                     "max by (target, projection) (edakit_event_store_projection_lag_seconds)"]
                 error = panels["Handler error rate"]["targets"][0]["expr"]
                 assert re.search(rf'messaging_consumer_group_name=~"[^"]*{re.escape(_regex([what.consumer]))}', error)
     assert len(uids) == len([f for f in files])

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import click
 
 from edakit.cli._problems import exit_error, printable
+from edakit.cli.es import DEFAULT_APP, DEFAULT_MODEL
 from edakit.observability.exporter import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SCRAPE_TIMEOUT, LagExporter, serve
-from edakit.observability.lag import (MONITORING_API, TARGETS, UNREACHABLE, Collector, LagError, Report, collect_all,
-                                      open_target)
+from edakit.observability.lag import (MONITORING_API, STORE_TARGET, TARGETS, UNREACHABLE, Collector,
+                                      EventStoreCollector, LagError, Report, collect_all, open_target)
 from edakit.redact import secrets_in
 from edakit.runtime.adapters.base import BrokerError
 from edakit.runtime.adapters.urls import BrokerUrlError, reachable_timeout
@@ -26,6 +27,13 @@ _OPTIONS = [
     click.option("--db", "dbs", multiple=True, envvar="EDAKIT_OUTBOX_DB",
                  help=f"outbox database to report (repeatable): {DB_SCHEMES}"),
     click.option("--table", default="outbox", show_default=True, help="outbox table name"),
+    click.option("--store", "store", envvar="EDAKIT_ES_STORE",
+                 help=f"{STORE_TARGET}: its relays' and projection's lag (as `edakit es positions`)"),
+    click.option("--app", "app_path", default=DEFAULT_APP, show_default=True,
+                 help="the store's SchemaApplication (module:Class)"),
+    click.option("--query", "query", help="the query database of a read model of --store: its projection's lag"),
+    click.option("--model", "model_path", default=DEFAULT_MODEL, show_default=True,
+                 help="the ReadModel (module:Class) --query holds"),
     click.option("--group", "groups", multiple=True,
                  help="only these consumer groups / queues / subscriptions (glob, repeatable)"),
     click.option("--gcp-monitoring", is_flag=True,
@@ -40,23 +48,40 @@ def _target_options(command):  # noqa: ANN001, ANN202 - click decorators
     return command
 
 
-def _open(brokers: Sequence[str], dbs: Sequence[str], table: str, groups: Sequence[str],
-          gcp_monitoring: bool) -> list[Collector]:
+def _open(brokers: Sequence[str], dbs: Sequence[str], table: str, groups: Sequence[str], gcp_monitoring: bool,
+          store: EventStore) -> list[Collector]:
     urls = [*brokers, *dbs]
-    if not urls:
-        raise click.UsageError("give at least one --broker or --db")
-    collectors = []
+    if not urls and store.url is None:
+        raise click.UsageError("give at least one --broker, --db or --store")
+    if store.query is not None and store.url is None:
+        raise click.UsageError("--query needs the --store its read model is projected from")
+    collectors: list[Collector] = []
     for url in urls:
         try:
             collectors.append(open_target(url, groups=groups, table=table,
                                           gcp_monitoring=MONITORING_API if gcp_monitoring else None))
         except (BrokerUrlError, BrokerError) as exc:
             exit_error(exc, secrets_in(url))
+    if store.url is not None:
+        try:
+            collectors.append(EventStoreCollector(store.url, store.app, store.query, store.model))
+        except BrokerUrlError as exc:
+            exit_error(exc, store.secrets())
     return collectors
 
 
-def _known(brokers: Sequence[str], dbs: Sequence[str]) -> list[str]:
-    return [secret for url in (*brokers, *dbs) for secret in secrets_in(url)]
+class EventStore:
+    """--store, --app, --query, --model: the event store whose relays (and one read model's projection) to report."""
+
+    def __init__(self, url: str | None, app: str, query: str | None, model: str) -> None:
+        self.url, self.app, self.query, self.model = url, app, query, model
+
+    def secrets(self) -> list[str]:
+        return [secret for url in (self.url, self.query) if url for secret in secrets_in(url)]
+
+
+def _known(brokers: Sequence[str], dbs: Sequence[str], store: EventStore) -> list[str]:
+    return [secret for url in (*brokers, *dbs) for secret in secrets_in(url)] + store.secrets()
 
 
 def _cell(value: object) -> str:
@@ -108,6 +133,10 @@ def render(reports: Sequence[Report]) -> str:
             out += _table(["RELAY", "ROWS", "OLDEST SECONDS", "FAILING", "DEAD LETTERS", "BLOCKING"],
                           [(o.relay, o.rows, o.oldest_age_seconds, o.failing_rows, o.dead_letters,
                             o.dead_letters_blocking) for o in report.outboxes])
+        if report.followers:
+            out += _table(["FOLLOWER", "NAME", "POSITION", "HEAD", "EVENTS BEHIND", "SECONDS BEHIND"],
+                          [(f.follower, f.name, f.position, f.head, f.events_behind, f.seconds_behind)
+                           for f in report.followers])
         out += [f"note: {printable(n)}" for n in report.notes]
         out.append("")
     return "\n".join(out).rstrip()
@@ -126,18 +155,21 @@ def _collect(collectors: list[Collector], known: list[str]) -> list[Report]:
 @click.option("--watch", type=click.FloatRange(min=0.5), metavar="SECONDS",
               help="refresh in place every SECONDS until Ctrl-C")
 @click.pass_context
-def lag(ctx: click.Context, brokers: tuple[str, ...], dbs: tuple[str, ...], table: str, groups: tuple[str, ...],
-        gcp_monitoring: bool, fmt: str, watch: float | None) -> None:
+def lag(ctx: click.Context, brokers: tuple[str, ...], dbs: tuple[str, ...], table: str, store: str | None,
+        app_path: str, query: str | None, model_path: str, groups: tuple[str, ...], gcp_monitoring: bool, fmt: str,
+        watch: float | None) -> None:
     """Consumer lag per broker: Kafka per group and partition (messages and seconds, and whether to add consumers or
-    partitions), SQS queue depths and their DLQs, Pub/Sub subscriptions, Event Grid dead letters, outbox rows.
+    partitions), SQS queue depths and their DLQs, Pub/Sub subscriptions, Event Grid dead letters, outbox rows, and an
+    event store's relays and projection (events behind the log head and the oldest one's age).
 
     Exit codes: 0 ok, 2 bad input or a target that does not answer (one line on stderr: an unreachable broker is
     never reported as an empty table). `edakit lag serve` exports the same figures to Prometheus.
     """
     if ctx.invoked_subcommand is not None:
         return
-    collectors = _open(brokers, dbs, table, groups, gcp_monitoring)
-    known = _known(brokers, dbs)
+    events = EventStore(store, app_path, query, model_path)
+    collectors = _open(brokers, dbs, table, groups, gcp_monitoring, events)
+    known = _known(brokers, dbs, events)
     reports = _collect(collectors, known)
     show = (lambda r: json.dumps([x.to_json() for x in r], indent=2)) if fmt == "json" else render
     if watch is None:
@@ -168,15 +200,17 @@ def lag(ctx: click.Context, brokers: tuple[str, ...], dbs: tuple[str, ...], tabl
 @click.option("--scrape-timeout", default=DEFAULT_SCRAPE_TIMEOUT, show_default=True, type=click.FloatRange(min=0.1),
               help="seconds one scrape waits for all targets; a target still busy then reports "
                    "edakit_lag_scrape_success 0")
-def serve_command(brokers: tuple[str, ...], dbs: tuple[str, ...], table: str, groups: tuple[str, ...],
-                  gcp_monitoring: bool, host: str, port: int, scrape_timeout: float) -> None:
+def serve_command(brokers: tuple[str, ...], dbs: tuple[str, ...], table: str, store: str | None, app_path: str,
+                  query: str | None, model_path: str, groups: tuple[str, ...], gcp_monitoring: bool, host: str,
+                  port: int, scrape_timeout: float) -> None:
     """Serve the same figures on http://HOST:PORT/metrics for Prometheus, until SIGTERM or Ctrl-C.
 
     Every target is checked once at start (exit 2 if one does not answer); afterwards a target that fails or hangs
     reports edakit_lag_scrape_success{target} 0 and the others still report.
     """
-    collectors = _open(brokers, dbs, table, groups, gcp_monitoring)
-    known = _known(brokers, dbs)
+    events = EventStore(store, app_path, query, model_path)
+    collectors = _open(brokers, dbs, table, groups, gcp_monitoring, events)
+    known = _known(brokers, dbs, events)
     for collector in collectors:
         try:
             collector.check(reachable_timeout())

@@ -3,8 +3,8 @@
 
 `alerts/<spec>.<environment>.rules.yml` holds one group with, per subscriber, the alerts its broker can be
 measured for by `edakit lag serve` (metric names from `metrics_names`) and the handler error rate from the
-runtime's OpenTelemetry metrics. `alerts/edakit.rules.yml` holds what belongs to no spec: outbox relays and the
-exporter itself. Each alert carries `severity`, `summary`, `description` and a `runbook_url` pointing at its
+runtime's OpenTelemetry metrics. `alerts/edakit.rules.yml` holds what belongs to no spec: outbox relays, event-store
+relays and projections, and the exporter itself. Each alert carries `severity`, `summary`, `description` and a `runbook_url` pointing at its
 section of alerts/README.md.
 
 Handler metrics are OpenTelemetry's messaging conventions as a Prometheus exporter (or the collector) writes them
@@ -20,6 +20,7 @@ import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,15 @@ ERROR_WINDOW = "5m"
 GROWING_WINDOW_SECONDS = 600  # "lag growing for 10 minutes"
 
 # Kit-wide thresholds (alerts/edakit.rules.yml): a relay row should leave within seconds, so 5 minutes is an outage.
+# The same age holds for the event store's relays and projections: they follow the log as the outbox relay follows
+# its table.
 OUTBOX_AGE_SECONDS = 300
 KIT_FOR_SECONDS = 300
 
 ALERT_NAMES = (
     "ConsumerLagHigh", "ConsumerLagAgeHigh", "ConsumerLagGrowing", "DeadLetterQueueNotEmpty", "HandlerErrorRateHigh",
-    "OutboxRelayLagging", "OutboxDeadLetterRows", "LagExporterTargetDown", "LagExporterAbsent",
+    "OutboxRelayLagging", "OutboxDeadLetterRows", "EventStoreRelayLagging", "ProjectionLagging",
+    "LagExporterTargetDown", "LagExporterAbsent",
 )
 
 
@@ -287,8 +291,21 @@ def _error_rule(spec: Spec, sub: Subscriber, consumer: str, destination: str, ev
     )
 
 
+def _follower_rule(alert: str, metric: str, label: str, name: str, severity: str, summary: str,
+                   description: str) -> Rule:
+    """An event-store follower (relay or projection) whose oldest unhandled event is older than the kit's age."""
+    hold = KIT_FOR_SECONDS // 60 + 2
+    eval_at = (KIT_FOR_SECONDS // 60 + 1) * 60
+    labels = {m.LABEL_TARGET: "postgresql://127.0.0.1/orders", label: name}
+    series = metric + "{" + ",".join(f'{k}="{v}"' for k, v in {m.LABEL_BROKER: "eventstore", **labels}.items()) + "}"
+    return Rule(alert, f"max by ({m.LABEL_TARGET}, {label}) ({metric}) > {OUTBOX_AGE_SECONDS}", KIT_FOR_SECONDS,
+                {"severity": severity}, summary, description, labels,
+                TestCase({series: f"{OUTBOX_AGE_SECONDS + 1}x{hold}"}, {series: f"{OUTBOX_AGE_SECONDS}x{hold}"},
+                         eval_at, str(OUTBOX_AGE_SECONDS + 1)))
+
+
 def kit_rules() -> list[Rule]:
-    """Rules that belong to no spec: every outbox relay and the lag exporter itself."""
+    """Rules that belong to no spec: every outbox relay, event-store relay and projection, and the lag exporter."""
     hold = KIT_FOR_SECONDS // 60 + 2
     eval_at = (KIT_FOR_SECONDS // 60 + 1) * 60
     relay = {m.LABEL_RELAY: "postgresql:orders.outbox"}
@@ -310,6 +327,17 @@ def kit_rules() -> list[Rule]:
              "fix the cause, then requeue them with `edakit outbox`.", relay,
              TestCase({relay_series(m.OUTBOX_DEAD_LETTER_ROWS): "1x15"},
                       {relay_series(m.OUTBOX_DEAD_LETTER_ROWS): "0x15"}, 8 * 60, "1")),
+        _follower_rule(
+            "EventStoreRelayLagging", m.EVENT_STORE_RELAY_LAG_SECONDS, m.LABEL_RELAY, "relay", "critical",
+            "Event-store relay {{ $labels.relay }} of {{ $labels.target }} has an unpublished event {{ $value }}s old",
+            f"An event has waited more than {OUTBOX_AGE_SECONDS}s in the event store without being published: the "
+            "relay is down, cannot reach the broker, or stopped at an event it cannot publish (it never skips one)."),
+        _follower_rule(
+            "ProjectionLagging", m.EVENT_STORE_PROJECTION_LAG_SECONDS, m.LABEL_PROJECTION, "order_summaries",
+            "warning",
+            "Projection {{ $labels.projection }} of {{ $labels.target }} is {{ $value }}s behind the event store",
+            f"The read model has not applied an event that is more than {OUTBOX_AGE_SECONDS}s old: its projector is "
+            "down or failing, and queries answer from stale data (nothing is lost: it resumes from its position)."),
         Rule("LagExporterTargetDown", f"{m.LAG_SCRAPE_SUCCESS} == 0", KIT_FOR_SECONDS, {"severity": "warning"},
              "edakit lag serve cannot read {{ $labels.target }}",
              "The lag exporter's scrapes of this broker or relay fail or time out: its lag alerts cannot fire "
@@ -353,7 +381,28 @@ def _expand(text: str, labels: Mapping[str, str], value: str | None) -> str:
     if value is None:
         return text
     return text.replace("{{ $value | humanizePercentage }}", _humanize_percentage(float(value))).replace(
-        "{{ $value }}", value)
+        "{{ $value }}", go_float(float(value)))
+
+
+def go_float(value: float) -> str:
+    """A float64 as Go's %v prints it, which is how `{{ $value }}` reads in an alert: the shortest digits that
+    round-trip, in exponent form (two exponent digits at least) when the decimal exponent is below -4 or 6 and up:
+    1e+06 for a million, 999999 below it."""
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
+    point = len("".join(map(str, digit_tuple))) + int(exponent)  # digits before the decimal point
+    exp = point - 1
+    if exp < -4 or exp >= 6:
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 def _humanize_percentage(value: float) -> str:

@@ -1,7 +1,7 @@
 """Spec -> one Grafana dashboard (`dashboards/<spec>.json`), built with grafana-foundation-sdk, not written by hand.
 
 The event flow of every environment of the spec, one row each: publish and consume rates per channel, lag per
-subscriber in messages and in seconds, DLQ depth, outbox age, handler p95 and error rate, and the rates of retried,
+subscriber in messages and in seconds, DLQ depth, outbox age, event-store relay and projection lag, handler p95 and error rate, and the rates of retried,
 dead-lettered and duplicate-skipped deliveries (the runtime's `edakit.messages.*` counters). The queries read the
 same series as the generated alert rules (`alerts.measured`), so a panel shows what an alert fires on.
 """
@@ -92,6 +92,14 @@ def _environment_row(spec: Spec, dashboard: Dashboard, collapsed: bool) -> Dashb
     dashboard = dashboard.with_panel(_panel(
         "Outbox oldest unpublished row", "s", "edakit lag serve: per outbox relay.",
         [(f"max by ({m.LABEL_RELAY}) ({m.OUTBOX_OLDEST_AGE_SECONDS})", f"{{{{{m.LABEL_RELAY}}}}}")]))
+    dashboard = dashboard.with_panel(_panel(
+        "Event-store relay and projection lag", "s",
+        "edakit lag serve --store: age of the oldest event each relay has not published and each projection has not "
+        "applied.",
+        [(f"max by ({m.LABEL_TARGET}, {m.LABEL_RELAY}) ({m.EVENT_STORE_RELAY_LAG_SECONDS})",
+          f"relay {{{{{m.LABEL_RELAY}}}}}"),
+         (f"max by ({m.LABEL_TARGET}, {m.LABEL_PROJECTION}) ({m.EVENT_STORE_PROJECTION_LAG_SECONDS})",
+          f"projection {{{{{m.LABEL_PROJECTION}}}}}")]))
     dashboard = dashboard.with_panel(_panel(
         "Handler p95", "s", "OpenTelemetry messaging.process.duration, 95th percentile per consumer group.",
         [(f"histogram_quantile(0.95, sum by (le, {CONSUMER_GROUP}) "

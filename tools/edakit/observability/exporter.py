@@ -153,6 +153,14 @@ def families(outcomes: Sequence[Outcome]) -> list[GaugeMetricFamily]:
     outbox_age = gauge(m.OUTBOX_OLDEST_AGE_SECONDS, "Age of the oldest outbox row (0 when empty).", [m.LABEL_RELAY])
     outbox_failing = gauge(m.OUTBOX_FAILING_ROWS, "Outbox rows whose last publish failed.", [m.LABEL_RELAY])
     outbox_dead = gauge(m.OUTBOX_DEAD_LETTER_ROWS, "Rows in the outbox's dead-letter table.", [m.LABEL_RELAY])
+    relay_events = gauge(m.EVENT_STORE_RELAY_LAG_EVENTS, "Events in the store after the relay's position.",
+                         [m.LABEL_RELAY])
+    relay_seconds = gauge(m.EVENT_STORE_RELAY_LAG_SECONDS, "Age of the oldest event the relay has not published (0 "
+                          "when caught up).", [m.LABEL_RELAY])
+    projection_events = gauge(m.EVENT_STORE_PROJECTION_LAG_EVENTS, "Events in the store after the projection's "
+                              "position.", [m.LABEL_PROJECTION])
+    projection_seconds = gauge(m.EVENT_STORE_PROJECTION_LAG_SECONDS, "Age of the oldest event the projection has not "
+                               "applied (0 when caught up).", [m.LABEL_PROJECTION])
     success = GaugeMetricFamily(m.LAG_SCRAPE_SUCCESS, "1 if the target answered within the scrape timeout.",
                                 labels=[m.LABEL_TARGET])
     duration = GaugeMetricFamily(m.LAG_SCRAPE_DURATION_SECONDS, "Seconds the target took (or was waited for).",
@@ -199,8 +207,14 @@ def families(outcomes: Sequence[Outcome]) -> list[GaugeMetricFamily]:
             outbox_age.add_metric(base + [o.relay], o.oldest_age_seconds)
             outbox_failing.add_metric(base + [o.relay], o.failing_rows)
             outbox_dead.add_metric(base + [o.relay], o.dead_letters)
+        for f in report.followers:
+            events, seconds = (relay_events, relay_seconds) if f.follower == "relay" else (projection_events,
+                                                                                           projection_seconds)
+            events.add_metric(base + [f.name], f.events_behind)
+            seconds.add_metric(base + [f.name], f.seconds_behind)
     return [lag_messages, lag_seconds, committed, end, members, group_partitions, advice, queue, queue_age, backlog,
-            unacked, dead_events, dead_blobs, outbox_rows, outbox_age, outbox_failing, outbox_dead, success, duration]
+            unacked, dead_events, dead_blobs, outbox_rows, outbox_age, outbox_failing, outbox_dead, relay_events,
+            relay_seconds, projection_events, projection_seconds, success, duration]
 
 
 def serve(exporter: LagExporter, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> tuple[object, int]:

@@ -21,6 +21,9 @@ in the report, never a made-up figure.
   emulator (pstest) has no Cloud Monitoring: the report says so.
 - Event Grid: dead-lettered blobs (and the events in them) per event subscription in the dead-letter container.
 - Outbox: rows waiting, the oldest row's age, failing and dead-lettered rows (`OutboxStore.lag()`).
+- Event store: every relay's tracking record and, given a read model's query database, its projection's, each with
+  the events behind the log head and the age of the oldest one (`edakit.es.inspect.positions`, what `edakit es
+  positions` reports).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from edakit.runtime.adapters.urls import (BrokerUrlError, DatabaseUnreachable, c
 TARGETS = ("kafka://HOST:PORT[,...], sqs: or sqs:ENDPOINT_URL, pubsub:PROJECT or pubsub://HOST:PORT/PROJECT, "
            "postgresql://... or sqlite:PATH (an outbox), azblob:CONTAINER (Event Grid dead letters; the connection "
            "string from AZURE_STORAGE_CONNECTION_STRING)")
+STORE_TARGET = "an event store (sqlite:PATH or postgresql://...), with --app and, for a projection, --query and --model"
 AZURE_CONNECTION_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 READER_GROUP = "edakit-lag-reader"  # group.id of the timestamp reader; it is only assigned partitions, never joins
 CLOUDWATCH_WINDOW = timedelta(minutes=5)  # SQS metrics arrive once a minute; a few minutes tolerate their delay
@@ -122,6 +126,18 @@ class OutboxLag:
 
 
 @dataclass(frozen=True)
+class FollowerLag:
+    """A relay or projection of an event store: where its tracking record is, and how far behind the log head."""
+
+    follower: str  # relay | projection
+    name: str  # the relay's name, the read model's name (its tracking record without the `relay:` / `projection:`)
+    position: int  # last notification id handled (0: none)
+    head: int  # last notification id in the log
+    events_behind: int
+    seconds_behind: float  # age of the oldest event not yet handled (0.0 when caught up)
+
+
+@dataclass(frozen=True)
 class TopicPartitionOffsets:
     """A Kafka partition's low and high watermark (every topic, consumed or not: DLQ topics are read by nobody)."""
 
@@ -135,7 +151,7 @@ class TopicPartitionOffsets:
 class Report:
     """What one target answered: its figures and what it could not tell."""
 
-    kind: str  # kafka | sqs | pubsub | eventgrid | outbox
+    kind: str  # kafka | sqs | pubsub | eventgrid | outbox | eventstore
     target: str  # the address, redacted
     groups: list[GroupLag] = field(default_factory=list)
     topics: list[TopicPartitionOffsets] = field(default_factory=list)
@@ -143,6 +159,7 @@ class Report:
     subscriptions: list[SubscriptionBacklog] = field(default_factory=list)
     dead_letters: list[DeadLetterBlobs] = field(default_factory=list)
     outboxes: list[OutboxLag] = field(default_factory=list)
+    followers: list[FollowerLag] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -663,6 +680,94 @@ class OutboxCollector:
         pass
 
 
+# --- event store -----------------------------------------------------------------------------------------------------
+
+FOLLOWER_PREFIXES = {"relay:": "relay", "projection:": "projection"}  # tracking record names (edakit.es)
+
+
+def followers(found: Iterable[Any]) -> list[FollowerLag]:
+    """`edakit.es.relay.Position`s as figures: a `relay:<name>` or `projection:<name>` tracking record is that
+    follower; other tracking records (no follower of the kit's) are left out."""
+    out = []
+    for p in found:
+        prefix = next((k for k in FOLLOWER_PREFIXES if p.name.startswith(k)), None)
+        if prefix is not None:
+            out.append(FollowerLag(FOLLOWER_PREFIXES[prefix], p.name.removeprefix(prefix), p.position, p.head,
+                                   p.events_behind, p.seconds_behind))
+    return out
+
+
+class EventStoreCollector:
+    """The relays of one event store and, given `query_url`, the projection of one read model: their positions from
+    `edakit.es.inspect.positions` (the queries `edakit es positions` runs), never written to. The tables are the
+    application's own (`CREATE_TABLE=no`); opening the read model's view creates its tracking table when missing,
+    as `edakit es positions` does."""
+
+    kind = "eventstore"
+
+    def __init__(self, store_url: str, app_path: str, query_url: str | None = None,
+                 model_path: str | None = None) -> None:
+        from edakit.es.inspect import InspectError, load_class
+        from edakit.es.projection import ReadModel
+        from edakit.es.store import SchemaApplication, StoreUrlError, store_env
+
+        self._store_url, self._query_url = store_url, query_url
+        self.target = redact(store_url)
+        try:
+            self._env = {**store_env(store_url), "CREATE_TABLE": "no"}
+            if query_url is not None:
+                store_env(query_url)
+            self._app_class = load_class(app_path, SchemaApplication, "--app")
+            self._model = None
+            if query_url is not None:
+                if model_path is None:
+                    raise InspectError("--query: give the read model (--model module:Class) it holds")
+                self._model = load_class(model_path, ReadModel, "--model")
+        except (StoreUrlError, InspectError) as exc:
+            raise BrokerUrlError(redact(str(exc))) from None
+
+    def check(self, timeout: float) -> None:
+        check_database(self._store_url, timeout)
+        if self._query_url is not None:
+            check_database(self._query_url, timeout)
+
+    def collect(self, timeout: float) -> Report:
+        import sqlite3
+
+        import psycopg
+        from eventsourcing.persistence import PersistenceError
+
+        from edakit.es.inspect import positions
+        from edakit.es.mapping import EventSchemaError
+        from edakit.es.projection import open_view
+        from edakit.schemas.errors import SchemaError
+
+        started = time.monotonic()
+        report = Report(self.kind, self.target)
+        app = view = None
+        try:
+            app = self._app_class(env={**self._env, "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(timeout)))})
+            app.recorder.max_notification_id()  # a database without the store's events table is an error, not "[]"
+            view = None if self._model is None else open_view(self._model, self._query_url)
+            found = positions(app, view)
+        except (PersistenceError, psycopg.Error, sqlite3.Error, EventSchemaError, SchemaError) as exc:
+            line = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise LagError(f"event store {self.target}: {redact(line)}") from None
+        finally:
+            if view is not None:
+                view.datastore.close()
+            if app is not None:
+                app.close()
+        report.followers = followers(found)
+        if not report.followers:
+            report.notes.append("no relay or projection has recorded a position in this store")
+        report.seconds = time.monotonic() - started
+        return report
+
+    def close(self) -> None:
+        pass
+
+
 def collect_all(collectors: Iterable[Collector], timeout: float | None = None) -> list[Report]:
     """Check, then collect, every target in turn (the CLI: the first unreachable one raises)."""
     timeout = reachable_timeout() if timeout is None else timeout
@@ -673,5 +778,5 @@ def collect_all(collectors: Iterable[Collector], timeout: float | None = None) -
 
 
 UNREACHABLE = (BrokerUnreachable, DatabaseUnreachable)
-__all__ = ["TARGETS", "Collector", "DeadLetterBlobs", "GroupLag", "LagError", "OutboxLag", "PartitionLag", "QueueDepth",
+__all__ = ["TARGETS", "Collector", "DeadLetterBlobs", "EventStoreCollector", "FollowerLag", "GroupLag", "LagError", "OutboxLag", "PartitionLag", "QueueDepth",
            "Report", "SubscriptionBacklog", "UNREACHABLE", "advise", "collect_all", "open_target"]

@@ -11,7 +11,7 @@ series would collide), plus the labels named beside it below. The exporter's own
 from __future__ import annotations
 
 # --- labels -----------------------------------------------------------------------------------------------------
-LABEL_BROKER = "broker"  # kafka | sqs | pubsub | eventgrid | outbox
+LABEL_BROKER = "broker"  # kafka | sqs | pubsub | eventgrid | outbox | eventstore
 LABEL_TARGET = "target"  # the address scraped, redacted (kafka://host:9092, sqs:http://..., sqlite:PATH)
 LABEL_TOPIC = "topic"  # Kafka topic, Pub/Sub topic, Event Grid topic
 LABEL_GROUP = "group"  # Kafka consumer group
@@ -19,7 +19,8 @@ LABEL_PARTITION = "partition"  # Kafka partition number, as a string
 LABEL_QUEUE = "queue"  # SQS queue name
 LABEL_SUBSCRIPTION = "subscription"  # Pub/Sub subscription, Event Grid event subscription
 LABEL_STATE = "state"  # one of QUEUE_STATES
-LABEL_RELAY = "relay"  # the outbox database and table, redacted (one relay reads one table)
+LABEL_RELAY = "relay"  # outbox: its database and table, redacted (one relay reads one table); event store: its name
+LABEL_PROJECTION = "projection"  # the read model's name (ReadModel.name)
 LABEL_ADVICE = "advice"  # one of ADVICE_VALUES
 
 QUEUE_STATES = ("visible", "in_flight", "dlq")
@@ -59,6 +60,13 @@ OUTBOX_OLDEST_AGE_SECONDS = "edakit_outbox_oldest_age_seconds"  # {relay}: age o
 OUTBOX_FAILING_ROWS = "edakit_outbox_failing_rows"  # {relay}: rows whose last publish failed (in backoff)
 OUTBOX_DEAD_LETTER_ROWS = "edakit_outbox_dead_letter_rows"  # {relay}: rows in the outbox's dead-letter table
 
+# --- event-store relays and projections (tracking records; `target` is the event store) ------------------------------
+# notifications after the follower's position, and the age of the oldest of them (0 when caught up)
+EVENT_STORE_RELAY_LAG_EVENTS = "edakit_event_store_relay_lag_events"  # {relay}
+EVENT_STORE_RELAY_LAG_SECONDS = "edakit_event_store_relay_lag_seconds"  # {relay}
+EVENT_STORE_PROJECTION_LAG_EVENTS = "edakit_event_store_projection_lag_events"  # {projection}
+EVENT_STORE_PROJECTION_LAG_SECONDS = "edakit_event_store_projection_lag_seconds"  # {projection}
+
 # --- the exporter itself (per target, every scrape) -------------------------------------------------------------------
 LAG_SCRAPE_SUCCESS = "edakit_lag_scrape_success"  # {target}: 1 the target answered within its deadline, else 0
 LAG_SCRAPE_DURATION_SECONDS = "edakit_lag_scrape_duration_seconds"  # {target}
@@ -70,5 +78,7 @@ ALL_METRICS = (
     SUBSCRIPTION_BACKLOG_MESSAGES, SUBSCRIPTION_OLDEST_UNACKED_AGE_SECONDS,
     DEAD_LETTERED_EVENTS, DEAD_LETTER_BLOBS, DELIVERY_FAILED_EVENTS,
     OUTBOX_ROWS, OUTBOX_OLDEST_AGE_SECONDS, OUTBOX_FAILING_ROWS, OUTBOX_DEAD_LETTER_ROWS,
+    EVENT_STORE_RELAY_LAG_EVENTS, EVENT_STORE_RELAY_LAG_SECONDS, EVENT_STORE_PROJECTION_LAG_EVENTS,
+    EVENT_STORE_PROJECTION_LAG_SECONDS,
     LAG_SCRAPE_SUCCESS, LAG_SCRAPE_DURATION_SECONDS,
 )

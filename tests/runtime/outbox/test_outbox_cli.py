@@ -68,14 +68,21 @@ def test_init_lag_and_relay_until_empty_on_postgresql(pg_url: str, broker: Embed
 def test_the_relay_process_publishes_as_rows_commit_and_stops_on_sigterm(pg_url: str, broker: EmbeddedBroker) -> None:
     assert run("init", "--db", pg_url)[0] == 0
     relay = subprocess.Popen([str(Path(sys.executable).with_name("edakit")), "outbox", "relay", "--db", pg_url,
-                              "--broker", f"embedded:{broker.path}", "--poll-interval", "5"],
+                              "--broker", f"embedded:{broker.path}", "--poll-interval", "3"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(1)  # listening: the rows below wake it through NOTIFY, well before its 5 s poll
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            deadline = time.monotonic() + 15
+            # Listening (its session's last statement, as the server shows it), so the rows below wake it through
+            # NOTIFY, well before its 3 s poll. It stops within that poll interval after SIGTERM, hence not 5 s.
+            while not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                   "AND query = 'LISTEN outbox'").fetchone()[0]:
+                assert time.monotonic() < deadline and relay.poll() is None, "the relay never listened"
+                time.sleep(0.05)
         written = events(5)
         with psycopg.connect(pg_url) as conn:
             append(conn, written)
-        assert sorted(m.id for m in received(broker, 5, timeout=4)) == sorted(e.event_id for e in written)
+        assert sorted(m.id for m in received(broker, 5, timeout=2)) == sorted(e.event_id for e in written)
         relay.send_signal(signal.SIGTERM)
         _, err = relay.communicate(timeout=15)
     finally:

@@ -23,6 +23,7 @@ def tfvars(spec: Spec) -> dict[str, Any] | None:
         # Opt-in only: states' input and output are the saga's business data.
         "allow_execution_data_logging": saga.allow_execution_data_logging,
         "integration_kms_key_arns": list(saga.integration_kms_key_arns),
+        "alarm_actions": list(saga.alarm_actions),
         "tags": tags(spec),
     }
 

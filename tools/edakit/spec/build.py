@@ -197,6 +197,7 @@ def _saga(raw: dict[str, Any], root: Path) -> Saga:
         log_retention_days=int(values["log_retention_days"]),
         allow_execution_data_logging=values["allow_execution_data_logging"],
         integration_kms_key_arns=tuple(values["integration_kms_key_arns"]),
+        alarm_actions=tuple(values["alarm_actions"]),
     )
 
 

@@ -102,6 +102,7 @@ class Saga:
     log_retention_days: int
     allow_execution_data_logging: bool  # opt-in: states' input and output reach the execution log
     integration_kms_key_arns: tuple[str, ...]
+    alarm_actions: tuple[str, ...] = ()  # ARNs the module's alarms notify
 
 
 @dataclass(frozen=True)

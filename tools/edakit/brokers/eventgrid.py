@@ -141,4 +141,6 @@ PROFILE = BrokerProfile(
     },
     # 1 MB per event and per published array (a larger one is refused with 413): "1 MB", the smaller reading.
     size_limit=SizeLimit(1_000_000, base64=True, default_threshold=704 * 1024),
+    adapter_module="eventgrid",
+    messaging_system="eventgrid",
 )

@@ -152,4 +152,6 @@ PROFILE = BrokerProfile(
     # The topic's `max.message.bytes` (default 1 MiB + 12 bytes, the broker's `message.max.bytes`) and the producer's
     # `max.request.size` (default 1 MiB). Record values are bytes: no base64.
     size_limit=SizeLimit(1024 * 1024, base64=False, default_threshold=768 * 1024),
+    adapter_module="kafka",
+    messaging_system="kafka",
 )

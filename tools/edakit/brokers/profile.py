@@ -129,6 +129,11 @@ class BrokerProfile:
     # module by tests/brokers/test_module_defaults.py.
     module_defaults: Mapping[str, Any] = field(default_factory=dict)
     size_limit: SizeLimit | None = None  # the message size limit and the default claim-check threshold
+    # Tracing (edakit.runtime.middleware.tracing): the adapter module (edakit.runtime.adapters.<module>) and the
+    # OpenTelemetry `messaging.system` of its consumer side and of its publisher (SNS publishes, SQS delivers).
+    adapter_module: str | None = None
+    messaging_system: str | None = None
+    messaging_send_system: str | None = None  # None: messaging_system
 
     @property
     def consumed(self) -> bool:

@@ -195,4 +195,6 @@ PROFILE = BrokerProfile(
     },
     # 10 MB per message, data and attributes ("Pub/Sub quotas and limits"). Data is bytes.
     size_limit=SizeLimit(10_000_000, base64=False, default_threshold=7_500_000),
+    adapter_module="pubsub",
+    messaging_system="gcp_pubsub",
 )

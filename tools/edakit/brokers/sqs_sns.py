@@ -213,4 +213,7 @@ PROFILE = BrokerProfile(
     # SNS accepts 256 KiB per message, attributes included ("Amazon SNS message quotas"); SQS accepts 1 MiB since
     # August 2025, but the kit publishes through SNS, so SNS's limit bounds every fan-out.
     size_limit=SizeLimit(256 * 1024, base64=True, default_threshold=176 * 1024),
+    adapter_module="sqs_sns",
+    messaging_system="aws_sqs",
+    messaging_send_system="aws.sns",  # OpenTelemetry's spelling of this one
 )

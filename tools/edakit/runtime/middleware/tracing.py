@@ -16,6 +16,7 @@ Contexts cross brokers as W3C Trace Context headers (`TraceContextTextMapPropaga
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,16 +39,23 @@ STATIC_ATTRIBUTES_LIMIT = 1024  # (destination, group) pairs remembered per trac
 TRACE_HEADERS = ("traceparent", "tracestate")  # what the propagator reads and writes; every contract allows them
 PROPAGATOR = TraceContextTextMapPropagator()
 
-# adapter module -> messaging.system (well-known values; the embedded SQLite broker has none, so a name of ours)
+# adapter module -> messaging.system, from the broker profiles (edakit.brokers: OpenTelemetry's well-known values);
+# the embedded SQLite broker has no profile and no well-known value, so a name of ours.
 EMBEDDED_SYSTEM = "edakit_embedded"
-_SYSTEMS = {
-    "embedded": EMBEDDED_SYSTEM,
-    "kafka": msg.MessagingSystemValues.KAFKA.value,
-    "sqs_sns": msg.MessagingSystemValues.AWS_SQS.value,
-    "pubsub": msg.MessagingSystemValues.GCP_PUBSUB.value,
-    "eventgrid": msg.MessagingSystemValues.EVENTGRID.value,
-}
-_PUBLISHER_SYSTEMS = {**_SYSTEMS, "sqs_sns": msg.MessagingSystemValues.AWS_SNS.value}
+
+
+@functools.cache
+def systems(sending: bool = False) -> dict[str, str]:
+    """Adapter module -> `messaging.system` of its deliveries (or, `sending`, of its publisher). Built on first use:
+    the profiles import the adapters' modules, which import this one."""
+    from edakit.brokers import PROFILES
+
+    table = {"embedded": EMBEDDED_SYSTEM}
+    for found in PROFILES.values():
+        if found.adapter_module is not None and found.messaging_system is not None:
+            table[found.adapter_module] = (found.messaging_send_system or found.messaging_system) if sending \
+                else found.messaging_system
+    return table
 
 
 class _HeaderGetter(Getter[Mapping[str, str]]):
@@ -108,13 +116,13 @@ def _link(headers: Mapping[str, str]) -> Link | None:
     return Link(span_context) if span_context.is_valid else None
 
 
-def system_of(obj: object, table: Mapping[str, str] = _SYSTEMS) -> str:
+def system_of(obj: object, table: Mapping[str, str] | None = None) -> str:
     """`messaging.system` for an adapter object (delivery, publisher): by the adapter module it comes from (a
     wrapper's `delivery` or `publisher` attribute is looked through)."""
     for inner in ("delivery", "publisher"):
         obj = getattr(obj, inner, obj)
     module = type(obj).__module__.rpartition(".")[2]
-    return table.get(module, module)
+    return (systems() if table is None else table).get(module, module)
 
 
 def created(topic: str, headers: Mapping[str, str], *, message_id: str, system: str | None = None) -> dict[str, str]:
@@ -149,7 +157,7 @@ def send_span(topic: str, messages: Sequence[Message], publisher: object) -> Ite
     its creation context). One message: its context is the parent; a batch: a link to each message's context.
     Counts them in `messaging.client.sent.messages` (edakit.runtime.middleware.metrics)."""
     attributes: dict[str, str | int] = {
-        msg.MESSAGING_SYSTEM: system_of(publisher, _PUBLISHER_SYSTEMS), msg.MESSAGING_DESTINATION_NAME: topic,
+        msg.MESSAGING_SYSTEM: system_of(publisher, systems(sending=True)), msg.MESSAGING_DESTINATION_NAME: topic,
         msg.MESSAGING_OPERATION_TYPE: msg.MessagingOperationTypeValues.SEND.value,
         msg.MESSAGING_OPERATION_NAME: "send"}
     parent = None

@@ -57,3 +57,10 @@ def test_serde_sets_the_schema_version_on_a_channel_that_does_not_declare_it():
     assert headers == {"schemaversion": "1"}  # JSON wire, no registry: no schemaid
     message = Message.new("com.example.order.placed", payload, source="/orders", headers=headers)
     contract(SNS, "order-placed").check_headers(message)  # the channel's contract takes it undeclared
+
+
+def test_the_default_wire_is_the_profiles():
+    from edakit.runtime.serde.spec import default_wire
+
+    assert {name: default_wire(name) for name in PROFILES} == {
+        "kafka": "confluent", "sqs-sns": "json", "event-grid": "json", "pubsub": "json", "eventbridge": "json"}

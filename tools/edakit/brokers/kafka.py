@@ -154,4 +154,5 @@ PROFILE = BrokerProfile(
     size_limit=SizeLimit(1024 * 1024, base64=False, default_threshold=768 * 1024),
     adapter_module="kafka",
     messaging_system="kafka",
+    wire="confluent",
 )

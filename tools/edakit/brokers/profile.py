@@ -134,6 +134,9 @@ class BrokerProfile:
     adapter_module: str | None = None
     messaging_system: str | None = None
     messaging_send_system: str | None = None  # None: messaging_system
+    # Serde's default wire format (edakit.runtime.serde): "confluent" (Confluent's framed Avro, what the broker's
+    # other clients read) or "json" (JSON text, the schema version in a header).
+    wire: str = "json"
 
     @property
     def consumed(self) -> bool:

@@ -15,10 +15,13 @@ SCHEMA_HEADERS = frozenset({SCHEMA_VERSION_HEADER, SCHEMA_ID_HEADER})
 
 
 def default_wire(broker: str) -> str:
-    """Kafka carries Confluent's Avro wire format (what Kafka's other clients read); the other brokers carry JSON
+    """The broker profile's `wire` (edakit.brokers). Kafka carries Confluent's Avro wire format (what Kafka's other clients read); the other brokers carry JSON
     text with the schema version in a header (an SNS/SQS body, a Pub/Sub or Event Grid data field is read by
     tools that expect JSON)."""
-    return "confluent" if broker == "kafka" else "json"
+    from edakit.brokers import PROFILES
+
+    found = PROFILES.get(broker)
+    return found.wire if found is not None else "json"
 
 
 def registry_client(url: str) -> SchemaRegistryClient:

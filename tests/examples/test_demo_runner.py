@@ -4,6 +4,7 @@ examples/demos/."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -115,7 +116,10 @@ def test_bad_options_are_one_line_and_exit_2(argv, message, tmp_path):
 
 
 def test_make_demo_runs_the_runner():
-    done = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    # Under `make test` the parent's MAKELEVEL/MAKEFLAGS would make this make print "Entering/Leaving directory".
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
+    done = subprocess.run(["make", "--no-print-directory", "-n", "demo"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=30, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == ".venv/bin/python -m edakit.demos"
 

@@ -170,7 +170,13 @@ def test_sigkilled_orchestrators_resume_and_every_effect_happens_once(pg_url: st
             # replies and timers, so a restart alone never lets an answered step's timeout expire
             while not all("R" in (m.read_text() if m.exists() else "") for m in marks):
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.05, 0.4))
+            if mid_transaction:
+                time.sleep(rng.uniform(0.05, 0.4))
+            else:  # until one kill has landed inside a transition: aim at it (the random kills may all miss it)
+                aim = time.monotonic() + 5
+                while time.monotonic() < aim and not (marks[victim].read_text() if marks[victim].exists()
+                                                      else "").endswith("D\n"):
+                    time.sleep(0.001)
             procs[victim].send_signal(signal.SIGKILL)
             procs[victim].wait()
             kills += 1

@@ -67,8 +67,17 @@ def on_broker(broker: EmbeddedBroker, group: str) -> list[Message]:
 
 
 def main() -> int:
+    kit_log = logging.getLogger("edakit")
+    previous = kit_log.level
+    kit_log.setLevel(logging.ERROR)  # the demo prints what the middleware logs
+    try:
+        return _main()
+    finally:
+        kit_log.setLevel(previous)  # a caller's logging (a test run importing the demo) is left as it was
+
+
+def _main() -> int:
     problems: list[str] = []
-    logging.getLogger("edakit").setLevel(logging.ERROR)  # the demo prints what the middleware logs
 
     def check(ok: bool, problem: str) -> None:
         if not ok:

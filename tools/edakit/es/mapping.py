@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import re
 import sys
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
@@ -35,6 +36,8 @@ from edakit.schemas.errors import SchemaError
 from edakit.schemas.repo import Subject, load_subjects
 from edakit.schemas.validate import PayloadValidator, validator_for
 from edakit.es.upcast import Upcaster, upcaster_chain
+
+_LONG_DIGITS = re.compile(rb"\d{19}")  # an integer orjson may not read exactly (beyond 64 bits)
 
 # namespace of the stable event ids (uuid5 of "<stream id>:<version>")
 EVENT_ID_NAMESPACE = UUID("6f1b5a3e-4a8e-5c51-9d0f-0ed0a6e2c1b7")
@@ -209,8 +212,9 @@ class SchemaMapper(Mapper[Any]):
         """The transcoder's decoding of a stored payload. With the library's JSONTranscoder, orjson decodes it when
         it can: the same values, as the payload holds no transcoded object (the library writes those as
         {"_type_": ..., "_data_": ...}; a payload with "_type_" or a \\u escape in it goes to the transcoder), and
-        what orjson refuses (NaN, integers beyond 64 bits, lone surrogates) goes to the transcoder too."""
-        if self._orjson and b'"_type_"' not in state and b"\\u" not in state:
+        what orjson refuses (NaN, lone surrogates) goes to the transcoder too. orjson reads an integer beyond 64 bits
+        as a float, so a payload with a run of 19 or more digits goes to the transcoder as well."""
+        if self._orjson and b'"_type_"' not in state and b"\\u" not in state and not _LONG_DIGITS.search(state):
             try:
                 return orjson.loads(state)
             except orjson.JSONDecodeError:

@@ -122,12 +122,13 @@ def test_a_second_signal_exits_at_once(tmp_path: Path, start_worker) -> None:  #
     broker.create_group(topic, consumer_settings(load_spec(spec_file, root=ROOT), "billing").group)
     broker.publisher().publish(topic, orders(3))
     worker = start_worker(tmp_path, spec_file, tmp_path / "out.txt", WORKER_BROKER="embedded",
-                          WORKER_DB=str(tmp_path / "broker.sqlite3"), HANDLE_SECONDS="10")
+                          WORKER_DB=str(tmp_path / "broker.sqlite3"), HANDLE_SECONDS="10", SIGTERM_AT="1")
+    # the first SIGTERM comes from inside the first message's handler, so the drain surely has a message in hand
+    # (signalled from outside, a drain with nothing in hand could end before the second signal arrived)
     deadline = time.monotonic() + 10
-    while not worker.logged("consuming"):
+    while not worker.logged("draining"):
         assert time.monotonic() < deadline, worker.lines
         time.sleep(0.02)
-    worker.proc.send_signal(15)
     time.sleep(0.2)
     sent_at = time.monotonic()
     worker.proc.send_signal(15)
